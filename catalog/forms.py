@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+from django import forms
+
+from catalog.models import Product
+
+
+class ProductForm(forms.ModelForm):
+    class Meta:
+        model = Product
+        fields = ["sku", "name", "description", "category"]
+        widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+
+
+class PhotoUploadForm(forms.Form):
+    # A FileField, not an ImageField: the intake service decides what an image is, with its own messages.
+    photo = forms.FileField(help_text="JPEG, PNG or WebP, up to 40 megapixels.")

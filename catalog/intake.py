@@ -1,0 +1,135 @@
+"""Safe photo intake: decide from the decoded pixels, never from the name or the header alone.
+
+Policy, in the order applied:
+1. Size: an empty file, or one over SDSTUDIO_UPLOAD_MAX_BYTES, is refused.
+2. Format: JPEG, PNG or WebP as identified by Pillow from the bytes (the file
+   name and the browser's content type are ignored).
+3. Pixel cap: width x height from the header is checked against
+   SDSTUDIO_UPLOAD_MAX_PIXELS *before* any pixel is decoded (decompression bombs).
+4. Full decode: every pixel is decoded; truncated or corrupt files are refused.
+5. Animation: animated PNG/WebP are reduced to their first frame (stated to the user).
+6. EXIF orientation is applied, then every colour mode becomes 8-bit RGB
+   (CMYK converted, transparency flattened on white, 16-bit scaled down).
+7. Stored re-encoded as PNG under a generated name; the SHA-256 of the RGB
+   pixels identifies the photo (the same photo twice on a product is caught).
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+
+ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP")
+ImageFile.LOAD_TRUNCATED_IMAGES = False
+
+
+@dataclass
+class CleanPhoto:
+    image: Image.Image
+    png: bytes
+    sha256: str
+    original_format: str
+    original_name: str
+    notes: list[str]
+
+    @property
+    def width(self) -> int:
+        return self.image.width
+
+    @property
+    def height(self) -> int:
+        return self.image.height
+
+
+def safe_original_name(name: str | None) -> str:
+    """Only the last path component, printable, at most 255 characters: kept for display, never used as a path."""
+    base = os.path.basename((name or "").replace("\\", "/"))
+    return "".join(ch for ch in base if ch.isprintable())[:255]
+
+
+def to_rgb(image: Image.Image) -> Image.Image:
+    if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        array = np.asarray(image, dtype=np.float64)
+        peak = 65535.0 if image.mode.startswith("I;16") or array.max() > 255 else 255.0
+        array = np.clip(array / peak * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        return Image.fromarray(array, mode="L").convert("RGB")
+    if image.mode == "P":
+        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    return image.convert("RGB")
+
+
+def pixels_sha256(image: Image.Image) -> str:
+    digest = hashlib.sha256(f"{image.width}x{image.height}:".encode())
+    digest.update(image.tobytes())
+    return digest.hexdigest()
+
+
+def clean_photo(data: bytes, *, name: str | None = None) -> CleanPhoto:
+    """Validate and normalise one uploaded photo, or raise ValidationError with a sentence a merchandiser understands."""
+    max_bytes = settings.SDSTUDIO_UPLOAD_MAX_BYTES
+    max_pixels = settings.SDSTUDIO_UPLOAD_MAX_PIXELS
+    if not data:
+        raise ValidationError("The file is empty. Choose a JPEG, PNG or WebP photo.", code="empty")
+    if len(data) > max_bytes:
+        raise ValidationError(
+            f"The file is {len(data) / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB. Export a smaller JPEG or PNG.",
+            code="too_large",
+        )
+    notes: list[str] = []
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ValidationError(
+            f"The image declares more than {max_pixels / 1e6:.0f} megapixels; the limit is {max_pixels / 1e6:.0f} megapixels. Resize it first.",
+            code="too_many_pixels",
+        ) from None
+    except UnidentifiedImageError:
+        raise ValidationError(
+            "This file is not a JPEG, PNG or WebP image (whatever its name says). Export the photo as JPEG or PNG.",
+            code="format",
+        ) from None
+    with image:
+        width, height = image.size
+        if width * height > max_pixels:
+            raise ValidationError(
+                f"Image is {width}x{height} px ({width * height / 1e6:.0f} megapixels); the limit is {max_pixels / 1e6:.0f} megapixels. Resize it first.",
+                code="too_many_pixels",
+            )
+        if width < 16 or height < 16:
+            raise ValidationError(f"Image is {width}x{height} px; photos must be at least 16x16 px.", code="too_small")
+        original_format = image.format or ""
+        if getattr(image, "n_frames", 1) > 1:
+            notes.append(f"Animated image: only the first of its {image.n_frames} frames was kept.")
+            image.seek(0)
+        try:
+            image.load()
+        except (OSError, SyntaxError, ValueError) as exc:
+            raise ValidationError(
+                f"The image could not be decoded completely ({exc}); the file is truncated or corrupt. Upload the original again.",
+                code="corrupt",
+            ) from None
+        oriented = ImageOps.exif_transpose(image)
+        rgb = to_rgb(oriented)
+    buffer = io.BytesIO()
+    rgb.save(buffer, format="PNG", optimize=False)
+    return CleanPhoto(
+        image=rgb,
+        png=buffer.getvalue(),
+        sha256=pixels_sha256(rgb),
+        original_format=original_format,
+        original_name=safe_original_name(name),
+        notes=notes,
+    )

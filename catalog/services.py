@@ -1,0 +1,85 @@
+"""Writes to the catalog: products and photos (through the one safe intake)."""
+from __future__ import annotations
+
+import uuid
+
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+
+from catalog.intake import CleanPhoto, clean_photo
+from catalog.models import Product, ProductPhoto
+from sdstudio.images import thumbnail_png
+
+
+class DuplicatePhoto(ValidationError):
+    def __init__(self, existing: ProductPhoto):
+        self.existing = existing
+        super().__init__(
+            f"This photo is already on {existing.product.sku} (photo #{existing.pk}); it was not added twice.",
+            code="duplicate",
+        )
+
+
+@transaction.atomic
+def product_create(*, sku: str, name: str, description: str = "", category: str = "", created_by=None) -> Product:
+    sku = sku.strip()
+    if not sku:
+        raise ValidationError({"sku": "Give the product a SKU."})
+    if Product.objects.filter(sku__iexact=sku).exists():
+        raise ValidationError({"sku": f"SKU {sku} already exists; SKUs are unique."})
+    return Product.objects.create(
+        sku=sku, name=name.strip(), description=description.strip(), category=category.strip(), created_by=created_by
+    )
+
+
+@transaction.atomic
+def product_update(*, product: Product, name: str, description: str = "", category: str = "") -> Product:
+    product.name = name.strip()
+    product.description = description.strip()
+    product.category = category.strip()
+    product.save(update_fields=["name", "description", "category", "updated_at"])
+    return product
+
+
+def photo_add(*, product: Product, data: bytes, name: str | None = None, uploaded_by=None) -> tuple[ProductPhoto, list[str]]:
+    """Validate, normalise and store one photo. Nothing is stored unless every check passes.
+
+    Returns the photo and notes for the user (e.g. an animation reduced to its first frame).
+    Raises ValidationError (DuplicatePhoto for the same pixels already on this product).
+    """
+    clean = clean_photo(data, name=name)
+    return _store(product=product, clean=clean, uploaded_by=uploaded_by), clean.notes
+
+
+def _store(*, product: Product, clean: CleanPhoto, uploaded_by) -> ProductPhoto:
+    existing = ProductPhoto.objects.filter(product=product, sha256=clean.sha256).select_related("product").first()
+    if existing is not None:
+        raise DuplicatePhoto(existing)
+    photo = ProductPhoto(
+        product=product,
+        sha256=clean.sha256,
+        width=clean.width,
+        height=clean.height,
+        original_name=clean.original_name,
+        original_format=clean.original_format,
+        uploaded_by=uploaded_by,
+    )
+    try:
+        with transaction.atomic():
+            # ImageField.save writes the file, then the row; a failed row removes the file below.
+            stem = uuid.uuid4().hex
+            photo.image.save(f"{stem}.png", ContentFile(clean.png), save=False)
+            photo.thumbnail.save(f"{stem}.png", ContentFile(thumbnail_png(clean.image)), save=False)
+            photo.save()
+    except IntegrityError:
+        photo.image.delete(save=False)
+        photo.thumbnail.delete(save=False)
+        existing = ProductPhoto.objects.select_related("product").get(product=product, sha256=clean.sha256)
+        raise DuplicatePhoto(existing) from None
+    except BaseException:
+        for field in (photo.image, photo.thumbnail):
+            if field.name:
+                field.delete(save=False)
+        raise
+    return photo

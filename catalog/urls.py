@@ -1,0 +1,13 @@
+from django.urls import path
+
+from catalog import views
+
+app_name = "catalog"
+urlpatterns = [
+    path("", views.product_list, name="product_list"),
+    path("new/", views.product_create, name="product_create"),
+    path("feed.csv", views.approved_feed, name="approved_feed"),
+    path("<str:sku>/", views.product_detail, name="product_detail"),
+    path("<str:sku>/edit/", views.product_edit, name="product_edit"),
+    path("<str:sku>/photos/add/", views.photo_upload, name="photo_upload"),
+]

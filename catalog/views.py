@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+import csv
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Count, Prefetch, Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+
+from catalog import services
+from catalog.forms import PhotoUploadForm, ProductForm
+from catalog.models import Product, ProductPhoto
+from generation.selectors import jobs_for_listing
+
+
+@login_required
+def product_list(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "").strip()
+    products = Product.objects.annotate(job_count=Count("jobs", distinct=True)).prefetch_related(
+        Prefetch("photos", queryset=ProductPhoto.objects.only("id", "product_id", "thumbnail", "created_at"))
+    )
+    if query:
+        products = products.filter(Q(sku__icontains=query) | Q(name__icontains=query) | Q(category__icontains=query))
+    page = Paginator(products, 20).get_page(request.GET.get("page"))
+    return render(request, "catalog/product_list.html", {"page": page, "q": query})
+
+
+@login_required
+def product_detail(request: HttpRequest, sku: str) -> HttpResponse:
+    product = get_object_or_404(Product, sku=sku)
+    jobs = jobs_for_listing().filter(product=product)
+    page = Paginator(jobs, 24).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "catalog/product_detail.html",
+        {"product": product, "photos": product.photos.all(), "page": page, "upload_form": PhotoUploadForm()},
+    )
+
+
+@login_required
+@permission_required("catalog.add_product", raise_exception=True)
+def product_create(request: HttpRequest) -> HttpResponse:
+    form = ProductForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            product = services.product_create(created_by=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field, errors)
+        else:
+            messages.success(request, f"Product {product.sku} created. Add a photo to restyle it.")
+            return redirect(product)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "catalog/product_form.html", {"form": form}, status=status)
+
+
+@login_required
+@permission_required("catalog.change_product", raise_exception=True)
+def product_edit(request: HttpRequest, sku: str) -> HttpResponse:
+    product = get_object_or_404(Product, sku=sku)
+    form = ProductForm(request.POST or None, instance=product)
+    form.fields["sku"].disabled = True
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        services.product_update(product=product, name=data["name"], description=data["description"], category=data["category"])
+        messages.success(request, "Saved.")
+        return redirect(product)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "catalog/product_form.html", {"form": form, "product": product}, status=status)
+
+
+@login_required
+@permission_required("catalog.add_productphoto", raise_exception=True)
+def photo_upload(request: HttpRequest, sku: str) -> HttpResponse:
+    product = get_object_or_404(Product, sku=sku)
+    form = PhotoUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["photo"]
+        try:
+            photo, notes = services.photo_add(product=product, data=upload.read(), name=upload.name, uploaded_by=request.user)
+        except ValidationError as exc:
+            form.add_error("photo", exc.messages)
+        else:
+            messages.success(request, f"Photo added ({photo.width}x{photo.height} px).")
+            for note in notes:
+                messages.info(request, note)
+            return redirect(product)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "catalog/photo_form.html", {"form": form, "product": product}, status=status)
+
+
+@login_required
+def approved_feed(request: HttpRequest) -> HttpResponse:
+    """A shop feed: one row per SKU with its approved images (Google Merchant style columns)."""
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="sdstudio-approved-feed.csv"'
+    writer = csv.writer(response)
+    writer.writerow(["id", "image_link", "additional_image_link"])
+    approved = jobs_for_listing().filter(decision="approved", product__isnull=False).order_by("product__sku", "finished_at", "id")
+    links: dict[str, list[str]] = {}
+    for job in approved:
+        links.setdefault(job.product.sku, []).append(request.build_absolute_uri(job.output.url))
+    for sku, urls in links.items():
+        writer.writerow([sku, urls[0], ",".join(urls[1:])])
+    return response

@@ -1,0 +1,149 @@
+"""Shared fixtures: the private Redis, real worker processes, users in their roles, products and photos."""
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+ROOT = Path(__file__).resolve().parent
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory):
+    """A private redis-server for the whole run, on the port the test settings point at."""
+    from sdstudio.localredis import start_redis
+
+    process = start_redis(port=int(os.environ["SDSTUDIO_TEST_REDIS_PORT"]), directory=tmp_path_factory.mktemp("redis"))
+    yield process
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture
+def redis_conn(redis_server):
+    import django_rq
+
+    conn = django_rq.get_connection("generation")
+    conn.flushall()
+    yield conn
+    conn.flushall()
+
+
+def database_url() -> str:
+    """The URL of the *test* database, for worker processes started by a test."""
+    from django.db import connection
+
+    data = connection.settings_dict
+    if data["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{data['NAME']}"
+    auth = data["USER"] + (f":{data['PASSWORD']}" if data.get("PASSWORD") else "")
+    return f"postgres://{auth}@{data['HOST'] or '127.0.0.1'}:{data['PORT'] or 5432}/{data['NAME']}"
+
+
+def worker_env(**overrides: str) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "sdstudio.settings",
+        "DATABASE_URL": database_url(),
+        "REDIS_URL": settings.REDIS_URL,
+        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        "SDSTUDIO_MODEL_CACHE": str(settings.SDSTUDIO_MODEL_CACHE),
+        "SDSTUDIO_TORCH_THREADS": "1",
+        "SDSTUDIO_PROGRESS_INTERVAL": "0",
+        "HF_HUB_OFFLINE": "1",
+        "PYTHONUNBUFFERED": "1",
+    }
+    env.update(overrides)
+    return env
+
+
+def start_worker(*args: str, **env: str) -> subprocess.Popen:
+    """A real `manage.py rqworker generation` process (the configured GenerationWorker)."""
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "rqworker", "generation", *args],
+        cwd=ROOT, env=worker_env(**env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+
+
+def run_worker_burst(timeout: float = 300, **env: str) -> str:
+    """Run a burst worker until the queue is empty; returns its log, failing the test if it crashed."""
+    process = start_worker("--burst", **env)
+    try:
+        output, _ = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        output, _ = process.communicate()
+        raise AssertionError(f"worker did not finish in {timeout} s:\n{output}")
+    assert process.returncode == 0, output
+    return output
+
+
+@pytest.fixture
+def burst_worker(redis_conn, transactional_db):
+    return run_worker_burst
+
+
+def make_user(username: str, group: str | None = None, **extra):
+    from django.contrib.auth.models import Group, User
+
+    user = User.objects.create_user(username=username, password="pass-for-tests-1", **extra)
+    if group:
+        user.groups.add(Group.objects.get(name=group))
+    return user
+
+
+@pytest.fixture
+def merchandiser(db):
+    return make_user("merch", "Merchandisers")
+
+
+@pytest.fixture
+def reviewer(db):
+    return make_user("reviewer", "Reviewers")
+
+
+@pytest.fixture
+def admin_user(db):
+    return make_user("boss", None, is_staff=True, is_superuser=True)
+
+
+def png_bytes(size=(96, 96), color=(120, 60, 30), mode="RGB", fmt="PNG", **save) -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new(mode, size, color).save(buffer, format=fmt, **save)
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def product(db):
+    from catalog.models import Product
+
+    return Product.objects.create(sku="SKU-1", name="Black headphones", category="Audio")
+
+
+@pytest.fixture
+def photo(product):
+    from catalog.demo_data import DEMO_PHOTO
+    from catalog.services import photo_add
+
+    return photo_add(product=product, data=DEMO_PHOTO.read_bytes(), name="headphones.png")[0]
+
+
+TINY = {"width": 64, "height": 64, "num_inference_steps": 2}
+
+
+@pytest.fixture(scope="session")
+def loaded():
+    """The embedded model loaded in the test process (built once into the shared cache)."""
+    import torch
+
+    from generation import pipelines
+
+    torch.set_num_threads(1)
+    return pipelines.get_pipelines()

@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+from django import forms
+
+from evaluation.models import RUBRIC, Decision
+
+SCORE_CHOICES = [(0, "0"), (1, "1"), (2, "2")]
+
+
+class EvaluationForm(forms.Form):
+    justification = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "- sharp, faithful to the prompt\n- slight halo on the left edge"}),
+        required=False,
+        max_length=4000,
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, label, help_text in RUBRIC:
+            self.fields[name] = forms.TypedChoiceField(
+                label=label, help_text=help_text, choices=SCORE_CHOICES, coerce=int, widget=forms.RadioSelect
+            )
+        # Scores first, justification last, in the rubric's order.
+        self.order_fields([name for name, _, _ in RUBRIC] + ["justification"])
+
+
+class DecisionForm(forms.Form):
+    decision = forms.ChoiceField(choices=Decision.choices)
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=2000)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("decision") == Decision.REJECTED and not (data.get("reason") or "").strip():
+            self.add_error("reason", "Say why it is rejected: the merchandiser needs the reason to try again.")
+        return data

@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from django.db.models import Avg, QuerySet
+
+from evaluation.models import Evaluation, ReviewDecision
+from generation.models import GenerationJob, Status
+
+
+def review_summary(*, job: GenerationJob, user) -> dict:
+    evaluations = list(Evaluation.objects.filter(job=job).select_related("reviewer"))
+    mine = next((e for e in evaluations if e.reviewer_id == user.pk), None)
+    return {
+        "evaluations": evaluations,
+        "my_evaluation": mine,
+        "average_total": (sum(e.total for e in evaluations) / len(evaluations)) if evaluations else None,
+        "decisions": list(ReviewDecision.objects.filter(job=job).select_related("decided_by")),
+    }
+
+
+def review_queue() -> QuerySet[GenerationJob]:
+    """Outputs waiting for a decision, oldest first."""
+    return (
+        GenerationJob.objects.filter(status=Status.SUCCEEDED, decision="")
+        .select_related("product", "source_photo")
+        .order_by("finished_at", "id")
+    )
+
+
+def average_totals(job_ids) -> dict[int, float]:
+    rows = Evaluation.objects.filter(job_id__in=job_ids).values("job_id").annotate(avg=Avg("total"))
+    return {row["job_id"]: row["avg"] for row in rows}

@@ -1,0 +1,56 @@
+"""Reviewers' writes: rubric evaluations (versioned) and approve/reject decisions (audited)."""
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from evaluation.models import RUBRIC_FIELDS, Decision, Evaluation, EvaluationRevision, ReviewDecision
+from generation.models import GenerationJob, Status
+
+
+def _require(user, perm: str, action: str) -> None:
+    if not user.has_perm(perm):
+        raise PermissionDenied(f"Only members of Reviewers (or admins) can {action}.")
+
+
+@transaction.atomic
+def evaluation_submit(*, job: GenerationJob, reviewer, scores: dict[str, int], justification: str = "") -> Evaluation:
+    """Create or update this reviewer's rubric for the output; every version is kept."""
+    _require(reviewer, "evaluation.add_evaluation", "score outputs")
+    if job.status != Status.SUCCEEDED:
+        raise ValidationError("Only a finished output can be scored.")
+    errors = {name: "Score 0, 1 or 2." for name in RUBRIC_FIELDS if scores.get(name) not in (0, 1, 2)}
+    if errors:
+        raise ValidationError(errors)
+    evaluation, _ = Evaluation.objects.select_for_update().get_or_create(
+        job=job, reviewer=reviewer, defaults={**{n: scores[n] for n in RUBRIC_FIELDS}, "justification": justification.strip()}
+    )
+    for name in RUBRIC_FIELDS:
+        setattr(evaluation, name, scores[name])
+    evaluation.justification = justification.strip()
+    evaluation.save()
+    EvaluationRevision.objects.create(
+        evaluation=evaluation,
+        scores=evaluation.scores(),
+        total=evaluation.total,
+        justification=evaluation.justification,
+        created_by=reviewer,
+    )
+    return evaluation
+
+
+@transaction.atomic
+def decision_record(*, job: GenerationJob, user, decision: str, reason: str = "") -> ReviewDecision:
+    """Approve or reject an output for the shop; the job keeps the current decision, the rows keep the history."""
+    _require(user, "evaluation.add_reviewdecision", "approve or reject outputs")
+    if decision not in Decision.values:
+        raise ValidationError({"decision": "Choose approved or rejected."})
+    if decision == Decision.REJECTED and not reason.strip():
+        raise ValidationError({"reason": "Say why it is rejected: the merchandiser needs the reason to try again."})
+    job = GenerationJob.objects.select_for_update().get(pk=job.pk)
+    if job.status != Status.SUCCEEDED:
+        raise ValidationError("Only a finished output can be approved or rejected.")
+    row = ReviewDecision.objects.create(job=job, decision=decision, reason=reason.strip(), decided_by=user)
+    GenerationJob.objects.filter(pk=job.pk).update(decision=decision, updated_at=timezone.now())
+    return row

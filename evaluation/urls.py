@@ -1,0 +1,10 @@
+from django.urls import path
+
+from evaluation import views
+
+app_name = "evaluation"
+urlpatterns = [
+    path("", views.queue, name="queue"),
+    path("jobs/<int:pk>/evaluate/", views.evaluate, name="evaluate"),
+    path("jobs/<int:pk>/decide/", views.decide, name="decide"),
+]

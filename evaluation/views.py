@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from evaluation import services
+from evaluation.forms import DecisionForm, EvaluationForm
+from evaluation.models import RUBRIC_FIELDS
+from evaluation.selectors import review_queue
+from generation.models import GenerationJob
+
+
+@login_required
+@permission_required("evaluation.add_reviewdecision", raise_exception=True)
+def queue(request: HttpRequest) -> HttpResponse:
+    page = Paginator(review_queue(), 20).get_page(request.GET.get("page"))
+    return render(request, "evaluation/review_queue.html", {"page": page})
+
+
+def _next_in_queue(after: GenerationJob) -> GenerationJob | None:
+    return review_queue().exclude(pk=after.pk).first()
+
+
+@login_required
+@require_POST
+@permission_required("evaluation.add_evaluation", raise_exception=True)
+def evaluate(request: HttpRequest, pk: int) -> HttpResponse:
+    job = get_object_or_404(GenerationJob, pk=pk)
+    form = EvaluationForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Score every criterion 0, 1 or 2: " + "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()))
+        return redirect(job)
+    try:
+        evaluation = services.evaluation_submit(
+            job=job,
+            reviewer=request.user,
+            scores={name: form.cleaned_data[name] for name in RUBRIC_FIELDS},
+            justification=form.cleaned_data["justification"],
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect(job)
+    messages.success(request, f"Scored {evaluation.total}/10.")
+    return redirect(job)
+
+
+@login_required
+@require_POST
+@permission_required("evaluation.add_reviewdecision", raise_exception=True)
+def decide(request: HttpRequest, pk: int) -> HttpResponse:
+    job = get_object_or_404(GenerationJob, pk=pk)
+    form = DecisionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+        return redirect(job)
+    try:
+        services.decision_record(job=job, user=request.user, decision=form.cleaned_data["decision"], reason=form.cleaned_data["reason"])
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect(job)
+    messages.success(request, f"Job #{job.pk} {form.cleaned_data['decision']}.")
+    if request.POST.get("next") == "queue":
+        following = _next_in_queue(job)
+        return redirect(following or "evaluation:queue")
+    return redirect(job)

@@ -1,0 +1,160 @@
+"""The embedded model: Stable Diffusion v1.5's structure at toy size, built locally.
+
+It lets SD Studio run end to end anywhere, with nothing to download: a UNet2D
+conditional model, an AutoencoderKL with four blocks (scale factor 8, four
+latent channels, SD's 0.18215 scaling factor), a CLIP text encoder and a
+byte-level CLIP tokenizer written from scratch, and SD v1.5's scheduler
+configuration. Weights come from a fixed seed, so every build is identical.
+It is saved with ``save_pretrained`` and loaded back by the same
+``from_pretrained`` call as the real model. Its images are noise by design.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+EMBEDDED_NAME = "sdstudio-embedded-sd15-v1"
+EMBEDDED_SEED = 20240501
+
+# SD v1.5's scheduler/scheduler_config.json, as published.
+SD15_SCHEDULER_CONFIG = {
+    "_class_name": "PNDMScheduler",
+    "beta_end": 0.012,
+    "beta_schedule": "scaled_linear",
+    "beta_start": 0.00085,
+    "num_train_timesteps": 1000,
+    "set_alpha_to_one": False,
+    "skip_prk_steps": True,
+    "steps_offset": 1,
+    "trained_betas": None,
+}
+
+BOS, EOS = "<|startoftext|>", "<|endoftext|>"
+
+
+def bytes_to_unicode() -> dict[int, str]:
+    """CLIP's (and GPT-2's) reversible map from bytes to printable characters."""
+    printable = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    codes = printable[:]
+    extra = 0
+    for byte in range(256):
+        if byte not in printable:
+            printable.append(byte)
+            codes.append(256 + extra)
+            extra += 1
+    return dict(zip(printable, (chr(c) for c in codes)))
+
+
+def write_byte_level_tokenizer_files(directory: Path) -> int:
+    """Write vocab.json and merges.txt of a CLIP BPE with no merges: every byte is a token.
+
+    Returns the vocabulary size (256 bytes, 256 end-of-word bytes, two specials).
+    """
+    chars = list(bytes_to_unicode().values())
+    vocab = {c: i for i, c in enumerate(chars)}
+    vocab.update({c + "</w>": 256 + i for i, c in enumerate(chars)})
+    vocab[BOS] = len(vocab)
+    vocab[EOS] = len(vocab)
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
+    (directory / "merges.txt").write_text("#version: 0.2\n", encoding="utf-8")
+    return len(vocab)
+
+
+def build_embedded_pipeline(directory: Path):
+    """Build the embedded model deterministically and save it under ``directory`` (a diffusers folder)."""
+    import torch
+    from diffusers import AutoencoderKL, PNDMScheduler, StableDiffusionPipeline, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+
+    with tempfile.TemporaryDirectory() as tmp:
+        vocab_size = write_byte_level_tokenizer_files(Path(tmp))
+        tokenizer = CLIPTokenizer.from_pretrained(tmp, model_max_length=77)
+
+    # fork_rng restores the global RNG afterwards: building must not disturb the caller's seeds.
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(EMBEDDED_SEED)
+        # SD v1.5: 4 UNet levels (320..1280 channels), attention at the three finest.
+        # Here: 2 levels, attention only at the coarser one, so 512x512 takes seconds on a CPU.
+        unet = UNet2DConditionModel(
+            sample_size=64,
+            in_channels=4,
+            out_channels=4,
+            layers_per_block=1,
+            block_out_channels=(32, 64),
+            down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+            up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+            cross_attention_dim=32,
+            attention_head_dim=8,
+            norm_num_groups=8,
+        )
+        vae = AutoencoderKL(
+            in_channels=3,
+            out_channels=3,
+            down_block_types=("DownEncoderBlock2D",) * 4,
+            up_block_types=("UpDecoderBlock2D",) * 4,
+            block_out_channels=(8, 8, 16, 16),
+            layers_per_block=1,
+            latent_channels=4,
+            norm_num_groups=8,
+            sample_size=512,
+            scaling_factor=0.18215,
+        )
+        text_encoder = CLIPTextModel(
+            CLIPTextConfig(
+                vocab_size=vocab_size,
+                hidden_size=32,
+                intermediate_size=64,
+                num_hidden_layers=2,
+                num_attention_heads=4,
+                max_position_embeddings=77,
+                projection_dim=32,
+                bos_token_id=vocab_size - 2,
+                eos_token_id=vocab_size - 1,
+                pad_token_id=vocab_size - 1,
+            )
+        )
+    pipe = StableDiffusionPipeline(
+        vae=vae,
+        text_encoder=text_encoder,
+        tokenizer=tokenizer,
+        unet=unet,
+        scheduler=PNDMScheduler.from_config(SD15_SCHEDULER_CONFIG),
+        safety_checker=None,
+        feature_extractor=None,
+        requires_safety_checker=False,
+    )
+    pipe.save_pretrained(directory, safe_serialization=True)
+    return pipe
+
+
+def ensure_embedded_model(cache_dir: Path) -> Path:
+    """Return the embedded model's folder, building it once if absent.
+
+    The build goes to a temporary folder renamed into place, so two workers
+    starting together never see (or load) a half-written model.
+    """
+    target = Path(cache_dir) / EMBEDDED_NAME
+    if (target / "model_index.json").exists():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{EMBEDDED_NAME}-", dir=target.parent))
+    try:
+        logger.info("Building the embedded model in %s", target)
+        build_embedded_pipeline(staging)
+        try:
+            os.rename(staging, target)
+        except OSError:
+            if not (target / "model_index.json").exists():
+                raise
+            # Another process finished first; its build is identical.
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+    return target

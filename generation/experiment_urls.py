@@ -1,0 +1,10 @@
+from django.urls import path
+
+from generation import experiment_views as views
+
+app_name = "experiments"
+urlpatterns = [
+    path("", views.experiment_list, name="experiment_list"),
+    path("<int:pk>/", views.experiment_detail, name="experiment_detail"),
+    path("<int:pk>/report.zip", views.experiment_report, name="experiment_report"),
+]

@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from catalog.models import Product
+from generation import services
+from generation.models import Mode, Scheduler, Status
+
+
+class Command(BaseCommand):
+    help = "Queue one generation job (text2img, or img2img with --image) and optionally follow it to the end."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--prompt", required=True)
+        parser.add_argument("--negative-prompt", default="")
+        parser.add_argument("--seed", type=int, default=None, help="Blank: random (stored with the job).")
+        parser.add_argument("--steps", type=int, default=30)
+        parser.add_argument("--guidance", type=float, default=7.5)
+        parser.add_argument("--scheduler", choices=Scheduler.values, default=Scheduler.EULER_A)
+        parser.add_argument("--width", type=int, default=512)
+        parser.add_argument("--height", type=int, default=512)
+        parser.add_argument("--image", type=Path, help="img2img: a product photo (added to --product, or to the product IMPORTED).")
+        parser.add_argument("--strength", type=float, default=None, help="img2img strength, 0 < s <= 1 (default 0.6).")
+        parser.add_argument("--product", help="SKU of the product the job (and --image) belongs to.")
+        parser.add_argument("--wait", action="store_true", help="Follow progress and print the output path.")
+        parser.add_argument("--inline", action="store_true", help="Run in this process instead of on a worker (no Redis needed).")
+        parser.add_argument("--timeout", type=float, default=None, help="With --wait: give up after this many seconds.")
+
+    def handle(self, *args, **options):
+        from catalog.services import DuplicatePhoto, photo_add
+
+        product = None
+        if options["product"]:
+            product = Product.objects.filter(sku=options["product"]).first()
+            if product is None:
+                raise CommandError(f"No product with SKU {options['product']!r}. Create it first (admin, catalog page or import_catalog).")
+        source = None
+        mode = Mode.TEXT2IMG
+        if options["image"]:
+            mode = Mode.IMG2IMG
+            path: Path = options["image"]
+            if not path.is_file():
+                raise CommandError(f"{path} is not a file.")
+            if product is None:
+                product, _ = Product.objects.get_or_create(sku="IMPORTED", defaults={"name": "Photos given on the command line"})
+            try:
+                source, notes = photo_add(product=product, data=path.read_bytes(), name=path.name)
+                for note in notes:
+                    self.stderr.write(note)
+            except DuplicatePhoto as duplicate:
+                source = duplicate.existing
+            except ValidationError as exc:
+                raise CommandError(f"{path}: {' '.join(exc.messages)}") from None
+        elif options["strength"] is not None:
+            raise CommandError("--strength applies to img2img: give --image PATH too.")
+        try:
+            with transaction.atomic():
+                job = services.job_create(
+                    mode=mode,
+                    prompt=options["prompt"],
+                    negative_prompt=options["negative_prompt"],
+                    seed=options["seed"],
+                    num_inference_steps=options["steps"],
+                    guidance_scale=options["guidance"],
+                    scheduler=options["scheduler"],
+                    width=options["width"],
+                    height=options["height"],
+                    strength=(options["strength"] if options["strength"] is not None else 0.6) if mode == Mode.IMG2IMG else None,
+                    product=product,
+                    source_photo=source,
+                )
+        except ValidationError as exc:
+            raise CommandError("; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())) from None
+        self.stdout.write(f"job {job.pk}")
+        if options["inline"]:
+            from generation.tasks import run_generation_job
+
+            run_generation_job(job.pk)
+        if options["wait"] or options["inline"]:
+            finish(self, [job.pk], timeout=options["timeout"])
+
+
+def finish(command: BaseCommand, job_ids: list[int], *, timeout: float | None) -> None:
+    """Follow jobs, then print each output path; a failure makes the command fail."""
+    from generation.progress import wait_for_jobs
+
+    try:
+        jobs = wait_for_jobs(job_ids, stream=command.stderr._out, timeout=timeout)
+    except TimeoutError as exc:
+        raise CommandError(str(exc)) from None
+    failed = []
+    for job in jobs:
+        if job.status == Status.SUCCEEDED:
+            command.stdout.write(job.output.path if hasattr(job.output, "path") else job.output.url)
+        else:
+            failed.append(f"job {job.pk} {job.status}: {job.error}")
+    if failed:
+        raise CommandError("\n".join(failed))

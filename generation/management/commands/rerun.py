@@ -1,0 +1,30 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from generation import services
+from generation.management.commands.generate import finish
+from generation.models import GenerationJob, Status
+
+
+class Command(BaseCommand):
+    help = "Re-run a job with its identical parameters, seed and model; report whether the pixels came out identical."
+
+    def add_arguments(self, parser):
+        parser.add_argument("job_id", type=int)
+        parser.add_argument("--wait", action="store_true")
+        parser.add_argument("--timeout", type=float, default=None)
+
+    def handle(self, *args, job_id: int, **options):
+        job = GenerationJob.objects.filter(pk=job_id).first()
+        if job is None:
+            raise CommandError(f"No job {job_id}.")
+        if job.status != Status.SUCCEEDED:
+            raise CommandError(f"Job {job_id} is {job.status}; only a job that succeeded can be re-run for comparison.")
+        rerun = services.job_rerun(job=job)
+        self.stdout.write(f"job {rerun.pk} (re-run of {job.pk}, seed {rerun.seed})")
+        if options["wait"]:
+            finish(self, [rerun.pk], timeout=options["timeout"])
+            rerun.refresh_from_db()
+            if rerun.rerun_result == "identical":
+                self.stdout.write("identical: every pixel matches the original")
+            else:
+                self.stdout.write(f"drifted: max pixel difference {rerun.rerun_max_pixel_diff}, PSNR {rerun.rerun_psnr} dB")

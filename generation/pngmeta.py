@@ -1,0 +1,87 @@
+"""PNG output with its provenance: parameters readable by common SD tools and the IPTC AI-media marker."""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from xml.sax.saxutils import escape
+
+from PIL import Image
+from PIL.PngImagePlugin import PngInfo
+
+IPTC_TRAINED = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
+IPTC_COMPOSITE = "http://cv.iptc.org/newscodes/digitalsourcetype/compositeWithTrainedAlgorithmicMedia"
+XMP_KEY = "XML:com.adobe.xmp"
+
+# The sampler names AUTOMATIC1111-style readers expect in the "parameters" chunk.
+A1111_SAMPLERS = {
+    "euler_a": "Euler a",
+    "ddim": "DDIM",
+    "dpmpp_2m": "DPM++ 2M",
+    "euler": "Euler",
+    "pndm": "PLMS",
+    "lms": "LMS",
+    "unipc": "UniPC",
+}
+
+
+def parameters_text(params: dict) -> str:
+    """The de-facto "parameters" text chunk (prompt, negative prompt, then key: value pairs)."""
+    lines = [params["prompt"]]
+    if params.get("negative_prompt"):
+        lines.append(f"Negative prompt: {params['negative_prompt']}")
+    pairs = [
+        ("Steps", params["num_inference_steps"]),
+        ("Sampler", A1111_SAMPLERS.get(params["scheduler"], params["scheduler"])),
+        ("CFG scale", params["guidance_scale"]),
+        ("Seed", params["seed"]),
+        ("Size", f"{params['width']}x{params['height']}"),
+        ("Model", params.get("model", "")),
+    ]
+    if params.get("mode") == "img2img":
+        pairs.append(("Denoising strength", params.get("strength")))
+    lines.append(", ".join(f"{key}: {value}" for key, value in pairs))
+    return "\n".join(lines)
+
+
+def xmp_packet(mode: str, *, description: str = "") -> str:
+    source_type = IPTC_COMPOSITE if mode == "img2img" else IPTC_TRAINED
+    return (
+        '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
+        '<x:xmpmeta xmlns:x="adobe:ns:meta/">\n'
+        ' <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">\n'
+        '  <rdf:Description rdf:about=""\n'
+        '    xmlns:Iptc4xmpExt="http://iptc.org/std/Iptc4xmpExt/2008-02-29/"\n'
+        '    xmlns:xmp="http://ns.adobe.com/xap/1.0/"\n'
+        '    xmlns:dc="http://purl.org/dc/elements/1.1/">\n'
+        f"   <Iptc4xmpExt:DigitalSourceType>{source_type}</Iptc4xmpExt:DigitalSourceType>\n"
+        "   <xmp:CreatorTool>SD Studio</xmp:CreatorTool>\n"
+        f'   <dc:description><rdf:Alt><rdf:li xml:lang="x-default">{escape(description)}</rdf:li></rdf:Alt></dc:description>\n'
+        "  </rdf:Description>\n"
+        " </rdf:RDF>\n"
+        "</x:xmpmeta>\n"
+        '<?xpacket end="w"?>'
+    )
+
+
+def encode_png(image: Image.Image, params: dict, *, extra: dict | None = None) -> bytes:
+    info = PngInfo()
+    info.add_text("parameters", parameters_text(params))
+    info.add_itxt("sdstudio", json.dumps({"parameters": params, **(extra or {})}, sort_keys=True))
+    info.add_itxt(XMP_KEY, xmp_packet(params.get("mode", "text2img"), description=params["prompt"]))
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", pnginfo=info)
+    return buffer.getvalue()
+
+
+def read_png_text(data: bytes) -> dict[str, str]:
+    with Image.open(io.BytesIO(data), formats=["PNG"]) as image:
+        image.load()
+        return {key: value for key, value in image.text.items()}
+
+
+def pixels_sha256(image: Image.Image) -> str:
+    rgb = image.convert("RGB")
+    digest = hashlib.sha256(f"{rgb.width}x{rgb.height}:".encode())
+    digest.update(rgb.tobytes())
+    return digest.hexdigest()

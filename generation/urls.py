@@ -1,0 +1,14 @@
+from django.urls import path
+
+from generation import views
+
+app_name = "generation"
+urlpatterns = [
+    path("", views.job_list, name="job_list"),
+    path("new/", views.job_create, name="job_create"),
+    path("<int:pk>/", views.job_detail, name="job_detail"),
+    path("<int:pk>/progress/", views.job_progress, name="job_progress"),
+    path("<int:pk>/cancel/", views.job_cancel, name="job_cancel"),
+    path("<int:pk>/rerun/", views.job_rerun, name="job_rerun"),
+    path("<int:pk>/download/", views.job_download, name="job_download"),
+]

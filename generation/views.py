@@ -1,0 +1,204 @@
+from __future__ import annotations
+
+import time
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from catalog.models import Product
+from catalog.services import DuplicatePhoto, photo_add
+from generation import services
+from generation.forms import BASELINE, JobForm
+from generation.models import GenerationJob, Mode, Status
+from generation.selectors import jobs_for_listing
+
+PAGE_SIZE = 24
+
+
+@login_required
+def job_list(request: HttpRequest) -> HttpResponse:
+    """The gallery across products, filtered by product, mode, status and decision."""
+    jobs = jobs_for_listing()
+    filters = {key: request.GET.get(key, "") for key in ("product", "mode", "status", "decision")}
+    if filters["product"]:
+        jobs = jobs.filter(product__sku=filters["product"])
+    if filters["mode"] in Mode.values:
+        jobs = jobs.filter(mode=filters["mode"])
+    if filters["status"] in Status.values:
+        jobs = jobs.filter(status=filters["status"])
+    if filters["decision"] == "pending":
+        jobs = jobs.filter(status=Status.SUCCEEDED, decision="")
+    elif filters["decision"] in ("approved", "rejected"):
+        jobs = jobs.filter(decision=filters["decision"])
+    page = Paginator(jobs, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "generation/generationjob_list.html",
+        {
+            "page": page,
+            "filters": filters,
+            "products": Product.objects.only("sku", "name"),
+            "modes": Mode.choices,
+            "statuses": Status.choices,
+            "querystring": "&".join(f"{k}={v}" for k, v in filters.items() if v),
+        },
+    )
+
+
+@login_required
+@permission_required("generation.add_generationjob", raise_exception=True)
+def job_create(request: HttpRequest) -> HttpResponse:
+    product = Product.objects.filter(sku=request.GET.get("product", "")).first()
+    if request.method == "POST":
+        form = JobForm(request.POST, request.FILES, product=product)
+        if form.is_valid():
+            try:
+                jobs = _create_jobs(request, form.cleaned_data)
+            except ValidationError as exc:
+                _attach_errors(form, exc)
+            else:
+                messages.success(request, f"{len(jobs)} job(s) queued.")
+                if len(jobs) == 1:
+                    return redirect(jobs[0])
+                return redirect(f"{reverse('generation:job_list')}?status=queued")
+        return render(request, "generation/generationjob_form.html", {"form": form, "baseline": BASELINE}, status=400)
+    form = JobForm(product=product, initial={**BASELINE, "seed": None})
+    return render(request, "generation/generationjob_form.html", {"form": form, "baseline": BASELINE})
+
+
+def _attach_errors(form: JobForm, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error("upload" if isinstance(exc, DuplicatePhoto) else None, exc.messages)
+
+
+@transaction.atomic
+def _create_jobs(request: HttpRequest, data: dict) -> list[GenerationJob]:
+    source = data.get("source_photo")
+    if data["mode"] == Mode.IMG2IMG and data.get("upload"):
+        upload = data["upload"]
+        upload.seek(0)
+        try:
+            source, notes = photo_add(product=data["product"], data=upload.read(), name=upload.name, uploaded_by=request.user)
+        except DuplicatePhoto as duplicate:
+            source, notes = duplicate.existing, [str(duplicate.messages[0]) + " The existing photo was used."]
+        for note in notes:
+            messages.info(request, note)
+    seed = data.get("seed")
+    if seed is None:
+        seed = services.new_seed()
+    jobs = []
+    for offset in range(data.get("variants") or 1):
+        jobs.append(
+            services.job_create(
+                mode=data["mode"],
+                prompt=data["prompt"],
+                negative_prompt=data.get("negative_prompt", ""),
+                seed=(seed + offset) % (2**32),
+                num_inference_steps=data["num_inference_steps"],
+                guidance_scale=data["guidance_scale"],
+                scheduler=data["scheduler"],
+                width=data["width"],
+                height=data["height"],
+                strength=data.get("strength") if data["mode"] == Mode.IMG2IMG else None,
+                product=data.get("product"),
+                source_photo=source if data["mode"] == Mode.IMG2IMG else None,
+                created_by=request.user,
+            )
+        )
+    return jobs
+
+
+@login_required
+def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    job = get_object_or_404(jobs_for_listing().select_related("rerun_of"), pk=pk)
+    context = {"job": job, "parameters": job.parameters(), "environment_diff": environment_diff(job)}
+    if request.user.has_perm("evaluation.add_evaluation"):
+        from evaluation.forms import EvaluationForm
+
+        context["evaluation_form"] = EvaluationForm()
+    from evaluation.selectors import review_summary
+
+    context.update(review_summary(job=job, user=request.user))
+    return render(request, "generation/generationjob_detail.html", context)
+
+
+def environment_diff(job: GenerationJob) -> list[tuple[str, object, object]]:
+    """Fingerprint entries that differ between a re-run and its original (why pixels may drift)."""
+    if not job.rerun_of_id or not job.environment:
+        return []
+    before, after = job.rerun_of.environment or {}, job.environment
+    return [(key, before.get(key), after.get(key)) for key in sorted(set(before) | set(after)) if before.get(key) != after.get(key)]
+
+
+@login_required
+def job_progress(request: HttpRequest, pk: int) -> JsonResponse:
+    """Polled by the job page: step i of N, elapsed, ETA, and where the output is once done."""
+    job = get_object_or_404(GenerationJob, pk=pk)
+    return JsonResponse(progress_payload(job))
+
+
+def progress_payload(job: GenerationJob) -> dict:
+    elapsed = eta = None
+    if job.started_at:
+        end = job.finished_at or timezone.now()
+        elapsed = max(0.0, (end - job.started_at).total_seconds())
+        if job.status == Status.RUNNING and job.progress_step:
+            eta = elapsed / job.progress_step * max(0, job.progress_total - job.progress_step)
+    return {
+        "id": job.pk,
+        "status": job.status,
+        "step": job.progress_step,
+        "total": job.progress_total,
+        "fraction": round(job.progress_fraction, 4),
+        "elapsed": round(elapsed, 1) if elapsed is not None else None,
+        "eta": round(eta, 1) if eta is not None else None,
+        "error": job.error if job.status in (Status.FAILED, Status.CANCELED) else "",
+        "output_url": job.output.url if job.output else None,
+        "finished": job.is_finished,
+        "cancel_requested": job.cancel_requested,
+        "server_time": time.time(),
+    }
+
+
+@login_required
+@require_POST
+def job_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    job = get_object_or_404(GenerationJob, pk=pk)
+    if not (request.user.has_perm("generation.change_generationjob") and (job.created_by_id == request.user.pk or request.user.is_staff)):
+        return HttpResponse("Only the person who started this job, or an admin, can cancel it.", status=403)
+    state = services.job_cancel(job=job)
+    messages.info(request, "Job canceled." if state == Status.CANCELED else "Cancel requested: the job stops at its next step.")
+    return redirect(job)
+
+
+@login_required
+@require_POST
+@permission_required("generation.rerun_generationjob", raise_exception=True)
+def job_rerun(request: HttpRequest, pk: int) -> HttpResponse:
+    job = get_object_or_404(GenerationJob, pk=pk)
+    if job.status != Status.SUCCEEDED:
+        messages.error(request, "Only a job that succeeded can be re-run for comparison.")
+        return redirect(job)
+    rerun = services.job_rerun(job=job, created_by=request.user)
+    messages.success(request, f"Re-run queued as job #{rerun.pk} with the identical parameters and seed {rerun.seed}.")
+    return redirect(rerun)
+
+
+@login_required
+def job_download(request: HttpRequest, pk: int) -> FileResponse:
+    job = get_object_or_404(GenerationJob, pk=pk)
+    if not job.output:
+        raise Http404("This job has no output yet.")
+    name = f"sdstudio-job{job.pk}-{job.run_name or job.mode}-seed{job.seed}.png"
+    return FileResponse(job.output.open("rb"), as_attachment=True, filename=name, content_type="image/png")

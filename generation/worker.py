@@ -1,0 +1,52 @@
+"""The RQ worker that owns the GPU: loads the pipeline once, never forks, runs jobs one after another."""
+from __future__ import annotations
+
+import logging
+import time
+
+from rq.serializers import JSONSerializer
+from rq.worker import SimpleWorker
+
+logger = logging.getLogger(__name__)
+
+
+class GenerationWorker(SimpleWorker):
+    """A non-forking worker (CUDA does not survive fork) with the JSON serializer and a warm pipeline.
+
+    `manage.py rqworker` ignores the queue's SERIALIZER setting and passes its
+    own (pickle by default), so the serializer is fixed here. Between jobs its
+    maintenance pass also reconciles the database with Redis.
+    """
+
+    def __init__(self, *args, **kwargs):
+        kwargs["serializer"] = JSONSerializer
+        kwargs.setdefault("maintenance_interval", 60)
+        super().__init__(*args, **kwargs)
+
+    def work(self, *args, **kwargs):
+        self.warm_up()
+        return super().work(*args, **kwargs)
+
+    def warm_up(self) -> None:
+        from generation import pipelines
+
+        started = time.perf_counter()
+        loaded = pipelines.get_pipelines()
+        logger.info(
+            "Worker %s ready: %s on %s (%s), loaded in %.2f s (start-up %.2f s)",
+            self.name, loaded.model_label, loaded.device, loaded.dtype, loaded.load_seconds, time.perf_counter() - started,
+        )
+
+    def run_maintenance_tasks(self):
+        super().run_maintenance_tasks()
+        from django.db import close_old_connections
+
+        from generation import services
+
+        close_old_connections()
+        try:
+            services.jobs_reconcile()
+        except Exception:  # Maintenance must never kill the worker.
+            logger.exception("Reconcile pass failed")
+        finally:
+            close_old_connections()

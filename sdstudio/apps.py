@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class SdStudioConfig(AppConfig):
+    name = "sdstudio"
+    verbose_name = "SD Studio"

@@ -1,0 +1,17 @@
+"""Small image helpers shared by the apps (Pillow only)."""
+from __future__ import annotations
+
+import io
+
+from PIL import Image
+
+THUMBNAIL_SIZE = (256, 256)
+
+
+def thumbnail_png(image: Image.Image) -> bytes:
+    """A preview made once at write time, so list pages never resize on request."""
+    thumb = image.convert("RGB")
+    thumb.thumbnail(THUMBNAIL_SIZE, Image.Resampling.LANCZOS)
+    buffer = io.BytesIO()
+    thumb.save(buffer, format="PNG", optimize=True)
+    return buffer.getvalue()

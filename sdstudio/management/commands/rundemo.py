@@ -1,0 +1,92 @@
+"""Start the whole of SD Studio on this machine: Redis (if none is configured), a worker and the web server."""
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth.models import Group, User
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+DEMO_USERS = [("admin", None), ("merch", "Merchandisers"), ("reviewer", "Reviewers")]
+
+
+class Command(BaseCommand):
+    help = "Migrate, create demo logins and data, then run Redis (when REDIS_URL is unset), one worker and the web server."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--addr", default="127.0.0.1:8000")
+        parser.add_argument("--workers", type=int, default=1)
+        parser.add_argument("--no-study", action="store_true", help="Do not queue the brief's study on the demo product.")
+
+    def handle(self, *args, **options):
+        base = Path(settings.BASE_DIR)
+        call_command("migrate", interactive=False, verbosity=0)
+        logins = self.demo_logins(base / "var" / "demo-logins.txt")
+        env = dict(os.environ)
+        children: list[subprocess.Popen] = []
+        if not os.environ.get("REDIS_URL"):
+            from sdstudio.localredis import free_port, start_redis
+
+            port = free_port()
+            children.append(start_redis(port=port, directory=base / "var" / "redis"))
+            env["REDIS_URL"] = f"redis://127.0.0.1:{port}/0"
+            self.stdout.write(f"Started a private Redis on 127.0.0.1:{port} (set REDIS_URL to use your own).")
+        env.setdefault("SDSTUDIO_TORCH_THREADS", str(max(1, (os.cpu_count() or 2) - 1)))
+        try:
+            for _ in range(options["workers"]):
+                children.append(subprocess.Popen([sys.executable, "manage.py", "rqworker", "generation"], cwd=base, env=env))
+            if not options["no_study"]:
+                # In a child so it enqueues on the Redis chosen above.
+                subprocess.run([sys.executable, "manage.py", "seed_tp_experiments"], cwd=base, env=env, check=True)
+            children.append(subprocess.Popen([sys.executable, "manage.py", "runserver", "--noreload", options["addr"]], cwd=base, env=env))
+            self.stdout.write(self.style.SUCCESS(f"\nSD Studio is running on http://{options['addr']}/  (Ctrl-C stops everything)"))
+            for username, password, role in logins:
+                self.stdout.write(f"  login {username:<9} password {password}   ({role})")
+            self.stdout.write("  The worker builds the embedded model on first start (a few seconds), then the brief's study runs.\n")
+            while all(child.poll() is None for child in children):
+                time.sleep(0.5)
+            failed = [child.args for child in children if child.poll() not in (None, 0)]
+            if failed:
+                self.stderr.write(f"A process stopped: {failed}")
+        except KeyboardInterrupt:
+            pass
+        finally:
+            for child in reversed(children):
+                if child.poll() is None:
+                    child.send_signal(signal.SIGINT if child.args[0] == sys.executable else signal.SIGTERM)
+            for child in children:
+                try:
+                    child.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    child.kill()
+
+    def demo_logins(self, path: Path) -> list[tuple[str, str, str]]:
+        """admin / merch / reviewer with random passwords, kept in var/demo-logins.txt so they survive restarts."""
+        from catalog.demo_data import demo_product
+
+        saved = {}
+        if path.exists():
+            saved = dict(line.split(" ", 1) for line in path.read_text().splitlines() if " " in line)
+        logins = []
+        for username, group in DEMO_USERS:
+            password = saved.get(username) or secrets.token_urlsafe(9)
+            user, created = User.objects.get_or_create(username=username)
+            if created or not user.check_password(password):
+                user.set_password(password)
+            user.is_staff = user.is_superuser = group is None
+            user.save()
+            if group:
+                user.groups.add(Group.objects.get(name=group))
+            logins.append((username, password, group or "admin"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("".join(f"{u} {p}\n" for u, p, _ in logins))
+        path.chmod(0o600)
+        demo_product()
+        return logins

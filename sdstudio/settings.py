@@ -1,0 +1,211 @@
+"""SD Studio settings, read from the environment.
+
+Production differs from development through environment variables only:
+DJANGO_DEBUG, DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS, DATABASE_URL, REDIS_URL,
+MEDIA_ROOT, SDSTUDIO_MODEL, SDSTUDIO_DEVICE and the SDSTUDIO_* switches below.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    if value.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if value.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(f"{name}={value!r} is not a boolean; use 1/0, true/false, yes/no or on/off.")
+
+
+def env_list(name: str, default: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+DEBUG = env_bool("DJANGO_DEBUG", True)
+
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY is empty. With DJANGO_DEBUG=0 set it to a long random string, "
+            "e.g. `python -c 'import secrets; print(secrets.token_urlsafe(50))'`."
+        )
+    SECRET_KEY = "sdstudio-development-only-key-do-not-use-in-production-0123456789"
+
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else "")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_rq",
+    "axes",
+    "sdstudio",
+    "catalog",
+    "generation",
+    "evaluation",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",
+]
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+ROOT_URLCONF = "sdstudio.urls"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "sdstudio.context_processors.studio",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "sdstudio.wsgi.application"
+
+if not os.environ.get("DATABASE_URL"):
+    (BASE_DIR / "var").mkdir(exist_ok=True)  # The default SQLite file lives in the git-ignored var/.
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'var' / 'sdstudio.sqlite3'}",
+        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "0")),
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The web process and the worker write the same file: wait for the lock
+    # instead of failing with "database is locked".
+    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 30
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+MEDIA_URL = "/media/"
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT") or BASE_DIR / "media")
+
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+
+# Uploads: Django refuses request bodies above this before any view runs.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+SDSTUDIO_UPLOAD_MAX_BYTES = int(os.environ.get("SDSTUDIO_UPLOAD_MAX_BYTES", str(25 * 1024 * 1024)))
+SDSTUDIO_UPLOAD_MAX_PIXELS = int(os.environ.get("SDSTUDIO_UPLOAD_MAX_PIXELS", str(40_000_000)))
+
+# Redis carries work; the database is the source of truth.
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+SDSTUDIO_JOB_TIMEOUT = int(os.environ.get("SDSTUDIO_JOB_TIMEOUT", "1800"))
+RQ_QUEUES = {
+    "generation": {
+        "URL": REDIS_URL,
+        "DEFAULT_TIMEOUT": SDSTUDIO_JOB_TIMEOUT,
+        "SERIALIZER": "rq.serializers.JSONSerializer",
+    },
+}
+RQ = {"WORKER_CLASS": "generation.worker.GenerationWorker"}
+RQ_SHOW_ADMIN_LINK = True
+
+# The diffusion model. Unset: the embedded model (SD v1.5's structure, tiny,
+# built locally, images are noise). A Hub id or a local directory otherwise.
+SDSTUDIO_MODEL = os.environ.get("SDSTUDIO_MODEL", "")
+SDSTUDIO_MODEL_REVISION = os.environ.get("SDSTUDIO_MODEL_REVISION", "")
+SDSTUDIO_DEVICE = os.environ.get("SDSTUDIO_DEVICE", "auto")
+SDSTUDIO_DTYPE = os.environ.get("SDSTUDIO_DTYPE", "auto")
+SDSTUDIO_MODEL_CACHE = Path(os.environ.get("SDSTUDIO_MODEL_CACHE") or BASE_DIR / "var" / "models")
+SDSTUDIO_TORCH_THREADS = int(os.environ.get("SDSTUDIO_TORCH_THREADS", "0"))
+SDSTUDIO_ATTENTION_SLICING = env_bool("SDSTUDIO_ATTENTION_SLICING", False)
+SDSTUDIO_VAE_TILING = env_bool("SDSTUDIO_VAE_TILING", False)
+SDSTUDIO_CPU_OFFLOAD = env_bool("SDSTUDIO_CPU_OFFLOAD", False)
+SDSTUDIO_CHANNELS_LAST = env_bool("SDSTUDIO_CHANNELS_LAST", True)
+SDSTUDIO_DETERMINISTIC = env_bool("SDSTUDIO_DETERMINISTIC", False)
+SDSTUDIO_PROGRESS_INTERVAL = float(os.environ.get("SDSTUDIO_PROGRESS_INTERVAL", "0.5"))
+SDSTUDIO_HEARTBEAT_STALE_SECONDS = int(os.environ.get("SDSTUDIO_HEARTBEAT_STALE_SECONDS", "120"))
+SDSTUDIO_MAX_ATTEMPTS = int(os.environ.get("SDSTUDIO_MAX_ATTEMPTS", "3"))
+
+# Login throttling (django-axes): five failures lock the username+IP for an hour.
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = 1
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+
+# Deploy hardening: on whenever DEBUG is off.
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+if not DEBUG:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", "31536000"))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "loggers": {
+        "sdstudio": {"handlers": ["console"], "level": os.environ.get("SDSTUDIO_LOG_LEVEL", "INFO")},
+        "generation": {"handlers": ["console"], "level": os.environ.get("SDSTUDIO_LOG_LEVEL", "INFO")},
+        "catalog": {"handlers": ["console"], "level": os.environ.get("SDSTUDIO_LOG_LEVEL", "INFO")},
+    },
+}

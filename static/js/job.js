@@ -1,0 +1,30 @@
+// Live progress on the job page: polls the progress endpoint until the job ends, then reloads once to show the output.
+(function () {
+  "use strict";
+  var box = document.getElementById("progress");
+  if (!box || box.dataset.finished === "1") { return; }
+  var bar = document.getElementById("progress-bar");
+  var text = document.getElementById("progress-text");
+  var status = document.getElementById("job-status");
+  function fmt(seconds) { return seconds === null ? "–" : seconds.toFixed(1) + " s"; }
+  function poll() {
+    fetch(box.dataset.url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+      .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.json(); })
+      .then(function (p) {
+        bar.value = p.fraction;
+        status.textContent = p.status;
+        status.className = "badge " + p.status;
+        if (p.status === "running") {
+          text.textContent = "step " + p.step + " of " + p.total + " · elapsed " + fmt(p.elapsed) + " · ETA " + fmt(p.eta);
+        } else if (p.status === "queued") {
+          text.textContent = "queued: waiting for a worker";
+        } else {
+          text.textContent = p.status + (p.error ? ": " + p.error : "");
+        }
+        if (p.finished) { window.location.reload(); return; }
+        window.setTimeout(poll, 700);
+      })
+      .catch(function () { window.setTimeout(poll, 2000); });
+  }
+  poll();
+})();
