@@ -137,7 +137,7 @@ def load_pipelines(*, device: str | None = None, dtype: str | None = None) -> Lo
     torch_dtype = resolve_dtype(device, dtype)
     location = model_location()
     started = time.perf_counter()
-    kwargs: dict[str, Any] = {"torch_dtype": torch_dtype}
+    kwargs: dict[str, Any] = {"dtype": torch_dtype}
     if settings.SDSTUDIO_MODEL_REVISION:
         kwargs["revision"] = settings.SDSTUDIO_MODEL_REVISION
     try:
