@@ -18,12 +18,14 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import re
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.template.defaultfilters import filesizeformat
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP")
@@ -46,6 +48,10 @@ class CleanPhoto:
     @property
     def height(self) -> int:
         return self.image.height
+
+
+def megapixels(pixels: int) -> str:
+    return f"{pixels / 1e6:.2f}".rstrip("0").rstrip(".")
 
 
 def safe_original_name(name: str | None) -> str:
@@ -83,17 +89,22 @@ def clean_photo(data: bytes, *, name: str | None = None) -> CleanPhoto:
         raise ValidationError("The file is empty. Choose a JPEG, PNG or WebP photo.", code="empty")
     if len(data) > max_bytes:
         raise ValidationError(
-            f"The file is {len(data) / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB. Export a smaller JPEG or PNG.",
+            f"The file is {filesizeformat(len(data))}; the limit is {filesizeformat(max_bytes)}. Export a smaller JPEG or PNG.",
             code="too_large",
         )
     notes: list[str] = []
+    # Pillow checks the header's size against this cap when opening, before any pixel is decoded.
+    Image.MAX_IMAGE_PIXELS = max_pixels
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            # Between the cap and twice the cap Pillow only warns: the explicit check below refuses those with their size.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+    except Image.DecompressionBombError as exc:
+        declared = re.search(r"\((\d+) pixels\)", str(exc))
+        size = f"{megapixels(int(declared.group(1)))} megapixels" if declared else "too many pixels"
         raise ValidationError(
-            f"The image declares more than {max_pixels / 1e6:.0f} megapixels; the limit is {max_pixels / 1e6:.0f} megapixels. Resize it first.",
+            f"The image is {size}; the limit is {megapixels(max_pixels)} megapixels. Resize it first.",
             code="too_many_pixels",
         ) from None
     except UnidentifiedImageError:
@@ -105,7 +116,7 @@ def clean_photo(data: bytes, *, name: str | None = None) -> CleanPhoto:
         width, height = image.size
         if width * height > max_pixels:
             raise ValidationError(
-                f"Image is {width}x{height} px ({width * height / 1e6:.0f} megapixels); the limit is {max_pixels / 1e6:.0f} megapixels. Resize it first.",
+                f"Image is {width}x{height} px ({megapixels(width * height)} megapixels); the limit is {megapixels(max_pixels)} megapixels. Resize it first.",
                 code="too_many_pixels",
             )
         if width < 16 or height < 16:
