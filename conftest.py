@@ -147,3 +147,94 @@ def loaded():
 
     torch.set_num_threads(1)
     return pipelines.get_pipelines()
+
+
+def finished_job(**changes):
+    """A succeeded job with a real PNG output, without running a model (for page and permission tests)."""
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+    from django.utils import timezone
+    from PIL import Image
+
+    from generation import pngmeta
+    from generation.models import GenerationJob
+    from sdstudio.images import thumbnail_png
+
+    image = Image.new("RGB", (64, 64), (30, 30, 30))
+    params = dict(prompt="sleek black wireless headphones", seed=42, num_inference_steps=2, guidance_scale=7.5,
+                  scheduler="euler_a", width=64, height=64)
+    params.update(changes)
+    job = GenerationJob.objects.create(**params)
+    name = default_storage.save(f"outputs/test/job{job.pk}.png", ContentFile(pngmeta.encode_png(image, job.parameters())))
+    thumb = default_storage.save(f"thumbs/test/job{job.pk}.png", ContentFile(thumbnail_png(image)))
+    now = timezone.now()
+    GenerationJob.objects.filter(pk=job.pk).update(
+        status="succeeded", output=name, thumbnail=thumb, output_sha256=pngmeta.pixels_sha256(image),
+        started_at=now, finished_at=now, inference_seconds=0.1, seconds_per_step=0.05, progress_step=2, progress_total=2,
+        environment={"model": "sdstudio-embedded-sd15-v1", "device": "cpu"},
+    )
+    job.refresh_from_db()
+    return job
+
+
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+def chromium_path() -> str:
+    import shutil
+
+    path = os.environ.get("SDSTUDIO_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    if not path:
+        pytest.fail("Chromium is needed for the browser tests: apt-get install chromium, or set SDSTUDIO_CHROMIUM.")
+    return path
+
+
+@pytest.fixture(scope="session")
+def browser():
+    # Playwright's sync API runs an event loop in this thread; the tests still use the ORM here.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(
+            executable_path=chromium_path(),
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(browser, request):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    yield page
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{request.node.name}-last.png"), full_page=True)
+    context.close()
+
+
+def shot(page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def login(page, live_server, username: str) -> None:
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", "pass-for-tests-1")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/")
+
+
+@pytest.fixture
+def live_worker(redis_conn, transactional_db):
+    """A worker process running in the background for the test's duration (not burst)."""
+    process = start_worker(SDSTUDIO_PROGRESS_INTERVAL="0.2")
+    yield process
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()

@@ -53,10 +53,10 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_rq",
     "axes",
-    "sdstudio",
     "catalog",
     "generation",
     "evaluation",
+    "sdstudio",  # Last: its post_migrate handler sets up the roles once every app's permissions exist.
 ]
 
 MIDDLEWARE = [

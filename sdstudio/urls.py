@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.contrib.admin.views.decorators import user_passes_test
 from django.urls import include, path, re_path
+from django_rq.urls import get_admin_urlpatterns, get_api_urlpatterns
 
 from sdstudio import media, views
 
@@ -19,18 +20,9 @@ urlpatterns = [
     path("experiments/", include("generation.experiment_urls")),
     path("review/", include("evaluation.urls")),
     re_path(r"^media/(?P<path>.+)$", media.serve_media, name="media"),
+    path(
+        "django-rq/",
+        include((get_api_urlpatterns() + get_admin_urlpatterns(view_wrapper=superuser_required), "django_rq")),
+    ),
 ]
 
-
-def _guard_rq_urls():
-    import django_rq.urls
-
-    patterns = []
-    for pattern in django_rq.urls.urlpatterns:
-        if hasattr(pattern, "callback") and pattern.callback is not None:
-            pattern.callback = superuser_required(pattern.callback)
-        patterns.append(pattern)
-    return patterns
-
-
-urlpatterns.append(path("django-rq/", include((_guard_rq_urls(), "django_rq"), namespace=None)))

@@ -1,0 +1,84 @@
+"""A merchandiser's day in a real browser: product, photo, img2img job, live progress, output beside its source."""
+from __future__ import annotations
+
+import time
+
+import pytest
+from playwright.sync_api import Error as PlaywrightError
+
+from catalog.demo_data import DEMO_PHOTO
+from catalog.models import Product
+from conftest import login, shot
+from generation.models import GenerationJob
+
+pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+
+def test_merchandiser_creates_product_uploads_photo_and_restyles_it(page, live_server, merchandiser, live_worker):
+    # given a merchandiser logged in
+    login(page, live_server, "merch")
+    # when they create a product
+    page.click("text=Catalog")
+    page.click("#new-product")
+    page.fill("#id_sku", "HP-100")
+    page.fill("#id_name", "Wireless headphones")
+    page.fill("#id_category", "Audio")
+    page.click("button:has-text('Save')")
+    page.wait_for_url(f"{live_server.url}/catalog/HP-100/")
+    assert Product.objects.filter(sku="HP-100").exists()
+    # and upload a photo
+    page.set_input_files("#photo-upload input[type=file]", str(DEMO_PHOTO))
+    page.click("#photo-upload button[type=submit]")
+    page.wait_for_selector("#photos img")
+    assert "Photo added (768x768 px)" in page.inner_text(".messages")
+    shot(page, "merchandiser-1-product")
+    # and start an img2img job from the product's photo
+    page.click("#new-job")
+    page.check("input[name=mode][value=img2img]")
+    page.fill("#id_prompt", "the same headphones on white marble, studio light")
+    page.select_option("#id_source_photo", index=1)
+    page.fill("#id_strength", "0.75")
+    page.fill("#id_num_inference_steps", "40")
+    page.fill("#id_seed", "7")
+    shot(page, "merchandiser-2-form")
+    page.click("button:has-text('Queue')")
+    page.wait_for_selector("#progress")
+    job = GenerationJob.objects.get()
+    assert job.mode == "img2img" and job.strength == 0.75 and job.seed == 7
+    # then the progress bar moves without reloading
+    seen, text = set(), ""
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        try:
+            value = page.eval_on_selector("#progress-bar", "el => el.value")
+            text = page.inner_text("#progress-text")
+        except PlaywrightError:  # the page reloads itself once the job ends
+            page.wait_for_load_state()
+            continue
+        if 0 < value < 1:
+            seen.add(round(value, 3))
+            if len(seen) == 2:
+                shot(page, "merchandiser-3-progress")
+        if page.query_selector("#output-image"):
+            break
+        time.sleep(0.15)
+    assert len(seen) >= 2, f"progress never moved between 0 and 1 (last text {text!r})"
+    # and the output shows next to its source, with its configuration
+    page.wait_for_selector("#output-image")
+    assert page.is_visible("#source-image")
+    assert "strength" in page.inner_text("#configuration") and "0.75" in page.inner_text("#configuration")
+    job.refresh_from_db()
+    assert job.status == "succeeded"
+    shot(page, "merchandiser-4-output")
+
+
+def test_phone_width_layout_keeps_the_job_page_usable(page, live_server, merchandiser):
+    from conftest import finished_job
+
+    job = finished_job(created_by=merchandiser)
+    page.set_viewport_size({"width": 390, "height": 844})
+    login(page, live_server, "merch")
+    page.goto(f"{live_server.url}{job.get_absolute_url()}")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 400, f"page scrolls sideways at phone width ({width}px)"
+    shot(page, "phone-job-page")
