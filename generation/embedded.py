@@ -35,6 +35,11 @@ SD15_SCHEDULER_CONFIG = {
     "trained_betas": None,
 }
 
+# How strong the image is in the scaled latents against the unit-variance noise the schedulers add:
+# with a random (untrained) UNet nothing removes that noise, so the image must stand above it for
+# img2img at low strength to keep the photo, as with the real model.
+LATENT_GAIN = 4.0
+
 BOS, EOS = "<|startoftext|>", "<|endoftext|>"
 
 
@@ -65,6 +70,69 @@ def write_byte_level_tokenizer_files(directory: Path) -> int:
     (directory / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
     (directory / "merges.txt").write_text("#version: 0.2\n", encoding="utf-8")
     return len(vocab)
+
+
+def make_vae_near_identity(vae) -> None:
+    """Set the VAE's weights so it behaves like an autoencoder: latents are an 8x-smaller copy of the image.
+
+    Every residual branch and attention output is zeroed (blocks pass their input
+    through), channel changes embed the RGB channels, downsampling averages 3x3
+    windows and upsampling repeats pixels. A random VAE would turn any latent
+    into unrelated noise; this one keeps the source photo's structure in
+    img2img in proportion to (1 - strength), as SD v1.5's trained VAE does, so
+    the brief's strength study and the fidelity measures mean something on the
+    embedded model too. Text encoder and UNet stay random.
+    """
+    import torch
+    from diffusers.models.attention_processor import Attention
+    from diffusers.models.downsampling import Downsample2D
+    from diffusers.models.resnet import ResnetBlock2D
+    from diffusers.models.upsampling import Upsample2D
+
+    def embed(conv, taps: str = "center", scale: float = 1.0) -> None:
+        """conv maps channel c to channel c (for the channels both sides have), nothing else."""
+        conv.weight.zero_()
+        if conv.bias is not None:
+            conv.bias.zero_()
+        kh, kw = conv.weight.shape[2:]
+        for c in range(min(conv.in_channels, conv.out_channels)):
+            if taps == "mean":
+                conv.weight[c, c].fill_(scale / (kh * kw))
+            else:
+                conv.weight[c, c, kh // 2, kw // 2] = scale
+
+    with torch.no_grad():
+        for module in vae.modules():
+            if isinstance(module, ResnetBlock2D):
+                module.conv2.weight.zero_()
+                module.conv2.bias.zero_()
+                if module.conv_shortcut is not None:
+                    embed(module.conv_shortcut)
+            elif isinstance(module, Attention):
+                module.to_out[0].weight.zero_()
+                module.to_out[0].bias.zero_()
+            elif isinstance(module, Downsample2D):
+                embed(module.conv, taps="mean")
+            elif isinstance(module, Upsample2D):
+                embed(module.conv, taps="mean")
+        encoder, decoder = vae.encoder, vae.decoder
+        embed(encoder.conv_in)
+        # Norms before the output convolutions: keep values where SiLU is monotonic.
+        for norm in (encoder.conv_norm_out, decoder.conv_norm_out):
+            norm.weight.fill_(0.5)
+            norm.bias.fill_(0.5)
+        # Encoder: means = RGB times LATENT_GAIN (after the scaling factor); log-variances very
+        # negative, so sampling the latent distribution returns its mean.
+        latent = vae.config.latent_channels
+        embed(encoder.conv_out, scale=LATENT_GAIN / vae.config.scaling_factor)
+        encoder.conv_out.weight[latent:].zero_()
+        encoder.conv_out.bias[latent:].fill_(-30.0)
+        embed(vae.quant_conv)
+        embed(vae.post_quant_conv)
+        embed(decoder.conv_in)
+        # Decoder: SiLU output in about [-0.2, 1.2] -> [-1, 1], the image range.
+        embed(decoder.conv_out, scale=1.42)
+        decoder.conv_out.bias.fill_(-0.73)
 
 
 def build_embedded_pipeline(directory: Path):
@@ -106,6 +174,7 @@ def build_embedded_pipeline(directory: Path):
             sample_size=512,
             scaling_factor=0.18215,
         )
+        make_vae_near_identity(vae)
         text_encoder = CLIPTextModel(
             CLIPTextConfig(
                 vocab_size=vocab_size,

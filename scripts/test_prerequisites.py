@@ -1,5 +1,5 @@
 """Check (and on Debian/Ubuntu as root, install) what the test suite needs beyond Python packages:
-redis-server for the private test Redis and Chromium for the browser tests."""
+redis-server for the private test Redis, Chromium for the browser tests, exiftool to read outputs' metadata."""
 from __future__ import annotations
 
 import os
@@ -7,7 +7,8 @@ import shutil
 import subprocess
 import sys
 
-NEEDED = {"redis-server": "redis-server", "chromium": "chromium"}
+# program -> Debian package. exiftool reads the XMP of outputs independently of the writer (Pillow).
+NEEDED = {"redis-server": "redis-server", "chromium": "chromium", "exiftool": "libimage-exiftool-perl"}
 
 
 def missing() -> list[str]:
