@@ -7,4 +7,5 @@ urlpatterns = [
     path("", views.experiment_list, name="experiment_list"),
     path("<int:pk>/", views.experiment_detail, name="experiment_detail"),
     path("<int:pk>/report.zip", views.experiment_report, name="experiment_report"),
+    path("sweep-from/<int:job_pk>/", views.sweep_create, name="sweep_create"),
 ]

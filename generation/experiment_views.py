@@ -1,12 +1,15 @@
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
 
 from generation import experiments
-from generation.models import Experiment
+from generation.models import Experiment, GenerationJob
 
 
 @login_required
@@ -28,3 +31,21 @@ def experiment_report(request: HttpRequest, pk: int) -> HttpResponse:
     response = HttpResponse(data, content_type="application/zip")
     response["Content-Disposition"] = f'attachment; filename="{experiments.report_basename(experiment)}.zip"'
     return response
+
+
+@login_required
+@require_POST
+@permission_required("generation.add_experiment", raise_exception=True)
+def sweep_create(request: HttpRequest, job_pk: int) -> HttpResponse:
+    """A study like the brief's, for any job: its parameters with one of them swept over the given values."""
+    baseline = get_object_or_404(GenerationJob, pk=job_pk)
+    values = [v.strip() for v in request.POST.get("values", "").replace(";", ",").split(",") if v.strip()]
+    try:
+        experiment = experiments.sweep_create(
+            baseline=baseline, parameter=request.POST.get("parameter", ""), values=values, created_by=request.user
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect(baseline)
+    messages.success(request, f"{experiment.jobs.count()} jobs queued for the sweep.")
+    return redirect(experiment)
