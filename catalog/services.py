@@ -83,3 +83,46 @@ def _store(*, product: Product, clean: CleanPhoto, uploaded_by) -> ProductPhoto:
                 field.delete(save=False)
         raise
     return photo
+
+
+IMPORT_COLUMNS = ("sku", "name", "description", "category", "photo")
+
+
+def catalog_import(*, rows, base_dir, uploaded_by=None) -> dict:
+    """Import products (and an optional photo each) from CSV rows; each row lands whole or not at all.
+
+    Existing SKUs are updated; a photo already on the product is recognised and not added twice.
+    Returns {"created": n, "updated": n, "errors": [(line, message), ...]}.
+    """
+    from pathlib import Path
+
+    report = {"created": 0, "updated": 0, "errors": []}
+    for line, row in rows:
+        row = {key.strip().lower(): (value or "").strip() for key, value in row.items() if key}
+        try:
+            with transaction.atomic():
+                if not row.get("sku"):
+                    raise ValidationError("the sku column is empty.")
+                if not row.get("name"):
+                    raise ValidationError("the name column is empty.")
+                product = Product.objects.filter(sku=row["sku"]).first()
+                if product is None:
+                    product = product_create(sku=row["sku"], name=row["name"], description=row.get("description", ""),
+                                             category=row.get("category", ""), created_by=uploaded_by)
+                    report_key = "created"
+                else:
+                    product_update(product=product, name=row["name"], description=row.get("description", ""), category=row.get("category", ""))
+                    report_key = "updated"
+                if row.get("photo"):
+                    path = (Path(base_dir) / row["photo"]).resolve()
+                    if not path.is_file():
+                        raise ValidationError(f"photo file {row['photo']} not found.")
+                    try:
+                        photo_add(product=product, data=path.read_bytes(), name=path.name, uploaded_by=uploaded_by)
+                    except DuplicatePhoto:
+                        pass
+        except ValidationError as exc:
+            report["errors"].append((line, " ".join(exc.messages)))
+        else:
+            report[report_key] += 1
+    return report

@@ -1,0 +1,132 @@
+"""The job form, the job page's progress endpoint and the gallery, through Django's test client."""
+from __future__ import annotations
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from catalog.demo_data import DEMO_PHOTO
+from conftest import finished_job
+from generation.models import GenerationJob
+
+pytestmark = pytest.mark.django_db
+
+FORM = {"mode": "text2img", "prompt": "sleek black wireless headphones", "negative_prompt": "", "seed": "42",
+        "num_inference_steps": "30", "guidance_scale": "7.5", "scheduler": "euler_a", "width": "512", "height": "512",
+        "strength": "", "variants": "1"}
+
+
+@pytest.fixture
+def merch_client(client, merchandiser):
+    client.force_login(merchandiser)
+    return client
+
+
+def post(client, **changes):
+    return client.post(reverse("generation:job_create"), {**FORM, **changes})
+
+
+def test_form_starts_from_the_briefs_baseline(merch_client):
+    page = merch_client.get(reverse("generation:job_create")).content.decode()
+    for fragment in ('name="num_inference_steps" value="30"', 'name="guidance_scale" value="7.5"', 'value="euler_a" selected', 'name="width" value="512"'):
+        assert fragment in page, fragment
+
+
+def test_valid_form_creates_a_job_and_opens_its_page(merch_client, merchandiser):
+    response = post(merch_client)
+    job = GenerationJob.objects.get()
+    assert response.status_code == 302 and response["Location"] == job.get_absolute_url()
+    assert (job.seed, job.num_inference_steps, job.created_by) == (42, 30, merchandiser)
+
+
+@pytest.mark.parametrize(
+    "changes, fragment",
+    [
+        ({"width": "500"}, "500 is not a multiple of 8; try 496 or 504."),
+        ({"num_inference_steps": "0"}, "greater than or equal to 1"),
+        ({"prompt": ""}, "This field is required."),
+        ({"mode": "img2img", "strength": "0.6"}, "needs a source photo"),
+        ({"scheduler": "karras"}, "Select a valid choice"),
+    ],
+)
+def test_invalid_form_is_a_400_with_field_errors_and_no_job(merch_client, changes, fragment):
+    response = post(merch_client, **changes)
+    assert response.status_code == 400
+    assert fragment in response.content.decode()
+    assert not GenerationJob.objects.exists()
+
+
+def test_variants_get_consecutive_seeds_and_blank_seed_is_drawn(merch_client):
+    post(merch_client, variants="3", seed="100")
+    assert sorted(GenerationJob.objects.values_list("seed", flat=True)) == [100, 101, 102]
+    GenerationJob.objects.all().delete()
+    post(merch_client, seed="")
+    assert GenerationJob.objects.get().seed is not None
+
+
+def test_img2img_with_an_uploaded_photo_adds_it_to_the_product(merch_client, product):
+    upload = SimpleUploadedFile("headphones.png", DEMO_PHOTO.read_bytes(), content_type="image/png")
+    response = merch_client.post(reverse("generation:job_create"), {**FORM, "mode": "img2img", "strength": "0.6", "product": product.sku, "upload": upload})
+    job = GenerationJob.objects.get()
+    assert response.status_code == 302
+    assert job.mode == "img2img" and job.strength == 0.6 and job.source_photo.product == product
+
+
+def test_img2img_with_a_bad_upload_says_why(merch_client, product):
+    upload = SimpleUploadedFile("x.png", b"not an image", content_type="image/png")
+    response = merch_client.post(reverse("generation:job_create"), {**FORM, "mode": "img2img", "strength": "0.6", "product": product.sku, "upload": upload})
+    assert response.status_code == 400 and not GenerationJob.objects.exists()
+
+
+def test_progress_endpoint_reports_steps_and_eta(merch_client):
+    from django.utils import timezone
+
+    job = GenerationJob.objects.create(prompt="x", seed=1, status="running", progress_step=10, progress_total=30,
+                                       started_at=timezone.now() - timezone.timedelta(seconds=5))
+    data = merch_client.get(reverse("generation:job_progress", args=[job.pk])).json()
+    assert data["status"] == "running" and data["step"] == 10 and data["total"] == 30
+    assert data["fraction"] == pytest.approx(1 / 3, abs=1e-3)
+    assert data["elapsed"] >= 5 and data["eta"] == pytest.approx(data["elapsed"] * 2, rel=0.05)
+
+
+def test_failed_job_page_shows_the_reason(merch_client):
+    job = GenerationJob.objects.create(prompt="x", seed=1, status="failed", error="Timed out: the job ran past its 1800 s limit.")
+    assert "Timed out: the job ran past its 1800 s limit." in merch_client.get(job.get_absolute_url()).content.decode()
+
+
+def test_gallery_filters(merch_client, product):
+    a = finished_job(product=product)
+    b = finished_job(seed=9)
+    GenerationJob.objects.filter(pk=b.pk).update(decision="approved")
+    page = lambda **q: merch_client.get(reverse("generation:job_list"), q).content.decode()  # noqa: E731
+    assert f"#{a.pk}" in page(product=product.sku) and f"#{b.pk}" not in page(product=product.sku)
+    assert f"#{b.pk}" in page(decision="approved") and f"#{a.pk}" not in page(decision="approved")
+    assert f"#{a.pk}" in page(decision="pending") and f"#{b.pk}" not in page(decision="pending")
+
+
+@pytest.mark.parametrize("url_name", ["generation:job_list", "catalog:product_list", "evaluation:queue", "home"])
+def test_list_pages_use_a_bounded_number_of_queries(client, admin_user, product, django_assert_max_num_queries, url_name):
+    from catalog.models import Product
+
+    for i in range(3):
+        Product.objects.create(sku=f"P{i}", name=f"Product {i}")
+        finished_job(product=product, seed=i)
+    client.force_login(admin_user)
+    with django_assert_max_num_queries(12) as small:
+        client.get(reverse(url_name))
+    for i in range(3, 30):
+        Product.objects.create(sku=f"P{i}", name=f"Product {i}")
+        finished_job(product=product, seed=i)
+    with django_assert_max_num_queries(len(small.captured_queries)):
+        client.get(reverse(url_name))
+
+
+def test_product_page_queries_do_not_grow_with_jobs(client, admin_user, product, photo, django_assert_max_num_queries):
+    finished_job(product=product)
+    client.force_login(admin_user)
+    with django_assert_max_num_queries(15) as small:
+        client.get(product.get_absolute_url())
+    for seed in range(20):
+        finished_job(product=product, seed=seed, mode="img2img", source_photo=photo, strength=0.5)
+    with django_assert_max_num_queries(len(small.captured_queries)):
+        client.get(product.get_absolute_url())
