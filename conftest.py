@@ -13,21 +13,43 @@ from django.conf import settings
 ROOT = Path(__file__).resolve().parent
 
 
+class PrivateRedis:
+    """The suite's own redis-server (no persistence): tests may flush it, stop it and start it again."""
+
+    def __init__(self, port: int, directory: Path):
+        self.port, self.directory, self.process = port, directory, None
+
+    def start(self) -> None:
+        from sdstudio.localredis import start_redis
+
+        self.process = start_redis(port=self.port, directory=self.directory)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+        self.process = None
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory):
     """A private redis-server for the whole run, on the port the test settings point at."""
-    from sdstudio.localredis import start_redis
-
-    process = start_redis(port=int(os.environ["SDSTUDIO_TEST_REDIS_PORT"]), directory=tmp_path_factory.mktemp("redis"))
-    yield process
-    process.terminate()
-    process.wait(timeout=10)
+    server = PrivateRedis(int(os.environ["SDSTUDIO_TEST_REDIS_PORT"]), tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture
 def redis_conn(redis_server):
     import django_rq
 
+    if not redis_server.running:  # a previous test stopped it
+        redis_server.start()
     conn = django_rq.get_connection("generation")
     conn.flushall()
     yield conn

@@ -81,6 +81,14 @@ def pixels_sha256(image: Image.Image) -> str:
     return digest.hexdigest()
 
 
+def corrupt(exc: Exception) -> ValidationError:
+    detail = str(exc).strip().rstrip(".") or type(exc).__name__
+    return ValidationError(
+        f"The image could not be decoded completely ({detail}); the file is truncated or corrupt. Upload the original again.",
+        code="corrupt",
+    )
+
+
 def clean_photo(data: bytes, *, name: str | None = None) -> CleanPhoto:
     """Validate and normalise one uploaded photo, or raise ValidationError with a sentence a merchandiser understands."""
     max_bytes = settings.SDSTUDIO_UPLOAD_MAX_BYTES
@@ -112,6 +120,8 @@ def clean_photo(data: bytes, *, name: str | None = None) -> CleanPhoto:
             "This file is not a JPEG, PNG or WebP image (whatever its name says). Export the photo as JPEG or PNG.",
             code="format",
         ) from None
+    except Exception as exc:  # Pillow raises many kinds of error on hostile headers; each means "corrupt".
+        raise corrupt(exc) from None
     with image:
         width, height = image.size
         if width * height > max_pixels:
@@ -122,18 +132,15 @@ def clean_photo(data: bytes, *, name: str | None = None) -> CleanPhoto:
         if width < 16 or height < 16:
             raise ValidationError(f"Image is {width}x{height} px; photos must be at least 16x16 px.", code="too_small")
         original_format = image.format or ""
-        if getattr(image, "n_frames", 1) > 1:
-            notes.append(f"Animated image: only the first of its {image.n_frames} frames was kept.")
-            image.seek(0)
         try:
+            frames = getattr(image, "n_frames", 1)
+            if frames > 1:
+                notes.append(f"Animated image: only the first of its {frames} frames was kept.")
+                image.seek(0)
             image.load()
-        except (OSError, SyntaxError, ValueError) as exc:
-            raise ValidationError(
-                f"The image could not be decoded completely ({exc}); the file is truncated or corrupt. Upload the original again.",
-                code="corrupt",
-            ) from None
-        oriented = ImageOps.exif_transpose(image)
-        rgb = to_rgb(oriented)
+            rgb = to_rgb(ImageOps.exif_transpose(image))
+        except Exception as exc:  # Decoding untrusted bytes: any failure is a corrupt file, never a 500.
+            raise corrupt(exc) from None
     buffer = io.BytesIO()
     rgb.save(buffer, format="PNG", optimize=False)
     return CleanPhoto(
