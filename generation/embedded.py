@@ -20,7 +20,31 @@ from pathlib import Path
 logger = logging.getLogger(__name__)
 
 EMBEDDED_NAME = "sdstudio-embedded-sd15-v1"
+FULL_NAME = "sdstudio-random-sd15-full-v1"
 EMBEDDED_SEED = 20240501
+
+# tiny: the default, seconds per 512x512 image on a CPU. full: SD v1.5's published configurations
+# (UNet 859,520,964 parameters, VAE 83,653,863, CLIP text encoder 123,060,480) with random weights:
+# the same shapes and arithmetic as the real model, for benchmarks on a GPU without any download.
+SIZES = {
+    "tiny": {
+        "name": EMBEDDED_NAME,
+        "unet": dict(layers_per_block=1, block_out_channels=(32, 64), down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+                     up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"), cross_attention_dim=32, attention_head_dim=8, norm_num_groups=8),
+        "vae": dict(block_out_channels=(8, 8, 16, 16), layers_per_block=1, norm_num_groups=8),
+        "text": dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4, projection_dim=32),
+    },
+    "full": {
+        "name": FULL_NAME,
+        "unet": dict(layers_per_block=2, block_out_channels=(320, 640, 1280, 1280),
+                     down_block_types=("CrossAttnDownBlock2D",) * 3 + ("DownBlock2D",),
+                     up_block_types=("UpBlock2D",) + ("CrossAttnUpBlock2D",) * 3, cross_attention_dim=768,
+                     attention_head_dim=8, norm_num_groups=32),
+        "vae": dict(block_out_channels=(128, 256, 512, 512), layers_per_block=2, norm_num_groups=32),
+        "text": dict(hidden_size=768, intermediate_size=3072, num_hidden_layers=12, num_attention_heads=12,
+                     projection_dim=768, hidden_act="quick_gelu", vocab_size=49408),
+    },
+}
 
 # SD v1.5's scheduler/scheduler_config.json, as published.
 SD15_SCHEDULER_CONFIG = {
@@ -135,66 +159,44 @@ def make_vae_near_identity(vae) -> None:
         decoder.conv_out.bias.fill_(-0.73)
 
 
-def build_embedded_pipeline(directory: Path):
-    """Build the embedded model deterministically and save it under ``directory`` (a diffusers folder)."""
+def build_components(size: str = "tiny") -> dict:
+    """The five components, deterministically initialised (on the default device, or under torch.device("meta"))."""
     import torch
-    from diffusers import AutoencoderKL, PNDMScheduler, StableDiffusionPipeline, UNet2DConditionModel
+    from diffusers import AutoencoderKL, PNDMScheduler, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
+    spec = SIZES[size]
     with tempfile.TemporaryDirectory() as tmp:
         vocab_size = write_byte_level_tokenizer_files(Path(tmp))
         tokenizer = CLIPTokenizer.from_pretrained(tmp, model_max_length=77)
-
+    text = {"vocab_size": vocab_size, **spec["text"]}
     # fork_rng restores the global RNG afterwards: building must not disturb the caller's seeds.
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(EMBEDDED_SEED)
-        # SD v1.5: 4 UNet levels (320..1280 channels), attention at the three finest.
-        # Here: 2 levels, attention only at the coarser one, so 512x512 takes seconds on a CPU.
-        unet = UNet2DConditionModel(
-            sample_size=64,
-            in_channels=4,
-            out_channels=4,
-            layers_per_block=1,
-            block_out_channels=(32, 64),
-            down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
-            up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
-            cross_attention_dim=32,
-            attention_head_dim=8,
-            norm_num_groups=8,
-        )
+        unet = UNet2DConditionModel(sample_size=64, in_channels=4, out_channels=4, **spec["unet"])
         vae = AutoencoderKL(
-            in_channels=3,
-            out_channels=3,
-            down_block_types=("DownEncoderBlock2D",) * 4,
-            up_block_types=("UpDecoderBlock2D",) * 4,
-            block_out_channels=(8, 8, 16, 16),
-            layers_per_block=1,
-            latent_channels=4,
-            norm_num_groups=8,
-            sample_size=512,
-            scaling_factor=0.18215,
+            in_channels=3, out_channels=3, down_block_types=("DownEncoderBlock2D",) * 4,
+            up_block_types=("UpDecoderBlock2D",) * 4, latent_channels=4, sample_size=512, scaling_factor=0.18215,
+            **spec["vae"],
         )
-        make_vae_near_identity(vae)
+        if vae.encoder.conv_in.weight.device.type != "meta":
+            make_vae_near_identity(vae)
         text_encoder = CLIPTextModel(
-            CLIPTextConfig(
-                vocab_size=vocab_size,
-                hidden_size=32,
-                intermediate_size=64,
-                num_hidden_layers=2,
-                num_attention_heads=4,
-                max_position_embeddings=77,
-                projection_dim=32,
-                bos_token_id=vocab_size - 2,
-                eos_token_id=vocab_size - 1,
-                pad_token_id=vocab_size - 1,
-            )
+            CLIPTextConfig(max_position_embeddings=77, bos_token_id=vocab_size - 2, eos_token_id=vocab_size - 1,
+                           pad_token_id=vocab_size - 1, **text)
         )
+    return {
+        "vae": vae, "text_encoder": text_encoder, "tokenizer": tokenizer, "unet": unet,
+        "scheduler": PNDMScheduler.from_config(SD15_SCHEDULER_CONFIG),
+    }
+
+
+def build_embedded_pipeline(directory: Path, size: str = "tiny"):
+    """Build an embedded model and save it under ``directory`` (a diffusers folder)."""
+    from diffusers import StableDiffusionPipeline
+
     pipe = StableDiffusionPipeline(
-        vae=vae,
-        text_encoder=text_encoder,
-        tokenizer=tokenizer,
-        unet=unet,
-        scheduler=PNDMScheduler.from_config(SD15_SCHEDULER_CONFIG),
+        **build_components(size),
         safety_checker=None,
         feature_extractor=None,
         requires_safety_checker=False,
@@ -203,20 +205,21 @@ def build_embedded_pipeline(directory: Path):
     return pipe
 
 
-def ensure_embedded_model(cache_dir: Path) -> Path:
+def ensure_embedded_model(cache_dir: Path, size: str = "tiny") -> Path:
     """Return the embedded model's folder, building it once if absent.
 
     The build goes to a temporary folder renamed into place, so two workers
     starting together never see (or load) a half-written model.
     """
-    target = Path(cache_dir) / EMBEDDED_NAME
+    name = SIZES[size]["name"]
+    target = Path(cache_dir) / name
     if (target / "model_index.json").exists():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{EMBEDDED_NAME}-", dir=target.parent))
+    staging = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=target.parent))
     try:
         logger.info("Building the embedded model in %s", target)
-        build_embedded_pipeline(staging)
+        build_embedded_pipeline(staging, size)
         try:
             os.rename(staging, target)
         except OSError:

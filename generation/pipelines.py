@@ -18,7 +18,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from generation import modelinfo
-from generation.embedded import EMBEDDED_NAME, ensure_embedded_model
+from generation.embedded import ensure_embedded_model
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +45,7 @@ class LoadedModel:
     img2img: Any
     scheduler_config: dict
     model_label: str
+    model_id: str
     device: str
     dtype: torch.dtype
     load_seconds: float
@@ -59,7 +60,7 @@ class LoadedModel:
         device_name = torch.cuda.get_device_name(0) if self.device.startswith("cuda") else platform.processor() or platform.machine()
         return {
             "model": self.model_label,
-            "model_revision": settings.SDSTUDIO_MODEL_REVISION or ("local" if modelinfo.is_embedded() or Path(settings.SDSTUDIO_MODEL).is_dir() else "main"),
+            "model_revision": settings.SDSTUDIO_MODEL_REVISION or ("local" if modelinfo.is_embedded() or Path(modelinfo.configured()).is_dir() else "main"),
             "diffusers": diffusers.__version__,
             "transformers": transformers.__version__,
             "torch": torch.__version__,
@@ -98,9 +99,10 @@ def resolve_dtype(device: str, requested: str | None = None) -> torch.dtype:
 
 def model_location() -> str:
     """The folder or Hub id handed to from_pretrained."""
-    if modelinfo.is_embedded():
-        return str(ensure_embedded_model(settings.SDSTUDIO_MODEL_CACHE))
-    return settings.SDSTUDIO_MODEL
+    size = modelinfo.embedded_size()
+    if size:
+        return str(ensure_embedded_model(settings.SDSTUDIO_MODEL_CACHE, size))
+    return modelinfo.configured()
 
 
 def make_scheduler(slug: str, base_config: dict):
@@ -167,22 +169,61 @@ def load_pipelines(*, device: str | None = None, dtype: str | None = None) -> Lo
     if settings.SDSTUDIO_VAE_TILING:
         text2img.vae.enable_tiling()
         options["vae_tiling"] = True
+    if settings.SDSTUDIO_VAE_SLICING:
+        text2img.vae.enable_slicing()
+        options["vae_slicing"] = True
+    if settings.SDSTUDIO_COMPILE:
+        # Compiled once here; warm_up() runs the served shapes before the worker takes a job.
+        text2img.unet = torch.compile(text2img.unet, backend=settings.SDSTUDIO_COMPILE_BACKEND, fullgraph=False)
+        options["compile"] = settings.SDSTUDIO_COMPILE_BACKEND
     text2img.set_progress_bar_config(disable=True)
     img2img = StableDiffusionImg2ImgPipeline.from_pipe(text2img)
     img2img.set_progress_bar_config(disable=True)
     load_seconds = time.perf_counter() - started
-    label = EMBEDDED_NAME if modelinfo.is_embedded() else settings.SDSTUDIO_MODEL
+    label = modelinfo.model_label()
     logger.info("Loaded %s on %s (%s) in %.2f s", label, device, torch_dtype, load_seconds)
     return LoadedModel(
         text2img=text2img,
         img2img=img2img,
         scheduler_config=dict(text2img.scheduler.config),
         model_label=label,
+        model_id=modelinfo.requested_model_id(),
         device=device,
         dtype=torch_dtype,
         load_seconds=load_seconds,
         options=options,
     )
+
+
+def parse_shapes(value: str) -> list[tuple[int, int]]:
+    """"512x512,768x512" -> [(512, 512), (768, 512)] (width x height)."""
+    shapes = []
+    for item in filter(None, (part.strip() for part in value.split(","))):
+        try:
+            width, height = (int(n) for n in item.lower().split("x"))
+        except ValueError:
+            raise ImproperlyConfigured(f"SDSTUDIO_WARMUP_SHAPES: {item!r} is not WIDTHxHEIGHT (e.g. 512x512).") from None
+        shapes.append((width, height))
+    return shapes
+
+
+def warm_up(loaded: LoadedModel, shapes: list[tuple[int, int]]) -> float:
+    """Run two steps of text2img and img2img at each served shape (compilation, kernel autotuning) and return seconds."""
+    from PIL import Image
+
+    from generation import runner
+
+    started = time.perf_counter()
+    for width, height in shapes:
+        for mode in ("text2img", "img2img"):
+            spec = runner.JobSpec(
+                mode=mode, prompt="warm-up", negative_prompt="", seed=0, num_inference_steps=2, guidance_scale=7.5,
+                scheduler="euler_a", width=width, height=height, strength=1.0 if mode == "img2img" else None,
+                source_image=Image.new("RGB", (width, height), (128, 128, 128)) if mode == "img2img" else None,
+            )
+            runner.run(spec, loaded)
+    loaded.jobs_run = 0
+    return time.perf_counter() - started
 
 
 _loaded: LoadedModel | None = None

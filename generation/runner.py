@@ -125,8 +125,7 @@ def execute_job(job, loaded: LoadedModel, *, load_seconds: float = 0.0) -> str:
     from sdstudio.images import thumbnail_png
 
     requested = job.model_id or ""
-    served = "" if loaded.model_label.startswith("sdstudio-embedded") else loaded.model_label
-    if requested != served:
+    if requested != loaded.model_id:
         services.job_fail(
             job_id=job.pk,
             error=f"This worker serves {loaded.model_label!r} but the job asks for {requested or 'the embedded model'!r}. "
