@@ -135,6 +135,11 @@ def load_pipelines(*, device: str | None = None, dtype: str | None = None) -> Lo
     from diffusers import StableDiffusionImg2ImgPipeline, StableDiffusionPipeline
 
     configure_threads()
+    if modelinfo.is_embedded():
+        # Its tokenizer is byte-level: most prompts pass CLIP's 77 tokens, and diffusers warns on every call.
+        import diffusers
+
+        diffusers.utils.logging.set_verbosity_error()
     device = resolve_device(device)
     torch_dtype = resolve_dtype(device, dtype)
     location = model_location()
