@@ -19,7 +19,7 @@ from generation.selectors import jobs_for_listing
 @login_required
 def product_list(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()
-    products = Product.objects.annotate(job_count=Count("jobs", distinct=True)).prefetch_related(
+    products = Product.objects.annotate(job_count=Count("jobs", distinct=True)).order_by("sku").prefetch_related(
         Prefetch("photos", queryset=ProductPhoto.objects.only("id", "product_id", "thumbnail", "created_at"))
     )
     if query:
