@@ -153,7 +153,19 @@ SDSTUDIO_UPLOAD_MAX_BYTES = int(os.environ.get("SDSTUDIO_UPLOAD_MAX_BYTES", str(
 SDSTUDIO_UPLOAD_MAX_PIXELS = int(os.environ.get("SDSTUDIO_UPLOAD_MAX_PIXELS", str(40_000_000)))
 
 # Redis carries work; the database is the source of truth.
-REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+# `manage.py rundemo` starts a private Redis when REDIS_URL is unset and leaves its URL here while it
+# runs, so commands in another terminal (generate, seed_tp_experiments...) reach the same Redis.
+LOCAL_REDIS_URL_FILE = BASE_DIR / "var" / "local-redis-url"
+
+
+def _local_redis_url() -> str:
+    try:
+        return LOCAL_REDIS_URL_FILE.read_text().strip()
+    except OSError:
+        return ""
+
+
+REDIS_URL = os.environ.get("REDIS_URL") or _local_redis_url() or "redis://127.0.0.1:6379/0"
 SDSTUDIO_JOB_TIMEOUT = int(os.environ.get("SDSTUDIO_JOB_TIMEOUT", "1800"))
 RQ_QUEUES = {
     "generation": {

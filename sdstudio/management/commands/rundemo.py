@@ -31,13 +31,20 @@ class Command(BaseCommand):
         logins = self.demo_logins(base / "var" / "demo-logins.txt")
         env = dict(os.environ)
         children: list[subprocess.Popen] = []
+
+        def stop(signum, frame):  # SIGTERM (e.g. from a process manager) stops everything like Ctrl-C.
+            raise KeyboardInterrupt
+
+        signal.signal(signal.SIGTERM, stop)
         if not os.environ.get("REDIS_URL"):
             from sdstudio.localredis import free_port, start_redis
 
             port = free_port()
             children.append(start_redis(port=port, directory=base / "var" / "redis"))
             env["REDIS_URL"] = f"redis://127.0.0.1:{port}/0"
-            self.stdout.write(f"Started a private Redis on 127.0.0.1:{port} (set REDIS_URL to use your own).")
+            settings.LOCAL_REDIS_URL_FILE.write_text(env["REDIS_URL"] + "\n")
+            self.stdout.write(f"Started a private Redis on 127.0.0.1:{port} (set REDIS_URL to use your own); "
+                              "manage.py commands in other terminals use it while this runs.")
         env.setdefault("SDSTUDIO_TORCH_THREADS", str(max(1, (os.cpu_count() or 2) - 1)))
         try:
             for _ in range(options["workers"]):
@@ -58,9 +65,11 @@ class Command(BaseCommand):
         except KeyboardInterrupt:
             pass
         finally:
+            if not os.environ.get("REDIS_URL"):
+                settings.LOCAL_REDIS_URL_FILE.unlink(missing_ok=True)
             for child in reversed(children):
                 if child.poll() is None:
-                    child.send_signal(signal.SIGINT if child.args[0] == sys.executable else signal.SIGTERM)
+                    child.terminate()  # workers finish their current job first (RQ warm shutdown)
             for child in children:
                 try:
                     child.wait(timeout=10)
