@@ -29,3 +29,15 @@ def review_queue() -> QuerySet[GenerationJob]:
 def average_totals(job_ids) -> dict[int, float]:
     rows = Evaluation.objects.filter(job_id__in=job_ids).values("job_id").annotate(avg=Avg("total"))
     return {row["job_id"]: row["avg"] for row in rows}
+
+
+def queue_neighbours(job: GenerationJob) -> tuple[GenerationJob | None, GenerationJob | None]:
+    """The outputs before and after this one in the review queue (for previous/next while reviewing)."""
+    from django.db.models import Q
+
+    queue = review_queue().exclude(pk=job.pk)
+    if job.finished_at is None:
+        return None, queue.first()
+    before = Q(finished_at__lt=job.finished_at) | Q(finished_at=job.finished_at, id__lt=job.pk)
+    after = Q(finished_at__gt=job.finished_at) | Q(finished_at=job.finished_at, id__gt=job.pk)
+    return queue.filter(before).order_by("-finished_at", "-id").first(), queue.filter(after).first()

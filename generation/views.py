@@ -127,9 +127,11 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
         from evaluation.forms import EvaluationForm
 
         context["evaluation_form"] = EvaluationForm()
-    from evaluation.selectors import review_summary
+    from evaluation.selectors import queue_neighbours, review_summary
 
     context.update(review_summary(job=job, user=request.user))
+    if request.GET.get("next") == "queue":
+        context["queue_previous"], context["queue_next"] = queue_neighbours(job)
     return render(request, "generation/generationjob_detail.html", context)
 
 

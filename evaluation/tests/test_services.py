@@ -73,3 +73,25 @@ def test_unfinished_outputs_cannot_be_decided(reviewer):
     job = GenerationJob.objects.create(prompt="x", seed=1)
     with pytest.raises(ValidationError, match="finished output"):
         services.decision_record(job=job, user=reviewer, decision="approved")
+
+
+def test_queue_is_oldest_first_with_previous_and_next(client, reviewer):
+    from django.utils import timezone
+
+    from evaluation.selectors import queue_neighbours, review_queue
+    from generation.models import GenerationJob
+
+    jobs = [finished_job(seed=seed) for seed in range(3)]
+    for offset, job in enumerate(jobs):
+        GenerationJob.objects.filter(pk=job.pk).update(finished_at=timezone.now() - timezone.timedelta(minutes=10 - offset))
+        job.refresh_from_db()
+    assert list(review_queue()) == jobs
+    assert queue_neighbours(jobs[1]) == (jobs[0], jobs[2])
+    services.decision_record(job=jobs[1], user=reviewer, decision="approved")
+    assert list(review_queue()) == [jobs[0], jobs[2]]
+    client.force_login(reviewer)
+    page = client.get(f"/jobs/{jobs[0].pk}/?next=queue").content.decode()
+    assert f'href="/jobs/{jobs[2].pk}/?next=queue" id="queue-next"' in page and "queue-previous" not in page
+    # deciding from the queue moves on to the next waiting output
+    response = client.post(f"/review/jobs/{jobs[0].pk}/decide/", {"decision": "approved", "next": "queue"})
+    assert response["Location"] == jobs[2].get_absolute_url()
