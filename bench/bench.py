@@ -34,6 +34,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--guidance", type=float, default=7.5)
     parser.add_argument("--scheduler", default="euler_a")
     parser.add_argument("--size", type=int, default=512)
+    parser.add_argument("--batch", type=int, default=1, help="also measure (d): this many jobs queued at once, run as one batch")
     parser.add_argument("--threads", type=int, default=int(os.environ.get("SDSTUDIO_TORCH_THREADS") or os.cpu_count() or 1))
     return parser.parse_args()
 
@@ -72,6 +73,7 @@ def main() -> None:
 
     worker_started = time.perf_counter()
     worker = subprocess.Popen([sys.executable, "manage.py", "rqworker", "generation"], cwd=ROOT,
+                              env={**os.environ, "SDSTUDIO_BATCH_MAX": str(args.batch)},
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         # The worker starts on its own; wait until it has registered (it loads the pipeline first).
@@ -105,26 +107,31 @@ def main() -> None:
             runner.run(spec, loaded, on_step=lambda step, total: None)
             return time.perf_counter() - started
 
-        def full_path(seed: int) -> tuple[float, GenerationJob]:
+        def full_path(seed: int, count: int = 1) -> tuple[float, GenerationJob]:
+            """Seconds per image for ``count`` jobs created together (carried by Redis, run by the worker)."""
             started = time.perf_counter()
-            job = services.job_create(prompt=prompt, seed=seed, num_inference_steps=args.steps, guidance_scale=args.guidance,
-                                      scheduler=args.scheduler, width=args.size, height=args.size)
-            while True:
-                job.refresh_from_db(fields=["status", "error"])
-                if job.is_finished:
-                    break
-                time.sleep(0.02)
-            elapsed = time.perf_counter() - started
-            job.refresh_from_db()
-            if job.status != "succeeded":
-                raise SystemExit(f"job {job.pk} {job.status}: {job.error}")
-            return elapsed, job
+            from django.db import transaction
+
+            with transaction.atomic():  # all enqueued at commit, so a batching worker finds them together
+                jobs = [services.job_create(prompt=prompt, seed=seed + i, num_inference_steps=args.steps, guidance_scale=args.guidance,
+                                            scheduler=args.scheduler, width=args.size, height=args.size) for i in range(count)]
+            pks = [job.pk for job in jobs]
+            while GenerationJob.objects.filter(pk__in=pks, status__in=["queued", "running"]).exists():
+                time.sleep(0.05)
+            elapsed = (time.perf_counter() - started) / count
+            for job in jobs:
+                job.refresh_from_db()
+                if job.status != "succeeded":
+                    raise SystemExit(f"job {job.pk} {job.status}: {job.error}")
+            return elapsed, jobs[0]
 
         first_elapsed, first_job = full_path(0)  # the worker's first job: shows it pays no load
         bare(0)
         in_process(0)
         print(f"worker's first job: {first_elapsed:.2f} s end to end, load time paid by the job {first_job.load_seconds or 0:.2f} s", flush=True)
         times: dict[str, list[float]] = {"a": [], "b": [], "c": []}
+        if args.batch > 1:
+            times["d"] = []
         for round_index in range(1, args.images + 1):
             seed = 1000 + round_index
             times["a"].append(bare(seed))
@@ -133,11 +140,16 @@ def main() -> None:
             times["c"].append(elapsed)
             print(f"round {round_index}/{args.images}: (a) {times['a'][-1]:.2f} s  (b) {times['b'][-1]:.2f} s  (c) {elapsed:.2f} s "
                   f"[worker: inference {job.inference_seconds:.2f} s, queue wait {job.queue_wait_seconds:.3f} s]", flush=True)
+            if args.batch > 1:
+                per_image, job = full_path(seed * 100, args.batch)
+                times["d"].append(per_image)
+                print(f"    (d) {args.batch} jobs at once: {per_image:.2f} s per image (batch size {job.environment.get('batch_size', 1)})", flush=True)
         median = {key: statistics.median(values) for key, values in times.items()}
         print("\n| path | median s/image | images/s | ratio to (a) |")
         print("| --- | --: | --: | --: |")
-        labels = {"a": "(a) bare diffusers", "b": "(b) runner in-process", "c": "(c) job via Redis + worker + PNG"}
-        for key in "abc":
+        labels = {"a": "(a) bare diffusers", "b": "(b) runner in-process", "c": "(c) job via Redis + worker + PNG",
+                  "d": f"(d) {args.batch} jobs at once, batched worker"}
+        for key in times:
             print(f"| {labels[key]} | {median[key]:.3f} | {1 / median[key]:.3f} | {median['a'] / median[key]:.3f} |")
         print(f"\n(b)/(a) = {median['a'] / median['b']:.3f}   (c)/(a) = {median['a'] / median['c']:.3f}   (throughput ratios)")
     finally:

@@ -194,6 +194,26 @@ def job_claim(*, job_id: int, worker_name: str) -> GenerationJob | None:
     return GenerationJob.objects.select_related("source_photo", "rerun_of").get(pk=job_id)
 
 
+def job_claim_companions(*, job: GenerationJob, worker_name: str, limit: int) -> list[GenerationJob]:
+    """Claim up to ``limit`` more queued jobs that can share one pipeline call with ``job`` (batching)."""
+    if limit <= 0:
+        return []
+    same = dict(mode=job.mode, width=job.width, height=job.height, num_inference_steps=job.num_inference_steps,
+                scheduler=job.scheduler, guidance_scale=job.guidance_scale, strength=job.strength, model_id=job.model_id)
+    candidates = (
+        GenerationJob.objects.filter(status=Status.QUEUED, cancel_requested=False, **same)
+        .exclude(pk=job.pk).order_by("created_at", "id").values_list("pk", flat=True)[: limit * 2]
+    )
+    claimed = []
+    for pk in candidates:
+        companion = job_claim(job_id=pk, worker_name=worker_name)
+        if companion is not None:
+            claimed.append(companion)
+            if len(claimed) == limit:
+                break
+    return claimed
+
+
 def job_report_progress(*, job_id: int, step: int, total: int) -> bool:
     """Record step i of N and the heartbeat; returns True when a cancel was asked for."""
     now = timezone.now()

@@ -25,17 +25,24 @@ def run_generation_job(job_id: int) -> None:
         if job is None:
             logger.info("Job %s is not queued any more (done, canceled or taken); nothing to do.", job_id)
             return
+        from django.conf import settings
+
+        # Batching (off by default): other queued jobs of the same shape ride along in one pipeline call.
+        batch = [job] + services.job_claim_companions(job=job, worker_name=worker_identity(), limit=settings.SDSTUDIO_BATCH_MAX - 1)
         first_load = not pipelines.is_loaded()
         try:
             loaded = pipelines.get_pipelines()
-            state = runner.execute_job(job, loaded, load_seconds=loaded.load_seconds if first_load else 0.0)
+            states = runner.execute_jobs(batch, loaded, load_seconds=loaded.load_seconds if first_load else 0.0)
         except JobTimeoutException:
-            services.job_fail(job_id=job_id, error=f"Timed out: the job ran past its {_timeout()} s limit.")
-            state = "failed"
-        except Exception as exc:  # The row must say what happened; RQ's own record is secondary.
+            for member in batch:
+                services.job_fail(job_id=member.pk, error=f"Timed out: the job ran past its {_timeout()} s limit.")
+            states = ["failed"] * len(batch)
+        except Exception as exc:  # The rows must say what happened; RQ's own record is secondary.
             logger.exception("Job %s failed", job_id)
-            state = services.job_fail(job_id=job_id, error=f"{type(exc).__name__}: {exc}", retryable=is_retryable(exc))
-        logger.info("Job %s: %s", job_id, state)
+            states = [services.job_fail(job_id=member.pk, error=f"{type(exc).__name__}: {exc}", retryable=is_retryable(exc))
+                      for member in batch]
+        for member, state in zip(batch, states):
+            logger.info("Job %s: %s", member.pk, state)
     finally:
         close_old_connections()
 

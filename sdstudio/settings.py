@@ -198,6 +198,9 @@ SDSTUDIO_WARMUP_SHAPES = os.environ.get("SDSTUDIO_WARMUP_SHAPES", "512x512" if S
 SDSTUDIO_PROGRESS_INTERVAL = float(os.environ.get("SDSTUDIO_PROGRESS_INTERVAL", "0.5"))
 SDSTUDIO_HEARTBEAT_STALE_SECONDS = int(os.environ.get("SDSTUDIO_HEARTBEAT_STALE_SECONDS", "120"))
 SDSTUDIO_MAX_ATTEMPTS = int(os.environ.get("SDSTUDIO_MAX_ATTEMPTS", "3"))
+# Batching: a worker may run up to this many queued jobs of the same shape, steps, scheduler and
+# guidance in one pipeline call (one generator per job). 1 = off.
+SDSTUDIO_BATCH_MAX = max(1, int(os.environ.get("SDSTUDIO_BATCH_MAX", "1")))
 
 # Login throttling (django-axes): five failures lock the username+IP for an hour.
 AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
