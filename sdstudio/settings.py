@@ -142,6 +142,24 @@ STORAGES = {
     },
 }
 
+# Media on S3-compatible storage (AWS S3, MinIO, Ceph...) for several web and worker machines:
+# set SDSTUDIO_S3_BUCKET (+ SDSTUDIO_S3_ENDPOINT_URL for non-AWS) and the usual AWS_ACCESS_KEY_ID /
+# AWS_SECRET_ACCESS_KEY. Pages then link to short-lived signed URLs.
+SDSTUDIO_S3_BUCKET = os.environ.get("SDSTUDIO_S3_BUCKET", "")
+if SDSTUDIO_S3_BUCKET:
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": SDSTUDIO_S3_BUCKET,
+            "endpoint_url": os.environ.get("SDSTUDIO_S3_ENDPOINT_URL") or None,
+            "region_name": os.environ.get("SDSTUDIO_S3_REGION") or None,
+            "location": os.environ.get("SDSTUDIO_S3_PREFIX", ""),
+            "querystring_auth": True,
+            "querystring_expire": 3600,
+            "file_overwrite": False,
+        },
+    }
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"

@@ -84,6 +84,14 @@ class Command(BaseCommand):
             finish(self, [job.pk], timeout=options["timeout"])
 
 
+def output_location(fieldfile) -> str:
+    """The file's path on local storage, its URL on remote storage (S3)."""
+    try:
+        return fieldfile.path
+    except NotImplementedError:
+        return fieldfile.url
+
+
 def finish(command: BaseCommand, job_ids: list[int], *, timeout: float | None) -> None:
     """Follow jobs, then print each output path; a failure makes the command fail."""
     from generation.progress import wait_for_jobs
@@ -95,7 +103,7 @@ def finish(command: BaseCommand, job_ids: list[int], *, timeout: float | None) -
     failed = []
     for job in jobs:
         if job.status == Status.SUCCEEDED:
-            command.stdout.write(job.output.path if hasattr(job.output, "path") else job.output.url)
+            command.stdout.write(output_location(job.output))
         else:
             failed.append(f"job {job.pk} {job.status}: {job.error}")
     if failed:
