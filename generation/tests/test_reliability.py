@@ -28,18 +28,23 @@ def wait_until(predicate, timeout: float, what: str) -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def test_worker_killed_mid_job_is_retried_by_the_next_worker(redis_conn):
-    # given a job running on a worker
-    job = queue_job(width=512, height=512, num_inference_steps=60)
+def kill_worker_mid_job(job: GenerationJob) -> None:
+    """Start a worker, wait until it is denoising the job, then SIGKILL it (no clean-up of any kind)."""
     worker = start_worker()
     try:
         wait_until(lambda: GenerationJob.objects.filter(pk=job.pk, status=Status.RUNNING, progress_step__gte=2).exists(), 120, "the job to run")
-        # when the worker is killed with SIGKILL in the middle of denoising
         os.kill(worker.pid, signal.SIGKILL)
         worker.wait(timeout=10)
     finally:
         if worker.poll() is None:
             worker.kill()
+
+
+def test_worker_killed_mid_job_is_retried_by_the_next_worker(redis_conn):
+    # given a job running on a worker
+    job = queue_job(width=512, height=512, num_inference_steps=60)
+    # when its worker is killed with SIGKILL in the middle of denoising
+    kill_worker_mid_job(job)
     job.refresh_from_db()
     assert job.status == Status.RUNNING and job.attempts == 1
     # and a new worker starts (its start-up reconcile finds the stale heartbeat)
@@ -55,14 +60,7 @@ def test_worker_killed_mid_job_is_retried_by_the_next_worker(redis_conn):
 def test_worker_killed_on_the_last_attempt_fails_with_a_reason(redis_conn, settings):
     job = queue_job(width=512, height=512, num_inference_steps=60)
     GenerationJob.objects.filter(pk=job.pk).update(attempts=2)  # two attempts already spent (limit 3)
-    worker = start_worker()
-    try:
-        wait_until(lambda: GenerationJob.objects.filter(pk=job.pk, status=Status.RUNNING, progress_step__gte=2).exists(), 120, "the job to run")
-        os.kill(worker.pid, signal.SIGKILL)
-        worker.wait(timeout=10)
-    finally:
-        if worker.poll() is None:
-            worker.kill()
+    kill_worker_mid_job(job)
     time.sleep(1.5)
     settings.SDSTUDIO_HEARTBEAT_STALE_SECONDS = 1
     out = io.StringIO()
