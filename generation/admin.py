@@ -15,7 +15,7 @@ class GenerationJobAdmin(admin.ModelAdmin):
     list_select_related = ["product"]
     search_fields = ["prompt", "run_name", "product__sku", "=id"]
     date_hierarchy = "created_at"
-    actions = ["approve", "reject", "rerun", "cancel"]
+    actions = ["approve", "reject", "rerun", "cancel", "retry"]
     readonly_fields = [f.name for f in GenerationJob._meta.fields]
     fieldsets = [
         ("Parameters (read-only: re-run to change nothing, create a new job to change something)", {"fields": PARAMETER_FIELDS}),
@@ -69,6 +69,11 @@ class GenerationJobAdmin(admin.ModelAdmin):
     def cancel(self, request, queryset):
         states = [services.job_cancel(job=job) for job in queryset.filter(status__in=[Status.QUEUED, Status.RUNNING])]
         self.message_user(request, f"{len(states)} job(s) canceled or asked to stop.")
+
+    @admin.action(description="Retry failed jobs", permissions=["change"])
+    def retry(self, request, queryset):
+        retried = sum(services.job_retry(job=job) for job in queryset.filter(status=Status.FAILED))
+        self.message_user(request, f"{retried} failed job(s) queued again.")
 
     def has_rerun_permission(self, request):
         return request.user.has_perm("generation.rerun_generationjob")

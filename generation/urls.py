@@ -10,5 +10,6 @@ urlpatterns = [
     path("<int:pk>/progress/", views.job_progress, name="job_progress"),
     path("<int:pk>/cancel/", views.job_cancel, name="job_cancel"),
     path("<int:pk>/rerun/", views.job_rerun, name="job_rerun"),
+    path("<int:pk>/retry/", views.job_retry, name="job_retry"),
     path("<int:pk>/download/", views.job_download, name="job_download"),
 ]

@@ -186,6 +186,19 @@ def job_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+def job_retry(request: HttpRequest, pk: int) -> HttpResponse:
+    job = get_object_or_404(GenerationJob, pk=pk)
+    if not (request.user.has_perm("generation.change_generationjob") and (job.created_by_id == request.user.pk or request.user.is_staff)):
+        return HttpResponse("Only the person who started this job, or an admin, can retry it.", status=403)
+    if services.job_retry(job=job):
+        messages.success(request, "Queued again with the same parameters and seed.")
+    else:
+        messages.error(request, "Only a failed job can be retried.")
+    return redirect(job)
+
+
+@login_required
+@require_POST
 @permission_required("generation.rerun_generationjob", raise_exception=True)
 def job_rerun(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(GenerationJob, pk=pk)

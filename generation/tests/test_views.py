@@ -130,3 +130,12 @@ def test_product_page_queries_do_not_grow_with_jobs(client, admin_user, product,
         finished_job(product=product, seed=seed, mode="img2img", source_photo=photo, strength=0.5)
     with django_assert_max_num_queries(len(small.captured_queries)):
         client.get(product.get_absolute_url())
+
+
+def test_failed_job_can_be_retried_by_its_owner(merch_client, merchandiser, django_capture_on_commit_callbacks):
+    job = GenerationJob.objects.create(prompt="x", seed=1, status="failed", error="CUDA out of memory", created_by=merchandiser)
+    assert 'id="retry-button"' in merch_client.get(job.get_absolute_url()).content.decode()
+    with django_capture_on_commit_callbacks() as callbacks:
+        merch_client.post(reverse("generation:job_retry", args=[job.pk]))
+    job.refresh_from_db()
+    assert job.status == "queued" and job.error == "" and len(callbacks) == 1

@@ -43,6 +43,7 @@ def cases(w):
         ("get", reverse("generation:job_download", args=[job]), everyone),
         ("post", reverse("generation:job_cancel", args=[queued]), {"merch": REDIRECT, "reviewer": DENIED, "admin": REDIRECT}),
         ("post", reverse("generation:job_rerun", args=[job]), {"merch": DENIED, "reviewer": DENIED, "admin": REDIRECT}),
+        ("post", reverse("generation:job_retry", args=[queued]), {"merch": REDIRECT, "reviewer": DENIED, "admin": REDIRECT}),
         ("get", reverse("experiments:experiment_list"), everyone),
         ("get", reverse("experiments:experiment_detail", args=[exp]), everyone),
         ("get", reverse("experiments:experiment_report", args=[exp]), everyone),
