@@ -5,7 +5,7 @@ import logging
 import os
 import socket
 
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 
 logger = logging.getLogger(__name__)
 
@@ -34,11 +34,14 @@ def run_generation_job(job_id: int) -> None:
             loaded = pipelines.get_pipelines()
             states = runner.execute_jobs(batch, loaded, load_seconds=loaded.load_seconds if first_load else 0.0)
         except JobTimeoutException:
+            # The alarm may have interrupted a query: start the bookkeeping on a fresh connection.
+            connection.close()
             for member in batch:
                 services.job_fail(job_id=member.pk, error=f"Timed out: the job ran past its {_timeout()} s limit.")
             states = ["failed"] * len(batch)
         except Exception as exc:  # The rows must say what happened; RQ's own record is secondary.
             logger.exception("Job %s failed", job_id)
+            connection.close()
             states = [services.job_fail(job_id=member.pk, error=f"{type(exc).__name__}: {exc}", retryable=is_retryable(exc))
                       for member in batch]
         for member, state in zip(batch, states):

@@ -169,8 +169,21 @@ def progress_payload(job: GenerationJob) -> dict:
         "output_url": job.output.url if job.output else None,
         "finished": job.is_finished,
         "cancel_requested": job.cancel_requested,
+        "workers_online": workers_online() if job.status == Status.QUEUED else None,
         "server_time": time.time(),
     }
+
+
+def workers_online() -> int | None:
+    """How many workers listen on the generation queue (None when Redis cannot be reached)."""
+    from redis.exceptions import RedisError
+    from rq import Worker
+
+    try:
+        queue = services.get_queue()
+        return Worker.count(queue=queue)
+    except RedisError:
+        return None
 
 
 @login_required

@@ -139,3 +139,17 @@ def test_failed_job_can_be_retried_by_its_owner(merch_client, merchandiser, djan
         merch_client.post(reverse("generation:job_retry", args=[job.pk]))
     job.refresh_from_db()
     assert job.status == "queued" and job.error == "" and len(callbacks) == 1
+
+
+def test_progress_of_a_queued_job_says_whether_workers_are_online(merch_client, redis_conn):
+    job = GenerationJob.objects.create(prompt="x", seed=1)
+    assert merch_client.get(reverse("generation:job_progress", args=[job.pk])).json()["workers_online"] == 0
+
+
+def test_progress_survives_redis_being_down(merch_client, redis_server):
+    redis_server.stop()
+    try:
+        job = GenerationJob.objects.create(prompt="x", seed=1)
+        assert merch_client.get(reverse("generation:job_progress", args=[job.pk])).json()["workers_online"] is None
+    finally:
+        redis_server.start()

@@ -17,7 +17,13 @@
         if (p.status === "running") {
           text.textContent = "step " + p.step + " of " + p.total + " · elapsed " + fmt(p.elapsed) + " · ETA " + fmt(p.eta);
         } else if (p.status === "queued") {
-          text.textContent = "queued: waiting for a worker";
+          if (p.workers_online === 0) {
+            text.textContent = "queued: no worker is running (start one with: python manage.py rqworker generation)";
+          } else if (p.workers_online === null) {
+            text.textContent = "queued: the queue (Redis) cannot be reached; the job will be sent when it is back";
+          } else {
+            text.textContent = "queued: waiting for a worker (" + p.workers_online + " online)";
+          }
         } else {
           text.textContent = p.status + (p.error ? ": " + p.error : "");
         }
