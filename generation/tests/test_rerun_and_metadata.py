@@ -9,7 +9,6 @@ import pytest
 from PIL import Image
 
 from catalog.demo_data import DEMO_PHOTO
-from conftest import TINY
 from evaluation import metrics
 from generation import pngmeta, runner, services
 from generation.models import Status
