@@ -53,13 +53,28 @@ def test_warm_up_shapes_are_parsed_or_refused_clearly():
         pipelines.parse_shapes("512")
 
 
-def test_vae_slicing_and_attention_slicing_switches(settings):
+def test_vae_slicing_tiling_and_attention_slicing_switches(settings):
     settings.SDSTUDIO_VAE_SLICING = True
+    settings.SDSTUDIO_VAE_TILING = True
     settings.SDSTUDIO_ATTENTION_SLICING = True
     loaded = pipelines.load_pipelines()
-    assert loaded.fingerprint()["vae_slicing"] and loaded.fingerprint()["attention_slicing"]
+    fingerprint = loaded.fingerprint()
+    assert fingerprint["vae_slicing"] and fingerprint["vae_tiling"] and fingerprint["attention_slicing"]
+    assert loaded.text2img.vae.use_tiling and loaded.text2img.vae.use_slicing
     spec = runner.JobSpec(mode="text2img", prompt="x", negative_prompt="", seed=1, guidance_scale=7.5, scheduler="ddim", **TINY)
     assert runner.run(spec, loaded).image.size == (64, 64)
+
+
+def test_determinism_switch_is_applied_and_recorded(settings, loaded):
+    settings.SDSTUDIO_DETERMINISTIC = True
+    try:
+        strict = pipelines.load_pipelines()
+        assert torch.are_deterministic_algorithms_enabled()
+        assert strict.fingerprint()["deterministic"] is True
+        spec = runner.JobSpec(mode="text2img", prompt="x", negative_prompt="", seed=4, guidance_scale=7.5, scheduler="euler_a", **TINY)
+        assert np.array_equal(np.asarray(runner.run(spec, strict).image), np.asarray(runner.run(spec, loaded).image))
+    finally:
+        torch.use_deterministic_algorithms(False)
 
 
 @cuda
