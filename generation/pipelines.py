@@ -244,5 +244,14 @@ def get_pipelines() -> LoadedModel:
         return _loaded
 
 
+def release_memory() -> None:
+    """Return cached GPU memory after a failure (a no-op on the CPU)."""
+    import gc
+
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
 def is_loaded() -> bool:
     return _loaded is not None

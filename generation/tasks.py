@@ -44,6 +44,8 @@ def run_generation_job(job_id: int) -> None:
             connection.close()
             states = [services.job_fail(job_id=member.pk, error=f"{type(exc).__name__}: {exc}", retryable=is_retryable(exc))
                       for member in batch]
+        if "failed" in states or "queued" in states:
+            pipelines.release_memory()  # a failed or timed-out job must not keep GPU memory from the next one
         for member, state in zip(batch, states):
             logger.info("Job %s: %s", member.pk, state)
     finally:
