@@ -5,6 +5,7 @@ import logging
 import os
 import socket
 
+from django.conf import settings
 from django.db import close_old_connections, connection
 
 logger = logging.getLogger(__name__)
@@ -25,8 +26,6 @@ def run_generation_job(job_id: int) -> None:
         if job is None:
             logger.info("Job %s is not queued any more (done, canceled or taken); nothing to do.", job_id)
             return
-        from django.conf import settings
-
         # Batching (off by default): other queued jobs of the same shape ride along in one pipeline call.
         batch = [job] + services.job_claim_companions(job=job, worker_name=worker_identity(), limit=settings.SDSTUDIO_BATCH_MAX - 1)
         first_load = not pipelines.is_loaded()
@@ -37,7 +36,7 @@ def run_generation_job(job_id: int) -> None:
             # The alarm may have interrupted a query: start the bookkeeping on a fresh connection.
             connection.close()
             for member in batch:
-                services.job_fail(job_id=member.pk, error=f"Timed out: the job ran past its {_timeout()} s limit.")
+                services.job_fail(job_id=member.pk, error=f"Timed out: the job ran past its {settings.SDSTUDIO_JOB_TIMEOUT} s limit.")
             states = ["failed"] * len(batch)
         except Exception as exc:  # The rows must say what happened; RQ's own record is secondary.
             logger.exception("Job %s failed", job_id)
@@ -50,12 +49,6 @@ def run_generation_job(job_id: int) -> None:
             logger.info("Job %s: %s", member.pk, state)
     finally:
         close_old_connections()
-
-
-def _timeout() -> int:
-    from django.conf import settings
-
-    return settings.SDSTUDIO_JOB_TIMEOUT
 
 
 def is_retryable(exc: BaseException) -> bool:
