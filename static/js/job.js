@@ -6,6 +6,7 @@
   var bar = document.getElementById("progress-bar");
   var text = document.getElementById("progress-text");
   var status = document.getElementById("job-status");
+  var placeholder = document.getElementById("output-placeholder");
   function fmt(seconds) { return seconds === null ? "–" : seconds.toFixed(1) + " s"; }
   function poll() {
     fetch(box.dataset.url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
@@ -14,6 +15,7 @@
         bar.value = p.fraction;
         status.textContent = p.status;
         status.className = "badge " + p.status;
+        if (placeholder) { placeholder.textContent = p.status === "running" ? "Generating… " + Math.round(p.fraction * 100) + "%" : p.status; }
         if (p.status === "running") {
           text.textContent = "step " + p.step + " of " + p.total + " · elapsed " + fmt(p.elapsed) + " · ETA " + fmt(p.eta);
         } else if (p.status === "queued") {
