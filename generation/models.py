@@ -126,7 +126,11 @@ class GenerationJob(models.Model):
             ),
             models.CheckConstraint(condition=~Q(status="succeeded") | ~Q(output=""), name="job_succeeded_has_output"),
         ]
-        indexes = [models.Index(fields=["experiment", "run_name"]), models.Index(fields=["status", "decision", "finished_at"])]
+        indexes = [
+            models.Index(fields=["experiment", "run_name"]),
+            models.Index(fields=["status", "decision", "finished_at"], name="job_review_queue_idx"),
+            models.Index(fields=["decision", "-created_at"], name="job_decision_recent_idx"),
+        ]
         permissions = [("rerun_generationjob", "Can re-run a job with its identical seed")]
 
     def __str__(self) -> str:
