@@ -122,7 +122,8 @@ def _create_jobs(request: HttpRequest, data: dict) -> list[GenerationJob]:
 @login_required
 def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(jobs_for_listing().select_related("rerun_of"), pk=pk)
-    context = {"job": job, "parameters": job.parameters(), "environment_diff": environment_diff(job)}
+    context = {"job": job, "parameters": job.parameters(), "environment_diff": environment_diff(job),
+               "can_manage": can_manage(request.user, job)}
     if request.user.has_perm("evaluation.add_evaluation"):
         from evaluation.forms import EvaluationForm
 
@@ -186,11 +187,16 @@ def workers_online() -> int | None:
         return None
 
 
+def can_manage(user, job: GenerationJob) -> bool:
+    """Cancel and retry belong to the merchandiser who started the job, and to admins."""
+    return user.has_perm("generation.change_generationjob") and (job.created_by_id == user.pk or user.is_staff)
+
+
 @login_required
 @require_POST
 def job_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(GenerationJob, pk=pk)
-    if not (request.user.has_perm("generation.change_generationjob") and (job.created_by_id == request.user.pk or request.user.is_staff)):
+    if not can_manage(request.user, job):
         return HttpResponse("Only the person who started this job, or an admin, can cancel it.", status=403)
     state = services.job_cancel(job=job)
     messages.info(request, "Job canceled." if state == Status.CANCELED else "Cancel requested: the job stops at its next step.")
@@ -201,7 +207,7 @@ def job_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def job_retry(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(GenerationJob, pk=pk)
-    if not (request.user.has_perm("generation.change_generationjob") and (job.created_by_id == request.user.pk or request.user.is_staff)):
+    if not can_manage(request.user, job):
         return HttpResponse("Only the person who started this job, or an admin, can retry it.", status=403)
     if services.job_retry(job=job):
         messages.success(request, "Queued again with the same parameters and seed.")
