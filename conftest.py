@@ -165,7 +165,7 @@ def loaded():
     """The embedded model loaded in the test process (built once into the shared cache)."""
     import torch
 
-    from generation import pipelines
+    from generation.inference import pipelines
 
     torch.set_num_threads(1)
     return pipelines.get_pipelines()

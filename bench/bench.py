@@ -64,7 +64,8 @@ def main() -> None:
 
     import torch
 
-    from generation import pipelines, runner, services
+    from generation import services
+    from generation.inference import pipelines, runner
     from generation.models import GenerationJob
 
     torch.set_num_threads(args.threads)

@@ -1,6 +1,43 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
 
 from evaluation.models import Evaluation, EvaluationRevision, ReviewDecision
+from generation.admin import GenerationJobAdmin
+from generation.models import GenerationJob, Status
+
+
+class ReviewedJobAdmin(GenerationJobAdmin):
+    """The job admin with the review actions: evaluation builds on generation, never the other way."""
+
+    actions = ["approve", "reject", *GenerationJobAdmin.actions]
+
+    def _decide(self, request, queryset, decision: str, reason: str):
+        from evaluation.services import decision_record
+
+        done = 0
+        for job in queryset.filter(status=Status.SUCCEEDED):
+            try:
+                decision_record(job=job, user=request.user, decision=decision, reason=reason)
+            except PermissionDenied as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+                return
+            except ValidationError as exc:
+                self.message_user(request, f"#{job.pk}: {' '.join(exc.messages)}", messages.WARNING)
+            else:
+                done += 1
+        self.message_user(request, f"{done} output(s) {decision}.")
+
+    @admin.action(description="Approve selected outputs")
+    def approve(self, request, queryset):
+        self._decide(request, queryset, "approved", "")
+
+    @admin.action(description="Reject selected outputs (reason: rejected in admin)")
+    def reject(self, request, queryset):
+        self._decide(request, queryset, "rejected", "Rejected from the admin list.")
+
+
+admin.site.unregister(GenerationJob)
+admin.site.register(GenerationJob, ReviewedJobAdmin)
 
 
 class RevisionInline(admin.TabularInline):
@@ -28,7 +65,9 @@ class EvaluationAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         from evaluation.services import evaluation_submit
 
-        evaluation_submit(job=obj.job, reviewer=obj.reviewer, scores=obj.scores(), justification=obj.justification)
+        # The reviewer's evaluation keeps its owner; the revision records the admin who changed it.
+        evaluation_submit(job=obj.job, reviewer=obj.reviewer, scores=obj.scores(), justification=obj.justification,
+                          acting_user=request.user)
 
 
 @admin.register(ReviewDecision)

@@ -14,7 +14,6 @@ RUBRIC = [
     ("reproducibility", "Reproducibility", "2 = the stored parameters suffice to reproduce it."),
 ]
 RUBRIC_FIELDS = [name for name, _, _ in RUBRIC]
-RUBRIC_MAX = 2 * len(RUBRIC)
 
 
 def score_field(label: str, help_text: str) -> models.PositiveSmallIntegerField:

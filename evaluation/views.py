@@ -8,11 +8,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from evaluation import services
+from evaluation import reports, services
 from evaluation.forms import DecisionForm, EvaluationForm
 from evaluation.models import RUBRIC_FIELDS
 from evaluation.selectors import review_queue
-from generation.models import GenerationJob
+from generation.models import Experiment, GenerationJob
 
 
 @login_required
@@ -68,3 +68,17 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
         following = _next_in_queue(job)
         return redirect(following or "evaluation:queue")
     return redirect(job)
+
+
+@login_required
+def experiment_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    experiment = get_object_or_404(Experiment.objects.select_related("product"), pk=pk)
+    return render(request, "evaluation/experiment_detail.html", {"experiment": experiment, **reports.comparison_with_totals(experiment)})
+
+
+@login_required
+def experiment_report(request: HttpRequest, pk: int) -> HttpResponse:
+    experiment = get_object_or_404(Experiment, pk=pk)
+    response = HttpResponse(reports.report_zip(experiment), content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="{reports.report_basename(experiment)}.zip"'
+    return response

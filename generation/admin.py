@@ -2,10 +2,9 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from catalog.admin import thumb
+from generation import parameters as P
 from generation import services
 from generation.models import Experiment, GenerationJob, Status
-
-PARAMETER_FIELDS = ["mode", "prompt", "negative_prompt", "seed", "num_inference_steps", "guidance_scale", "scheduler", "width", "height", "strength", "model_id"]
 
 
 @admin.register(GenerationJob)
@@ -15,10 +14,10 @@ class GenerationJobAdmin(admin.ModelAdmin):
     list_select_related = ["product"]
     search_fields = ["prompt", "run_name", "product__sku", "=id"]
     date_hierarchy = "created_at"
-    actions = ["approve", "reject", "rerun", "cancel", "retry"]
+    actions = ["rerun", "cancel", "retry"]  # evaluation's admin adds approve and reject
     readonly_fields = [f.name for f in GenerationJob._meta.fields]
     fieldsets = [
-        ("Parameters (read-only: re-run to change nothing, create a new job to change something)", {"fields": PARAMETER_FIELDS}),
+        ("Parameters (read-only: re-run to change nothing, create a new job to change something)", {"fields": [*P.NAMES, "model_id"]}),
         ("Belongs to", {"fields": ["product", "source_photo", "experiment", "run_name", "rerun_of", "created_by"]}),
         ("State", {"fields": ["status", "decision", "attempts", "cancel_requested", "progress_step", "progress_total", "worker_name", "heartbeat_at", "rq_job_id", "error"]}),
         ("Output", {"fields": ["output", "thumbnail", "output_sha256", "fidelity_ssim", "fidelity_phash_distance", "rerun_result", "rerun_max_pixel_diff", "rerun_psnr"]}),
@@ -36,44 +35,32 @@ class GenerationJobAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return request.user.is_superuser
 
-    def _decide(self, request, queryset, decision: str, reason: str):
-        from evaluation.services import decision_record
-
-        done = 0
-        for job in queryset.filter(status=Status.SUCCEEDED):
+    def _each(self, request, queryset, action, verb: str) -> None:
+        """Run a service on each selected job; its rules (permission, ownership, state) decide, as on the pages."""
+        done, refused = [], []
+        for job in queryset:
             try:
-                decision_record(job=job, user=request.user, decision=decision, reason=reason)
-            except PermissionDenied as exc:
-                self.message_user(request, str(exc), messages.ERROR)
-                return
-            except ValidationError as exc:
-                self.message_user(request, f"#{job.pk}: {' '.join(exc.messages)}", messages.WARNING)
+                result = action(job=job, user=request.user)
+            except (PermissionDenied, ValidationError) as exc:
+                refused.append(f"#{job.pk}: {' '.join(getattr(exc, 'messages', [str(exc)]))}")
             else:
-                done += 1
-        self.message_user(request, f"{done} output(s) {decision}.")
-
-    @admin.action(description="Approve selected outputs")
-    def approve(self, request, queryset):
-        self._decide(request, queryset, "approved", "")
-
-    @admin.action(description="Reject selected outputs (reason: rejected in admin)")
-    def reject(self, request, queryset):
-        self._decide(request, queryset, "rejected", "Rejected from the admin list.")
+                if result is not False:
+                    done.append(f"#{getattr(result, 'pk', job.pk)}")
+        self.message_user(request, f"{verb}: {', '.join(done) or 'none'}.")
+        for reason in refused:
+            self.message_user(request, reason, messages.WARNING)
 
     @admin.action(description="Re-run with identical parameters and seed", permissions=["rerun"])
     def rerun(self, request, queryset):
-        created = [services.job_rerun(job=job, created_by=request.user).pk for job in queryset.filter(status=Status.SUCCEEDED)]
-        self.message_user(request, f"Queued re-run(s): {', '.join(f'#{pk}' for pk in created) or 'none (only succeeded jobs re-run)'}.")
+        self._each(request, queryset.filter(status=Status.SUCCEEDED), services.job_rerun, "Queued re-run(s)")
 
     @admin.action(description="Cancel selected jobs", permissions=["change"])
     def cancel(self, request, queryset):
-        states = [services.job_cancel(job=job) for job in queryset.filter(status__in=[Status.QUEUED, Status.RUNNING])]
-        self.message_user(request, f"{len(states)} job(s) canceled or asked to stop.")
+        self._each(request, queryset.filter(status__in=[Status.QUEUED, Status.RUNNING]), services.job_cancel, "Canceled or asked to stop")
 
     @admin.action(description="Retry failed jobs", permissions=["change"])
     def retry(self, request, queryset):
-        retried = sum(services.job_retry(job=job) for job in queryset.filter(status=Status.FAILED))
-        self.message_user(request, f"{retried} failed job(s) queued again.")
+        self._each(request, queryset.filter(status=Status.FAILED), services.job_retry, "Queued again")
 
     def has_rerun_permission(self, request):
         return request.user.has_perm("generation.rerun_generationjob")

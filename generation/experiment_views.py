@@ -19,21 +19,6 @@ def experiment_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def experiment_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    experiment = get_object_or_404(Experiment.objects.select_related("product"), pk=pk)
-    return render(request, "generation/experiment_detail.html", {"experiment": experiment, **experiments.comparison(experiment)})
-
-
-@login_required
-def experiment_report(request: HttpRequest, pk: int) -> HttpResponse:
-    experiment = get_object_or_404(Experiment, pk=pk)
-    data = experiments.report_zip(experiment)
-    response = HttpResponse(data, content_type="application/zip")
-    response["Content-Disposition"] = f'attachment; filename="{experiments.report_basename(experiment)}.zip"'
-    return response
-
-
-@login_required
 @require_POST
 @permission_required("generation.add_experiment", raise_exception=True)
 def sweep_create(request: HttpRequest, job_pk: int) -> HttpResponse:

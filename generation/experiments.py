@@ -1,34 +1,24 @@
 """The brief's controlled study (and any sweep): plan, seed, compare side by side, report."""
 from __future__ import annotations
 
-import io
-import json
-import zipfile
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
-from PIL import Image, ImageDraw
 
 from generation import modelinfo, services
+from generation import parameters as P
 from generation.models import Experiment, GenerationJob, Mode, Status
 
-TP2_PROMPT = (
+# The brief's controlled study: its prompt and baseline (512x512, 30 steps, guidance 7.5, Euler a, seed 42).
+STUDY_KIND = "study"
+STUDY_PROMPT = (
     "ultra-realistic product shot of sleek black wireless headphones on a minimalist gray background, "
     "studio lighting, sharp focus, professional e-commerce photography"
 )
-TP2_BASELINE = {
-    "prompt": TP2_PROMPT,
-    "negative_prompt": "",
-    "seed": 42,
-    "width": 512,
-    "height": 512,
-    "num_inference_steps": 30,
-    "guidance_scale": 7.5,
-    "scheduler": "euler_a",
-}
+STUDY_BASELINE = {"prompt": STUDY_PROMPT, "negative_prompt": "", **P.BASELINE}
 
 
 @dataclass(frozen=True)
@@ -43,7 +33,7 @@ class Run:
 
 
 # Exercise 3 (runs 01-06) and exercise 4 (runs 07-09), with the brief's file names.
-TP2_RUNS = [
+STUDY_RUNS = [
     Run("t2i_run01_baseline", "Baseline (30 steps, G=7.5, EulerA)"),
     Run("t2i_run02_steps15", "Low steps (15)", {"num_inference_steps": 15}),
     Run("t2i_run03_steps50", "High steps (50)", {"num_inference_steps": 50}),
@@ -56,31 +46,31 @@ TP2_RUNS = [
 ]
 
 
-def tp2_experiment_name(product, *, index: int = 1) -> str:
-    base = f"TP2 study · {product.sku} · {modelinfo.model_label()}"
+def study_name(product, *, index: int = 1) -> str:
+    base = f"Brief study · {product.sku} · {modelinfo.model_label()}"
     return base if index == 1 else f"{base} · #{index}"
 
 
 @transaction.atomic
-def tp2_seed(*, product, source_photo, created_by=None, force: bool = False) -> tuple[Experiment, bool]:
+def study_seed(*, product, source_photo, created_by=None, force: bool = False) -> tuple[Experiment, bool]:
     """Create the brief's nine jobs for a product. Returns (experiment, created).
 
     Idempotent: the same product and model give back the existing study unless force=True,
     which queues a fresh numbered set.
     """
-    existing = Experiment.objects.filter(kind="tp2", product=product, name__startswith=tp2_experiment_name(product)).order_by("-id")
+    existing = Experiment.objects.filter(kind=STUDY_KIND, product=product, name__startswith=study_name(product)).order_by("-id")
     if existing.exists() and not force:
         return existing.first(), False
     experiment = Experiment.objects.create(
-        name=tp2_experiment_name(product, index=existing.count() + 1),
-        kind="tp2",
+        name=study_name(product, index=existing.count() + 1),
+        kind=STUDY_KIND,
         product=product,
         created_by=created_by,
         description="The brief's controlled study: six text2img runs varying steps, guidance and scheduler; "
         "three img2img runs at strength 0.35 / 0.60 / 0.85 from the product photo.",
     )
-    for run in TP2_RUNS:
-        params = {**TP2_BASELINE, **run.changes}
+    for run in STUDY_RUNS:
+        params = {**STUDY_BASELINE, **run.changes}
         services.job_create(
             mode=run.mode,
             **params,
@@ -96,17 +86,17 @@ def tp2_seed(*, product, source_photo, created_by=None, force: bool = False) -> 
 @transaction.atomic
 def sweep_create(*, baseline: GenerationJob, parameter: str, values: list, created_by=None, name: str = "") -> Experiment:
     """Any other study: the baseline job's parameters with one of them swept over values."""
-    allowed = {"num_inference_steps": int, "guidance_scale": float, "scheduler": str, "strength": float, "seed": int}
-    if parameter not in allowed:
-        raise ValidationError({"parameter": f"Sweep one of {', '.join(allowed)}."})
-    if parameter == "strength" and baseline.mode != Mode.IMG2IMG:
-        raise ValidationError({"parameter": "Strength sweeps need an img2img baseline."})
+    if parameter not in P.SWEEPABLE:
+        raise ValidationError({"parameter": f"Sweep one of {', '.join(P.SWEEPABLE)}."})
+    swept = P.BY_NAME[parameter]
+    if baseline.mode not in swept.modes:
+        raise ValidationError({"parameter": f"{swept.label} sweeps need a baseline in {' or '.join(sorted(swept.modes))}."})
     if not values:
         raise ValidationError({"values": "Give at least one value to sweep."})
     try:
-        values = [allowed[parameter](v) for v in values]
+        values = [swept.type(v) for v in values]
     except (TypeError, ValueError):
-        raise ValidationError({"values": f"The values must all be {allowed[parameter].__name__}s."}) from None
+        raise ValidationError({"values": f"The values must all be {swept.type.__name__}s."}) from None
     experiment = Experiment.objects.create(
         name=name or f"Sweep of {parameter} from job #{baseline.pk} ({timezone.now():%Y-%m-%d %H:%M:%S})",
         kind="sweep",
@@ -115,7 +105,7 @@ def sweep_create(*, baseline: GenerationJob, parameter: str, values: list, creat
         description=f"Job #{baseline.pk}'s parameters with {parameter} in {values}.",
     )
     for value in values:
-        params = {name: getattr(baseline, name) for name in services.PARAMETER_FIELDS}
+        params = baseline.parameter_values()
         params[parameter] = value
         services.job_create(
             **params,
@@ -133,15 +123,12 @@ COMPARED = ("num_inference_steps", "guidance_scale", "scheduler", "strength", "s
 
 def comparison(experiment: Experiment) -> dict:
     """Rows for the side-by-side page and the report, with what differs from the first run highlighted."""
-    from evaluation.selectors import average_totals
-
     jobs = list(experiment.jobs.select_related("source_photo", "product").order_by("run_name", "id"))
-    totals = average_totals([j.pk for j in jobs])
     baseline = next((j for j in jobs if j.mode == Mode.TEXT2IMG), jobs[0] if jobs else None)
     rows = []
     for job in jobs:
         changed = [name for name in COMPARED if baseline is not None and job.mode == baseline.mode and getattr(job, name) != getattr(baseline, name)]
-        rows.append({"job": job, "changed": changed, "total": totals.get(job.pk)})
+        rows.append({"job": job, "changed": changed})
     text_rows = [r for r in rows if r["job"].mode == Mode.TEXT2IMG]
     image_rows = [r for r in rows if r["job"].mode == Mode.IMG2IMG]
     source = image_rows[0]["job"].source_photo if image_rows else None
@@ -187,96 +174,3 @@ def svg_chart(points: list[tuple[float, float]], *, x_label: str, y_label: str, 
         f'<text x="{width / 2}" y="{height - 4}" text-anchor="middle">{x_label}</text>'
         f'<text x="4" y="{pad - 10}">{y_label} (max {y1:.3g})</text></svg>'
     )
-
-
-def report_basename(experiment: Experiment) -> str:
-    return f"sdstudio-report-{experiment.pk}-{slugify(experiment.name)[:60]}"
-
-
-def grid_image(images: list[Image.Image], labels: list[str], *, columns: int, cell: int = 256) -> Image.Image:
-    rows = (len(images) + columns - 1) // columns
-    grid = Image.new("RGB", (columns * cell, rows * (cell + 20)), "white")
-    draw = ImageDraw.Draw(grid)
-    for index, (image, label) in enumerate(zip(images, labels)):
-        x, y = (index % columns) * cell, (index // columns) * (cell + 20)
-        grid.paste(image.convert("RGB").resize((cell, cell)), (x, y + 20))
-        draw.text((x + 4, y + 4), label[:40], fill="black")
-    return grid
-
-
-def _open(fieldfile) -> Image.Image:
-    with fieldfile.open("rb") as handle:
-        image = Image.open(handle)
-        image.load()
-    return image
-
-
-def report_markdown(experiment: Experiment, data: dict, *, grids: dict[str, str]) -> str:
-    from evaluation.models import RUBRIC, Evaluation
-
-    lines = [f"# {experiment.name}", "", experiment.description, ""]
-    lines += [f"Generated by SD Studio on {timezone.now():%Y-%m-%d %H:%M} UTC. Jobs finished: {data['finished']}/{data['total_jobs']}.", ""]
-    for title, key in (("Text to image", "t2i"), ("Image to image", "i2i")):
-        if key in grids:
-            lines += [f"## {title}", "", f"![{title}]({grids[key]})", ""]
-    lines += ["## Parameters and timings", "",
-              "| Run | Mode | Steps | Guidance | Scheduler | Strength | Seed | Size | Status | Seconds | s/step | SSIM | Rubric (/10) |",
-              "| :-- | :-- | --: | --: | :-- | --: | --: | :-: | :-- | --: | --: | --: | --: |"]
-    for row in data["rows"]:
-        job = row["job"]
-        fmt = lambda v, spec: format(v, spec) if v is not None else "–"  # noqa: E731
-        lines.append(
-            f"| {job.run_name or job.pk} | {job.mode} | {job.num_inference_steps} | {job.guidance_scale:g} | {job.scheduler} | "
-            f"{fmt(job.strength, '.2f')} | {job.seed} | {job.width}x{job.height} | {job.status} | {fmt(job.inference_seconds, '.2f')} | "
-            f"{fmt(job.seconds_per_step, '.3f')} | {fmt(job.fidelity_ssim, '.3f')} | {fmt(row['total'], '.1f')} |"
-        )
-    evaluations = list(Evaluation.objects.filter(job__experiment=experiment).select_related("job", "reviewer").order_by("job__run_name", "reviewer__username"))
-    lines += ["", "## Rubric", ""]
-    if evaluations:
-        header = " | ".join(label for _, label, _ in RUBRIC)
-        lines += [f"| Run | Reviewer | {header} | **Total (/10)** |", "| :-- | :-- |" + " :-: |" * (len(RUBRIC) + 1)]
-        for e in evaluations:
-            scores = " | ".join(str(v) for v in e.scores().values())
-            lines.append(f"| {e.job.run_name or e.job.pk} | {e.reviewer.username} | {scores} | **{e.total}** |")
-        lines += ["", "### Justifications", ""]
-        for e in evaluations:
-            if e.justification:
-                lines += [f"**{e.job.run_name or e.job.pk}** ({e.reviewer.username}):", "", e.justification, ""]
-    else:
-        lines.append("No output has been scored yet.")
-    fingerprints = {json.dumps(r["job"].environment, sort_keys=True) for r in data["rows"] if r["job"].environment}
-    lines += ["", "## Environment", ""]
-    for fp in sorted(fingerprints):
-        lines += ["```json", json.dumps(json.loads(fp), indent=2, sort_keys=True), "```", ""]
-    return "\n".join(lines) + "\n"
-
-
-def report_zip(experiment: Experiment) -> bytes:
-    """report.md, the grids, and every output PNG with its metadata untouched."""
-    data = comparison(experiment)
-    buffer = io.BytesIO()
-    grids: dict[str, str] = {}
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for key, rows, columns in (("t2i", data["text_rows"], 3), ("i2i", data["image_rows"], 4)):
-            done = [r["job"] for r in rows if r["job"].output]
-            if not done:
-                continue
-            images = [_open(job.output) for job in done]
-            labels = [job.run_name or f"#{job.pk}" for job in done]
-            if key == "i2i" and data["source_photo"] is not None:
-                images.insert(0, _open(data["source_photo"].image))
-                labels.insert(0, "source")
-            png = io.BytesIO()
-            grid_image(images, labels, columns=columns).save(png, format="PNG")
-            grids[key] = f"grid_{key}.png"
-            archive.writestr(grids[key], png.getvalue())
-        for row in data["rows"]:
-            job = row["job"]
-            if job.output:
-                with job.output.open("rb") as handle:
-                    archive.writestr(f"outputs/{job.run_name or 'job' + str(job.pk)}.png", handle.read())
-        if data["source_photo"] is not None:
-            with data["source_photo"].image.open("rb") as handle:
-                archive.writestr("inputs/source.png", handle.read())
-        archive.writestr("report.md", report_markdown(experiment, data, grids=grids))
-    return buffer.getvalue()

@@ -3,11 +3,17 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from generation.embedded import SIZES
-
 SD15_HUB_ID = "stable-diffusion-v1-5/stable-diffusion-v1-5"
-# SDSTUDIO_MODEL values that select a locally built model instead of a Hub id or a folder.
-EMBEDDED_CHOICES = {"": "tiny", "embedded": "tiny", "embedded-full": "full"}
+DEMO_NAME = "sdstudio-embedded-products-v1"
+RANDOM_NAME = "sdstudio-embedded-sd15-v1"
+FULL_NAME = "sdstudio-random-sd15-full-v1"
+# SDSTUDIO_MODEL values that select an embedded model instead of a Hub id or a folder -> (size, name).
+EMBEDDED_CHOICES = {
+    "": ("tiny", RANDOM_NAME),
+    "embedded": ("tiny", RANDOM_NAME),
+    "embedded-random": ("tiny", RANDOM_NAME),
+    "embedded-full": ("full", FULL_NAME),
+}
 
 
 def configured() -> str:
@@ -15,8 +21,9 @@ def configured() -> str:
 
 
 def embedded_size() -> str | None:
-    """'tiny' or 'full' when an embedded model is configured, else None."""
-    return EMBEDDED_CHOICES.get(configured())
+    """'demo', 'tiny' or 'full' when an embedded model is configured, else None."""
+    choice = EMBEDDED_CHOICES.get(configured())
+    return choice[0] if choice else None
 
 
 def is_embedded() -> bool:
@@ -24,10 +31,10 @@ def is_embedded() -> bool:
 
 
 def model_label() -> str:
-    size = embedded_size()
-    return SIZES[size]["name"] if size else configured()
+    choice = EMBEDDED_CHOICES.get(configured())
+    return choice[1] if choice else configured()
 
 
 def requested_model_id() -> str:
     """Stored on every job (blank for the default embedded model); a worker only runs jobs for its own model."""
-    return "" if embedded_size() == "tiny" else configured()
+    return "" if configured() in ("", "embedded") else configured()

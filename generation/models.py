@@ -5,22 +5,17 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
-SEED_MAX = 2**32 - 1
+from generation import parameters as P
+
+Mode = models.TextChoices("Mode", [(slug.upper(), (slug, label)) for slug, label in P.MODES.items()])
+Scheduler = models.TextChoices("Scheduler", [(slug.upper(), (slug, info.label)) for slug, info in P.SCHEDULERS.items()])
 
 
-class Mode(models.TextChoices):
-    TEXT2IMG = "text2img", "Text to image"
-    IMG2IMG = "img2img", "Image to image"
-
-
-class Scheduler(models.TextChoices):
-    EULER_A = "euler_a", "Euler ancestral"
-    DDIM = "ddim", "DDIM"
-    DPMPP_2M = "dpmpp_2m", "DPM++ 2M"
-    EULER = "euler", "Euler"
-    PNDM = "pndm", "PNDM"
-    LMS = "lms", "LMS"
-    UNIPC = "unipc", "UniPC"
+def range_check(name: str) -> Q:
+    """The database's copy of a parameter's limits."""
+    p = P.BY_NAME[name]
+    low = Q(**{f"{name}__gt" if p.exclusive_minimum else f"{name}__gte": p.minimum})
+    return low & Q(**{f"{name}__lte": p.maximum})
 
 
 class Status(models.TextChoices):
@@ -40,7 +35,7 @@ class Experiment(models.Model):
     """A named set of jobs compared side by side (the brief's controlled study, or any sweep)."""
 
     name = models.CharField(max_length=200, unique=True)
-    kind = models.CharField(max_length=32, default="sweep", help_text="tp2 for the brief's study, sweep otherwise.")
+    kind = models.CharField(max_length=32, default="sweep", help_text="study for the brief's controlled study, sweep otherwise.")
     description = models.TextField(blank=True)
     product = models.ForeignKey("catalog.Product", null=True, blank=True, on_delete=models.SET_NULL, related_name="experiments")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
@@ -59,15 +54,16 @@ class Experiment(models.Model):
 
 class GenerationJob(models.Model):
     # What to make (named as diffusers names its call arguments).
-    mode = models.CharField(max_length=16, choices=Mode.choices, default=Mode.TEXT2IMG)
+    # Defaults and limits come from generation.parameters.
+    mode = models.CharField(max_length=16, choices=Mode.choices, default=P.BY_NAME["mode"].default)
     prompt = models.TextField()
     negative_prompt = models.TextField(blank=True)
     seed = models.BigIntegerField()
-    num_inference_steps = models.PositiveIntegerField(default=30)
-    guidance_scale = models.FloatField(default=7.5)
-    scheduler = models.CharField(max_length=16, choices=Scheduler.choices, default=Scheduler.EULER_A)
-    width = models.PositiveIntegerField(default=512)
-    height = models.PositiveIntegerField(default=512)
+    num_inference_steps = models.PositiveIntegerField(default=P.BY_NAME["num_inference_steps"].default)
+    guidance_scale = models.FloatField(default=P.BY_NAME["guidance_scale"].default)
+    scheduler = models.CharField(max_length=16, choices=Scheduler.choices, default=P.BY_NAME["scheduler"].default)
+    width = models.PositiveIntegerField(default=P.BY_NAME["width"].default)
+    height = models.PositiveIntegerField(default=P.BY_NAME["height"].default)
     strength = models.FloatField(null=True, blank=True, help_text="img2img only: 0 < strength <= 1.")
     model_id = models.CharField(max_length=500, blank=True, help_text="The model asked for; blank = the embedded model.")
 
@@ -115,13 +111,13 @@ class GenerationJob(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
-            models.CheckConstraint(condition=Q(seed__gte=0) & Q(seed__lte=SEED_MAX), name="job_seed_range"),
-            models.CheckConstraint(condition=Q(num_inference_steps__gte=1) & Q(num_inference_steps__lte=150), name="job_steps_range"),
-            models.CheckConstraint(condition=Q(guidance_scale__gte=0) & Q(guidance_scale__lte=30), name="job_guidance_range"),
-            models.CheckConstraint(condition=Q(width__gte=64) & Q(width__lte=2048) & Q(height__gte=64) & Q(height__lte=2048), name="job_size_range"),
+            models.CheckConstraint(condition=range_check("seed"), name="job_seed_range"),
+            models.CheckConstraint(condition=range_check("num_inference_steps"), name="job_steps_range"),
+            models.CheckConstraint(condition=range_check("guidance_scale"), name="job_guidance_range"),
+            models.CheckConstraint(condition=range_check("width") & range_check("height"), name="job_size_range"),
             models.CheckConstraint(
-                condition=(Q(mode="text2img") & Q(strength__isnull=True))
-                | (Q(mode="img2img") & Q(strength__gt=0) & Q(strength__lte=1) & Q(source_photo__isnull=False)),
+                condition=(Q(mode__in=sorted(P.ALL_MODES - P.SOURCE_MODES)) & Q(strength__isnull=True))
+                | (Q(mode__in=sorted(P.SOURCE_MODES)) & range_check("strength") & Q(source_photo__isnull=False)),
                 name="job_mode_strength_source",
             ),
             models.CheckConstraint(condition=~Q(status="succeeded") | ~Q(output=""), name="job_succeeded_has_output"),
@@ -152,21 +148,21 @@ class GenerationJob(models.Model):
             return 0.0
         return min(1.0, self.progress_step / self.progress_total)
 
+    @property
+    def has_drifted(self) -> bool:
+        """img2img: the output has likely moved away from the product in the photo."""
+        from generation.fidelity import has_drifted
+
+        return has_drifted(self.fidelity_ssim, self.fidelity_phash_distance)
+
+    def parameter_values(self) -> dict:
+        """Every job parameter (generation.parameters), None where the mode does not use it."""
+        return {name: getattr(self, name) for name in P.NAMES}
+
     def parameters(self) -> dict:
-        """The full parameter set that reproduces this image (the same keys as diffusers' call)."""
-        params = {
-            "mode": self.mode,
-            "prompt": self.prompt,
-            "negative_prompt": self.negative_prompt,
-            "seed": self.seed,
-            "num_inference_steps": self.num_inference_steps,
-            "guidance_scale": self.guidance_scale,
-            "scheduler": self.scheduler,
-            "width": self.width,
-            "height": self.height,
-            "model": self.model_id or "embedded",
-        }
-        if self.mode == Mode.IMG2IMG:
-            params["strength"] = self.strength
+        """The full parameter set that reproduces this image (the same keys as diffusers' call), model and source included."""
+        params = {p.name: getattr(self, p.name) for p in P.PARAMETERS if self.mode in p.modes}
+        params["model"] = self.model_id or "embedded"
+        if self.mode in P.SOURCE_MODES:
             params["source_photo_sha256"] = self.source_photo.sha256 if self.source_photo_id else None
         return params

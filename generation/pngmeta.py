@@ -9,43 +9,19 @@ from xml.sax.saxutils import escape
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
+from generation import parameters as P
+
 IPTC_TRAINED = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
 IPTC_COMPOSITE = "http://cv.iptc.org/newscodes/digitalsourcetype/compositeWithTrainedAlgorithmicMedia"
 XMP_KEY = "XML:com.adobe.xmp"
 
-# The sampler names AUTOMATIC1111-style readers expect in the "parameters" chunk.
-A1111_SAMPLERS = {
-    "euler_a": "Euler a",
-    "ddim": "DDIM",
-    "dpmpp_2m": "DPM++ 2M",
-    "euler": "Euler",
-    "pndm": "PLMS",
-    "lms": "LMS",
-    "unipc": "UniPC",
-}
-
-
 def parameters_text(params: dict) -> str:
-    """The de-facto "parameters" text chunk (prompt, negative prompt, then key: value pairs)."""
-    lines = [params["prompt"]]
-    if params.get("negative_prompt"):
-        lines.append(f"Negative prompt: {params['negative_prompt']}")
-    pairs = [
-        ("Steps", params["num_inference_steps"]),
-        ("Sampler", A1111_SAMPLERS.get(params["scheduler"], params["scheduler"])),
-        ("CFG scale", params["guidance_scale"]),
-        ("Seed", params["seed"]),
-        ("Size", f"{params['width']}x{params['height']}"),
-        ("Model", params.get("model", "")),
-    ]
-    if params.get("mode") == "img2img":
-        pairs.append(("Denoising strength", params.get("strength")))
-    lines.append(", ".join(f"{key}: {value}" for key, value in pairs))
-    return "\n".join(lines)
+    """The de-facto "parameters" text chunk, from generation.parameters."""
+    return P.parameters_text(params, model=params.get("model", ""))
 
 
 def xmp_packet(mode: str, *, description: str = "") -> str:
-    source_type = IPTC_COMPOSITE if mode == "img2img" else IPTC_TRAINED
+    source_type = IPTC_COMPOSITE if mode in P.SOURCE_MODES else IPTC_TRAINED
     return (
         '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
         '<x:xmpmeta xmlns:x="adobe:ns:meta/">\n'
@@ -72,12 +48,6 @@ def encode_png(image: Image.Image, params: dict, *, extra: dict | None = None) -
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", pnginfo=info)
     return buffer.getvalue()
-
-
-def read_png_text(data: bytes) -> dict[str, str]:
-    with Image.open(io.BytesIO(data), formats=["PNG"]) as image:
-        image.load()
-        return {key: value for key, value in image.text.items()}
 
 
 def pixels_sha256(image: Image.Image) -> str:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
@@ -16,77 +16,72 @@ from django.db.models import F
 from django.utils import timezone
 
 from generation import modelinfo
-from generation.models import SEED_MAX, Experiment, GenerationJob, Mode, Scheduler, Status
+from generation import parameters as P
+from generation.models import Experiment, GenerationJob, Status
 
 logger = logging.getLogger(__name__)
 
 QUEUE_NAME = "generation"
 TASK_PATH = "generation.tasks.run_generation_job"
-STEPS_MAX = 150
-GUIDANCE_MAX = 30.0
-SIZE_MIN, SIZE_MAX = 64, 2048
-PARAMETER_FIELDS = (
-    "mode", "prompt", "negative_prompt", "seed", "num_inference_steps", "guidance_scale",
-    "scheduler", "width", "height", "strength",
-)
+
+
+@dataclass(frozen=True)
+class Transition:
+    sources: frozenset
+    target: str
+    by: str  # who triggers it: "worker" (the worker or the reconciler) or "owner" (the job's creator, or a superuser)
+
+
+# Every status change a job can make; _transition is the only code that writes a status.
+TRANSITIONS: dict[str, Transition] = {
+    "claim": Transition(frozenset({Status.QUEUED}), Status.RUNNING, "worker"),
+    "succeed": Transition(frozenset({Status.RUNNING}), Status.SUCCEEDED, "worker"),
+    "fail": Transition(frozenset({Status.RUNNING}), Status.FAILED, "worker"),
+    "requeue": Transition(frozenset({Status.RUNNING}), Status.QUEUED, "worker"),  # a machine fault, attempts left
+    "stop": Transition(frozenset({Status.QUEUED, Status.RUNNING}), Status.CANCELED, "worker"),  # a cancel honoured
+    "cancel": Transition(frozenset({Status.QUEUED}), Status.CANCELED, "owner"),  # running jobs: cancel_requested
+    "retry": Transition(frozenset({Status.FAILED}), Status.QUEUED, "owner"),
+}
+
+
+def _transition(job_id: int, name: str, **fields) -> bool:
+    """Move a job along TRANSITIONS[name] if it is in one of its source states (compare-and-set: a duplicate changes nothing)."""
+    transition = TRANSITIONS[name]
+    now = fields.pop("now", None) or timezone.now()
+    return bool(
+        GenerationJob.objects.filter(pk=job_id, status__in=transition.sources).update(status=transition.target, updated_at=now, **fields)
+    )
 
 
 def new_seed() -> int:
-    return secrets.randbelow(SEED_MAX + 1)
+    return secrets.randbelow(P.SEED_MAX + 1)
 
 
-def validate_parameters(params: dict[str, Any]) -> None:
-    """The checks diffusers' check_inputs makes, as field errors a person can act on."""
-    errors: dict[str, str] = {}
-    mode = params.get("mode")
-    if mode not in Mode.values:
-        errors["mode"] = f"Mode must be one of {', '.join(Mode.values)}."
-    if not (params.get("prompt") or "").strip():
-        errors["prompt"] = "Write a prompt: it says what the image should show."
-    elif len(params["prompt"]) > 2000:
-        errors["prompt"] = f"The prompt is {len(params['prompt'])} characters; the limit is 2000 (CLIP reads the first 77 tokens)."
-    seed = params.get("seed")
-    if seed is not None and not (0 <= int(seed) <= SEED_MAX):
-        errors["seed"] = f"Seed must be between 0 and {SEED_MAX}, or blank for a random one."
-    steps = params.get("num_inference_steps")
-    if steps is None or not (1 <= int(steps) <= STEPS_MAX):
-        errors["num_inference_steps"] = f"Steps must be between 1 and {STEPS_MAX} (the brief uses 15, 30 and 50)."
-    guidance = params.get("guidance_scale")
-    if guidance is None or not (0 <= float(guidance) <= GUIDANCE_MAX):
-        errors["guidance_scale"] = f"Guidance must be between 0 and {GUIDANCE_MAX:g} (7.5 is SD v1.5's usual value)."
-    if params.get("scheduler") not in Scheduler.values:
-        errors["scheduler"] = f"Scheduler must be one of {', '.join(Scheduler.values)}."
-    for name in ("width", "height"):
-        value = params.get(name)
-        if value is None or not (SIZE_MIN <= int(value) <= SIZE_MAX) or int(value) % 8:
-            errors[name] = f"{name.capitalize()} must be a multiple of 8 between {SIZE_MIN} and {SIZE_MAX} px (SD v1.5 is trained at 512)."
-    strength = params.get("strength")
-    if mode == Mode.IMG2IMG:
-        if params.get("source_photo") is None:
-            errors["source_photo"] = "Image to image needs a source photo: pick one of the product's photos or upload one."
-        if strength is None or not (0 < float(strength) <= 1):
-            errors["strength"] = "Strength must be above 0 and at most 1 (the brief compares 0.35, 0.60 and 0.85)."
-        elif steps and 1 <= int(steps) <= STEPS_MAX and int(int(steps) * float(strength)) < 1:
-            errors["strength"] = f"Steps x strength = {int(steps) * float(strength):.2f}: fewer than one denoising step would run. Raise one of them."
-    elif mode == Mode.TEXT2IMG and strength is not None:
-        errors["strength"] = "Strength applies to image to image only; leave it blank for text to image."
+def validate_parameters(params: dict[str, Any], *, has_source: bool = False) -> dict[str, Any]:
+    """Coerce and check a parameter set (generation.parameters); returns the values or raises ValidationError."""
+    values, errors = P.coerce(params)
+    if not errors:
+        errors = P.validate(values, has_source=has_source)
     if errors:
         raise ValidationError(errors)
+    return values
+
+
+def can_manage(*, job: GenerationJob, user) -> bool:
+    """Cancel and retry belong to the merchandiser who started the job, and to superusers (None: the command line)."""
+    if user is None:
+        return True
+    return user.has_perm("generation.change_generationjob") and (job.created_by_id == user.pk or user.is_superuser)
+
+
+def _require_manage(job: GenerationJob, user, action: str) -> None:
+    if not can_manage(job=job, user=user):
+        raise PermissionDenied(f"Only the person who started job #{job.pk}, or an administrator, can {action} it.")
 
 
 @transaction.atomic
 def job_create(
     *,
-    prompt: str,
-    mode: str = Mode.TEXT2IMG,
-    negative_prompt: str = "",
-    seed: int | None = None,
-    num_inference_steps: int = 30,
-    guidance_scale: float = 7.5,
-    scheduler: str = Scheduler.EULER_A,
-    width: int = 512,
-    height: int = 512,
-    strength: float | None = None,
     product=None,
     source_photo=None,
     experiment: Experiment | None = None,
@@ -94,30 +89,19 @@ def job_create(
     rerun_of: GenerationJob | None = None,
     model_id: str | None = None,
     created_by=None,
+    **params: Any,
 ) -> GenerationJob:
-    """Validate, store as queued with a concrete seed, and enqueue once the transaction commits."""
-    params = dict(
-        mode=mode, prompt=prompt, negative_prompt=negative_prompt or "", seed=seed,
-        num_inference_steps=num_inference_steps, guidance_scale=guidance_scale, scheduler=scheduler,
-        width=width, height=height, strength=strength, source_photo=source_photo,
-    )
-    validate_parameters(params)
+    """Validate the parameters (generation.parameters), store as queued with a concrete seed, enqueue after commit."""
+    values = validate_parameters(params, has_source=source_photo is not None)
     if source_photo is not None and product is None:
         product = source_photo.product
+    if values["seed"] is None:
+        values["seed"] = new_seed()
     job = GenerationJob.objects.create(
-        mode=mode,
-        prompt=prompt.strip(),
-        negative_prompt=(negative_prompt or "").strip(),
-        seed=new_seed() if seed is None else int(seed),
-        num_inference_steps=int(num_inference_steps),
-        guidance_scale=float(guidance_scale),
-        scheduler=scheduler,
-        width=int(width),
-        height=int(height),
-        strength=float(strength) if strength is not None else None,
+        **values,
         model_id=modelinfo.requested_model_id() if model_id is None else model_id,
         product=product,
-        source_photo=source_photo,
+        source_photo=source_photo if values["mode"] in P.SOURCE_MODES else None,
         experiment=experiment,
         run_name=run_name,
         rerun_of=rerun_of,
@@ -127,16 +111,23 @@ def job_create(
     return job
 
 
-def job_rerun(*, job: GenerationJob, created_by=None) -> GenerationJob:
-    """A new job with the identical parameter set, seed and model; compared pixel by pixel when it finishes."""
+def job_rerun(*, job: GenerationJob, user) -> GenerationJob:
+    """A new job with the identical parameter set, seed, model and source; compared pixel by pixel when it finishes.
+
+    ``user`` None is the command line (an operator with shell access).
+    """
+    if user is not None and not user.has_perm("generation.rerun_generationjob"):
+        raise PermissionDenied("Only administrators can re-run a job for comparison.")
+    if job.status != Status.SUCCEEDED:
+        raise ValidationError(f"Job #{job.pk} is {job.status}; only a job that succeeded can be re-run for comparison.")
     return job_create(
-        **{name: getattr(job, name) for name in PARAMETER_FIELDS},
+        **{name: getattr(job, name) for name in P.IDENTITY},
         product=job.product,
         source_photo=job.source_photo,
         run_name=job.run_name,
         rerun_of=job,
         model_id=job.model_id,
-        created_by=created_by,
+        created_by=user,
     )
 
 
@@ -178,8 +169,8 @@ def job_enqueue(*, job_id: int) -> bool:
 def job_claim(*, job_id: int, worker_name: str) -> GenerationJob | None:
     """queued -> running, once: a duplicate delivery finds the row no longer queued and gets None."""
     now = timezone.now()
-    claimed = GenerationJob.objects.filter(pk=job_id, status=Status.QUEUED).update(
-        status=Status.RUNNING,
+    claimed = _transition(
+        job_id, "claim", now=now,
         attempts=F("attempts") + 1,
         started_at=now,
         heartbeat_at=now,
@@ -187,7 +178,6 @@ def job_claim(*, job_id: int, worker_name: str) -> GenerationJob | None:
         progress_step=0,
         progress_total=0,
         error="",
-        updated_at=now,
     )
     if not claimed:
         return None
@@ -198,8 +188,7 @@ def job_claim_companions(*, job: GenerationJob, worker_name: str, limit: int) ->
     """Claim up to ``limit`` more queued jobs that can share one pipeline call with ``job`` (batching)."""
     if limit <= 0:
         return []
-    same = dict(mode=job.mode, width=job.width, height=job.height, num_inference_steps=job.num_inference_steps,
-                scheduler=job.scheduler, guidance_scale=job.guidance_scale, strength=job.strength, model_id=job.model_id)
+    same = {name: getattr(job, name) for name in (*P.BATCH_KEYS, "model_id")}
     candidates = (
         GenerationJob.objects.filter(status=Status.QUEUED, cancel_requested=False, **same)
         .exclude(pk=job.pk).order_by("created_at", "id").values_list("pk", flat=True)[: limit * 2]
@@ -249,8 +238,8 @@ def job_succeed(*, job: GenerationJob, outcome: JobOutcome) -> bool:
         thumb_name = default_storage.save(output_name(job).replace("outputs/", "thumbs/"), ContentFile(outcome.thumbnail_png))
         now = timezone.now()
         with transaction.atomic():
-            updated = GenerationJob.objects.filter(pk=job.pk, status=Status.RUNNING).update(
-                status=Status.SUCCEEDED,
+            updated = _transition(
+                job.pk, "succeed", now=now,
                 output=name,
                 thumbnail=thumb_name,
                 output_sha256=outcome.pixels_sha256,
@@ -263,7 +252,6 @@ def job_succeed(*, job: GenerationJob, outcome: JobOutcome) -> bool:
                 progress_step=outcome.steps_run,
                 progress_total=outcome.steps_run,
                 heartbeat_at=now,
-                updated_at=now,
                 **outcome.extra_fields,
             )
     except BaseException:
@@ -288,45 +276,38 @@ def job_fail(*, job_id: int, error: str, retryable: bool = False) -> str:
     if job is None:
         return ""
     if retryable and job.attempts < settings.SDSTUDIO_MAX_ATTEMPTS and not job.cancel_requested:
-        requeued = GenerationJob.objects.filter(pk=job_id, status=Status.RUNNING).update(
-            status=Status.QUEUED, error=f"Attempt {job.attempts} failed: {error}"[:5000], worker_name="", updated_at=now
-        )
+        requeued = _transition(job_id, "requeue", now=now, error=f"Attempt {job.attempts} failed: {error}"[:5000], worker_name="")
         if requeued:
             transaction.on_commit(lambda: job_enqueue(job_id=job_id))
             return Status.QUEUED
-    GenerationJob.objects.filter(pk=job_id, status=Status.RUNNING).update(
-        status=Status.FAILED, error=error[:5000], finished_at=now, updated_at=now
-    )
+    _transition(job_id, "fail", now=now, error=error[:5000], finished_at=now)
     return Status.FAILED
 
 
 def job_mark_canceled(*, job_id: int) -> None:
+    """The worker honoured a cancel."""
     now = timezone.now()
-    GenerationJob.objects.filter(pk=job_id, status__in=[Status.QUEUED, Status.RUNNING]).update(
-        status=Status.CANCELED, finished_at=now, updated_at=now, error="Canceled on request."
-    )
+    _transition(job_id, "stop", now=now, finished_at=now, error="Canceled on request.")
 
 
-def job_cancel(*, job: GenerationJob) -> str:
-    """Queued jobs stop at once; a running job stops at its next denoising step."""
+def job_cancel(*, job: GenerationJob, user) -> str:
+    """Queued jobs stop at once; a running job stops at its next denoising step. Returns the job's status."""
+    _require_manage(job, user, "cancel")
     now = timezone.now()
-    if GenerationJob.objects.filter(pk=job.pk, status=Status.QUEUED).update(
-        status=Status.CANCELED, cancel_requested=True, finished_at=now, updated_at=now, error="Canceled before it started."
-    ):
+    if _transition(job.pk, "cancel", now=now, cancel_requested=True, finished_at=now, error="Canceled before it started."):
         return Status.CANCELED
     GenerationJob.objects.filter(pk=job.pk, status=Status.RUNNING).update(cancel_requested=True, updated_at=now)
     job.refresh_from_db()
     return job.status
 
 
-def job_retry(*, job: GenerationJob) -> bool:
-    """failed -> queued (a person asked for another try)."""
-    updated = GenerationJob.objects.filter(pk=job.pk, status=Status.FAILED).update(
-        status=Status.QUEUED, error="", cancel_requested=False, finished_at=None, updated_at=timezone.now()
-    )
+def job_retry(*, job: GenerationJob, user) -> bool:
+    """failed -> queued (a person asked for another try); False when the job had not failed."""
+    _require_manage(job, user, "retry")
+    updated = _transition(job.pk, "retry", error="", cancel_requested=False, finished_at=None)
     if updated:
         transaction.on_commit(lambda: job_enqueue(job_id=job.pk))
-    return bool(updated)
+    return updated
 
 
 RQ_PENDING_STATES = {"queued", "scheduled", "deferred", "started"}

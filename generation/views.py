@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 
 from catalog.models import Product
 from catalog.services import DuplicatePhoto, photo_add
+from generation import parameters as P
 from generation import services
 from generation.forms import BASELINE, JobForm
 from generation.models import GenerationJob, Mode, Status
@@ -85,7 +86,7 @@ def _attach_errors(form: JobForm, exc: ValidationError) -> None:
 @transaction.atomic
 def _create_jobs(request: HttpRequest, data: dict) -> list[GenerationJob]:
     source = data.get("source_photo")
-    if data["mode"] == Mode.IMG2IMG and data.get("upload"):
+    if data["mode"] in P.SOURCE_MODES and data.get("upload"):
         upload = data["upload"]
         upload.seek(0)
         try:
@@ -97,25 +98,11 @@ def _create_jobs(request: HttpRequest, data: dict) -> list[GenerationJob]:
     seed = data.get("seed")
     if seed is None:
         seed = services.new_seed()
+    params = {name: data.get(name) for name in P.NAMES}
     jobs = []
     for offset in range(data.get("variants") or 1):
-        jobs.append(
-            services.job_create(
-                mode=data["mode"],
-                prompt=data["prompt"],
-                negative_prompt=data.get("negative_prompt", ""),
-                seed=(seed + offset) % (2**32),
-                num_inference_steps=data["num_inference_steps"],
-                guidance_scale=data["guidance_scale"],
-                scheduler=data["scheduler"],
-                width=data["width"],
-                height=data["height"],
-                strength=data.get("strength") if data["mode"] == Mode.IMG2IMG else None,
-                product=data.get("product"),
-                source_photo=source if data["mode"] == Mode.IMG2IMG else None,
-                created_by=request.user,
-            )
-        )
+        params["seed"] = (seed + offset) % (P.SEED_MAX + 1)
+        jobs.append(services.job_create(**params, product=data.get("product"), source_photo=source, created_by=request.user))
     return jobs
 
 
@@ -123,16 +110,8 @@ def _create_jobs(request: HttpRequest, data: dict) -> list[GenerationJob]:
 def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(jobs_for_listing().select_related("rerun_of"), pk=pk)
     context = {"job": job, "parameters": job.parameters(), "environment_diff": environment_diff(job),
-               "can_manage": can_manage(request.user, job)}
-    if request.user.has_perm("evaluation.add_evaluation"):
-        from evaluation.forms import EvaluationForm
-
-        context["evaluation_form"] = EvaluationForm()
-    from evaluation.selectors import queue_neighbours, review_summary
-
-    context.update(review_summary(job=job, user=request.user))
-    if request.GET.get("next") == "queue":
-        context["queue_previous"], context["queue_next"] = queue_neighbours(job)
+               "can_manage": services.can_manage(job=job, user=request.user)}
+    # The review panel comes from the evaluation app ({% review_panel %}): generation knows nothing of reviews.
     return render(request, "generation/generationjob_detail.html", context)
 
 
@@ -187,18 +166,11 @@ def workers_online() -> int | None:
         return None
 
 
-def can_manage(user, job: GenerationJob) -> bool:
-    """Cancel and retry belong to the merchandiser who started the job, and to admins."""
-    return user.has_perm("generation.change_generationjob") and (job.created_by_id == user.pk or user.is_staff)
-
-
 @login_required
 @require_POST
 def job_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(GenerationJob, pk=pk)
-    if not can_manage(request.user, job):
-        return HttpResponse("Only the person who started this job, or an admin, can cancel it.", status=403)
-    state = services.job_cancel(job=job)
+    state = services.job_cancel(job=job, user=request.user)  # PermissionDenied -> 403
     messages.info(request, "Job canceled." if state == Status.CANCELED else "Cancel requested: the job stops at its next step.")
     return redirect(job)
 
@@ -207,9 +179,7 @@ def job_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def job_retry(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(GenerationJob, pk=pk)
-    if not can_manage(request.user, job):
-        return HttpResponse("Only the person who started this job, or an admin, can retry it.", status=403)
-    if services.job_retry(job=job):
+    if services.job_retry(job=job, user=request.user):
         messages.success(request, "Queued again with the same parameters and seed.")
     else:
         messages.error(request, "Only a failed job can be retried.")
@@ -218,13 +188,13 @@ def job_retry(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-@permission_required("generation.rerun_generationjob", raise_exception=True)
 def job_rerun(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(GenerationJob, pk=pk)
-    if job.status != Status.SUCCEEDED:
-        messages.error(request, "Only a job that succeeded can be re-run for comparison.")
+    try:
+        rerun = services.job_rerun(job=job, user=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
         return redirect(job)
-    rerun = services.job_rerun(job=job, created_by=request.user)
     messages.success(request, f"Re-run queued as job #{rerun.pk} with the identical parameters and seed {rerun.seed}.")
     return redirect(rerun)
 

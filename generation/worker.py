@@ -28,14 +28,14 @@ class GenerationWorker(SimpleWorker):
         return super().work(*args, **kwargs)
 
     def warm_up(self) -> None:
-        from generation import pipelines
-
         from django.conf import settings
+
+        from generation.inference import pipelines, runner
 
         started = time.perf_counter()
         loaded = pipelines.get_pipelines()
         shapes = pipelines.parse_shapes(settings.SDSTUDIO_WARMUP_SHAPES)
-        warm = pipelines.warm_up(loaded, shapes) if shapes else 0.0
+        warm = runner.warm_up(loaded, shapes) if shapes else 0.0
         logger.info(
             "Worker %s ready: %s on %s (%s), loaded in %.2f s, warm-up %.2f s (start-up %.2f s)",
             self.name, loaded.model_label, loaded.device, loaded.dtype, loaded.load_seconds, warm, time.perf_counter() - started,

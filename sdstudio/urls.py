@@ -17,7 +17,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("catalog/", include("catalog.urls")),
     path("jobs/", include("generation.urls")),
-    path("experiments/", include("generation.experiment_urls")),
+    path("experiments/", include("evaluation.experiment_urls")),
     path("review/", include("evaluation.urls")),
     re_path(r"^media/(?P<path>.+)$", media.serve_media, name="media"),
     path(

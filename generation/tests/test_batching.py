@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from conftest import TINY
-from evaluation.metrics import compare_pixels
-from generation import runner
+from generation.fidelity import compare_pixels
+from generation.inference import runner
 from generation.models import GenerationJob, Status
 from generation.tests.factories import queue_job
 

@@ -6,8 +6,9 @@ import pytest
 import torch
 
 from conftest import TINY
-from generation import modelinfo, pipelines, runner
-from generation.embedded import SIZES, build_components
+from generation import modelinfo
+from generation.inference import pipelines, runner
+from generation.inference.embedded import SIZES, build_components
 
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (fp16, channels-last on the GPU)")
 
@@ -23,8 +24,10 @@ def test_full_size_build_has_sd15_shapes_without_allocating():
 
 def test_embedded_choices_and_labels(settings):
     settings.SDSTUDIO_MODEL = "embedded-full"
-    assert modelinfo.is_embedded() and modelinfo.model_label() == SIZES["full"]["name"]
+    assert modelinfo.is_embedded() and modelinfo.model_label() == SIZES["full"]["name"] == "sdstudio-random-sd15-full-v1"
     assert modelinfo.requested_model_id() == "embedded-full"
+    settings.SDSTUDIO_MODEL = "embedded-random"
+    assert modelinfo.requested_model_id() == "embedded-random" and modelinfo.model_label() == SIZES["tiny"]["name"]
     settings.SDSTUDIO_MODEL = ""
     assert modelinfo.requested_model_id() == "" and modelinfo.model_label() == SIZES["tiny"]["name"]
     settings.SDSTUDIO_MODEL = "stable-diffusion-v1-5/stable-diffusion-v1-5"
@@ -37,7 +40,7 @@ def test_compiled_unet_with_warm_up_gives_the_same_pixels(settings, loaded):
     settings.SDSTUDIO_COMPILE_BACKEND = "eager"
     compiled = pipelines.load_pipelines()
     # when the worker warms it up at the served shape, then runs a job
-    assert pipelines.warm_up(compiled, pipelines.parse_shapes("64x64")) > 0
+    assert runner.warm_up(compiled, pipelines.parse_shapes("64x64")) > 0
     spec = runner.JobSpec(mode="text2img", prompt="headphones", negative_prompt="", seed=3, guidance_scale=7.5, scheduler="euler_a", **TINY)
     # then it is recorded in the fingerprint and changes no pixel
     assert compiled.fingerprint()["compile"] == "eager"

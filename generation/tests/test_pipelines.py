@@ -8,8 +8,9 @@ import pytest
 import torch
 
 from conftest import TINY
-from generation import pipelines, runner
-from generation.embedded import EMBEDDED_NAME, build_embedded_pipeline, ensure_embedded_model
+from generation.inference import pipelines, runner
+from generation.parameters import SCHEDULERS
+from generation.inference.embedded import build_embedded_pipeline, ensure_embedded_model
 
 
 def spec(**changes) -> runner.JobSpec:
@@ -64,7 +65,7 @@ def test_ensure_reuses_an_existing_build(tmp_path):
     stamp = (folder / "model_index.json").stat().st_mtime_ns
     assert ensure_embedded_model(tmp_path) == folder
     assert (folder / "model_index.json").stat().st_mtime_ns == stamp
-    assert folder.name == EMBEDDED_NAME
+    assert folder.name == "sdstudio-embedded-sd15-v1"
 
 
 def test_img2img_shares_every_module_with_text2img(loaded):
@@ -84,10 +85,10 @@ def test_same_seed_same_pixels_other_seed_differs(loaded):
     assert not np.array_equal(first, other)
 
 
-@pytest.mark.parametrize("slug", sorted(pipelines.SCHEDULER_CLASSES))
+@pytest.mark.parametrize("slug", sorted(SCHEDULERS))
 def test_every_scheduler_builds_from_config_and_runs(loaded, slug):
     scheduler = pipelines.make_scheduler(slug, loaded.scheduler_config)
-    assert type(scheduler).__name__ == pipelines.SCHEDULER_CLASSES[slug]
+    assert type(scheduler).__name__ == SCHEDULERS[slug].diffusers_class
     # SD v1.5's training schedule is carried over, not the class defaults
     assert scheduler.config.beta_schedule == "scaled_linear"
     assert scheduler.config.beta_end == pytest.approx(0.012)

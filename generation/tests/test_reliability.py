@@ -126,7 +126,7 @@ def test_cancel_of_a_running_job_stops_it_at_the_next_step(redis_conn):
     worker = start_worker()
     try:
         wait_until(lambda: GenerationJob.objects.filter(pk=job.pk, progress_step__gte=1).exists(), 120, "the job to run")
-        assert services.job_cancel(job=GenerationJob.objects.get(pk=job.pk)) == Status.RUNNING
+        assert services.job_cancel(job=GenerationJob.objects.get(pk=job.pk), user=None) == Status.RUNNING
         wait_until(lambda: GenerationJob.objects.get(pk=job.pk).is_finished, 60, "the job to stop")
     finally:
         worker.terminate()

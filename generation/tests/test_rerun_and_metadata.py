@@ -9,8 +9,9 @@ import pytest
 from PIL import Image
 
 from catalog.demo_data import DEMO_PHOTO
-from evaluation import metrics
-from generation import pngmeta, runner, services
+from generation import fidelity as metrics
+from generation import pngmeta, services
+from generation.inference import runner
 from generation.models import Status
 from generation.tests.factories import queue_job
 
@@ -38,7 +39,7 @@ def test_rerun_in_a_different_environment_is_marked_drifted_with_figures(burst_w
     burst_worker()
     original.refresh_from_db()
     # when it is re-run on a worker computing in bfloat16 (another environment, same parameters and seed)
-    rerun = services.job_rerun(job=original)
+    rerun = services.job_rerun(job=original, user=None)
     burst_worker(SDSTUDIO_DTYPE="bf16")
     rerun.refresh_from_db()
     # then the re-run is drifted, with its figures and the fingerprint difference on record

@@ -117,10 +117,10 @@ def test_output_for_a_job_canceled_meanwhile_is_discarded():
 
 def test_cancel_queued_is_immediate_and_running_is_flagged():
     queued = queue_job()
-    assert services.job_cancel(job=queued) == Status.CANCELED
+    assert services.job_cancel(job=queued, user=None) == Status.CANCELED
     running = queue_job()
     services.job_claim(job_id=running.pk, worker_name="w")
-    assert services.job_cancel(job=running) == Status.RUNNING
+    assert services.job_cancel(job=running, user=None) == Status.RUNNING
     assert services.job_report_progress(job_id=running.pk, step=1, total=2) is True
 
 

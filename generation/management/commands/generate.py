@@ -7,24 +7,21 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from catalog.models import Product
+from generation import parameters as P
 from generation import services
-from generation.models import Mode, Scheduler, Status
+from generation.models import Status
 
 
 class Command(BaseCommand):
     help = "Queue one generation job (text2img, or img2img with --image) and optionally follow it to the end."
 
     def add_arguments(self, parser):
-        parser.add_argument("--prompt", required=True)
-        parser.add_argument("--negative-prompt", default="")
-        parser.add_argument("--seed", type=int, default=None, help="Blank: random (stored with the job).")
-        parser.add_argument("--steps", type=int, default=30)
-        parser.add_argument("--guidance", type=float, default=7.5)
-        parser.add_argument("--scheduler", choices=Scheduler.values, default=Scheduler.EULER_A)
-        parser.add_argument("--width", type=int, default=512)
-        parser.add_argument("--height", type=int, default=512)
+        # One option per job parameter (generation.parameters); unset options take the parameter's default.
+        for p in P.PARAMETERS:
+            default = "text2img, or img2img with --image" if p.name == "mode" else p.default
+            parser.add_argument(p.cli, dest=p.name, type=p.type, choices=p.choices or None, required=p.name == "prompt",
+                                help=f"{p.help} (default: {default})".strip() if p.name != "prompt" else p.help)
         parser.add_argument("--image", type=Path, help="img2img: a product photo (added to --product, or to the product IMPORTED).")
-        parser.add_argument("--strength", type=float, default=None, help="img2img strength, 0 < s <= 1 (default 0.6).")
         parser.add_argument("--product", help="SKU of the product the job (and --image) belongs to.")
         parser.add_argument("--wait", action="store_true", help="Follow progress and print the output path.")
         parser.add_argument("--inline", action="store_true", help="Run in this process instead of on a worker (no Redis needed).")
@@ -39,9 +36,12 @@ class Command(BaseCommand):
             if product is None:
                 raise CommandError(f"No product with SKU {options['product']!r}. Create it first (admin, catalog page or import_catalog).")
         source = None
-        mode = Mode.TEXT2IMG
+        mode = options["mode"] or ("img2img" if options["image"] else "text2img")
+        if mode in P.SOURCE_MODES and not options["image"]:
+            raise CommandError(f"--mode {mode} starts from a product photo: give --image PATH.")
+        if options["image"] and mode not in P.SOURCE_MODES:
+            raise CommandError(f"--image is for {', '.join(sorted(P.SOURCE_MODES))}; --mode {mode} does not use a photo.")
         if options["image"]:
-            mode = Mode.IMG2IMG
             path: Path = options["image"]
             if not path.is_file():
                 raise CommandError(f"{path} is not a file.")
@@ -55,24 +55,11 @@ class Command(BaseCommand):
                 source = duplicate.existing
             except ValidationError as exc:
                 raise CommandError(f"{path}: {' '.join(exc.messages)}") from None
-        elif options["strength"] is not None:
-            raise CommandError("--strength applies to img2img: give --image PATH too.")
+        params = {p.name: options[p.name] for p in P.PARAMETERS if options[p.name] is not None}
+        params["mode"] = mode
         try:
             with transaction.atomic():
-                job = services.job_create(
-                    mode=mode,
-                    prompt=options["prompt"],
-                    negative_prompt=options["negative_prompt"],
-                    seed=options["seed"],
-                    num_inference_steps=options["steps"],
-                    guidance_scale=options["guidance"],
-                    scheduler=options["scheduler"],
-                    width=options["width"],
-                    height=options["height"],
-                    strength=(options["strength"] if options["strength"] is not None else 0.6) if mode == Mode.IMG2IMG else None,
-                    product=product,
-                    source_photo=source,
-                )
+                job = services.job_create(**params, product=product, source_photo=source)
         except ValidationError as exc:
             raise CommandError("; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())) from None
         self.stdout.write(f"job {job.pk}")

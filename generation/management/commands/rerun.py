@@ -1,8 +1,9 @@
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from generation import services
 from generation.management.commands.generate import finish
-from generation.models import GenerationJob, Status
+from generation.models import GenerationJob
 
 
 class Command(BaseCommand):
@@ -10,6 +11,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("job_id", type=int)
+        parser.add_argument("--as", dest="username", default=None,
+                            help="Act as this user (their permissions apply); default: the operator at the command line.")
         parser.add_argument("--wait", action="store_true")
         parser.add_argument("--timeout", type=float, default=None)
 
@@ -17,9 +20,17 @@ class Command(BaseCommand):
         job = GenerationJob.objects.filter(pk=job_id).first()
         if job is None:
             raise CommandError(f"No job {job_id}.")
-        if job.status != Status.SUCCEEDED:
-            raise CommandError(f"Job {job_id} is {job.status}; only a job that succeeded can be re-run for comparison.")
-        rerun = services.job_rerun(job=job)
+        user = None  # the command line acts as an operator with shell access
+        if options["username"]:
+            from django.contrib.auth import get_user_model
+
+            user = get_user_model().objects.filter(username=options["username"]).first()
+            if user is None:
+                raise CommandError(f"No user {options['username']!r}.")
+        try:
+            rerun = services.job_rerun(job=job, user=user)
+        except (ValidationError, PermissionDenied) as exc:
+            raise CommandError(" ".join(getattr(exc, "messages", [str(exc)]))) from None
         self.stdout.write(f"job {rerun.pk} (re-run of {job.pk}, seed {rerun.seed})")
         if options["wait"]:
             finish(self, [rerun.pk], timeout=options["timeout"])

@@ -41,7 +41,7 @@ class Command(BaseCommand):
                 raise CommandError(f"{options['source']}: {' '.join(exc.messages)}") from None
         if source is None:
             raise CommandError(f"{product.sku} has no photo for the img2img runs: add one or pass --source PATH.")
-        experiment, created = experiments.tp2_seed(product=product, source_photo=source, force=options["force"])
+        experiment, created = experiments.study_seed(product=product, source_photo=source, force=options["force"])
         verb = "queued" if created else "exists (use --force for a fresh set)"
         self.stdout.write(f"experiment {experiment.pk} {verb}: {experiment.name}")
         jobs = list(experiment.jobs.order_by("run_name"))

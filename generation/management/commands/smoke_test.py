@@ -18,15 +18,13 @@ class Command(BaseCommand):
         parser.add_argument("--out", type=Path, default=None, help="Default: MEDIA_ROOT/outputs/smoke.png")
 
     def handle(self, *args, **options):
-        from generation import pipelines, pngmeta, runner
+        from generation import pngmeta
+        from generation.inference import pipelines, runner
 
         started = time.perf_counter()
         loaded = pipelines.get_pipelines()
-        spec = runner.JobSpec(
-            mode="text2img", prompt=options["prompt"], negative_prompt="", seed=options["seed"],
-            num_inference_steps=options["steps"], guidance_scale=7.5, scheduler="euler_a",
-            width=options["size"], height=options["size"],
-        )
+        spec = runner.JobSpec(prompt=options["prompt"], seed=options["seed"], num_inference_steps=options["steps"],
+                              width=options["size"], height=options["size"])
         result = runner.run(spec, loaded)
         out: Path = options["out"] or Path(settings.MEDIA_ROOT) / "outputs" / "smoke.png"
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -18,24 +18,13 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from generation import modelinfo
-from generation.embedded import ensure_embedded_model
+from generation.inference.embedded import ensure_embedded_model
+from generation.parameters import SCHEDULERS
 
 logger = logging.getLogger(__name__)
 
 # transformers warns at import about optional image backends SD Studio never uses.
 logging.getLogger("transformers").setLevel(logging.ERROR)
-
-# Scheduler slug -> diffusers class name; each is built with from_config of the model's own scheduler config.
-SCHEDULER_CLASSES: dict[str, str] = {
-    "euler_a": "EulerAncestralDiscreteScheduler",
-    "ddim": "DDIMScheduler",
-    "dpmpp_2m": "DPMSolverMultistepScheduler",
-    "euler": "EulerDiscreteScheduler",
-    "pndm": "PNDMScheduler",
-    "lms": "LMSDiscreteScheduler",
-    "unipc": "UniPCMultistepScheduler",
-}
-
 
 @dataclass
 class LoadedModel:
@@ -50,7 +39,6 @@ class LoadedModel:
     dtype: torch.dtype
     load_seconds: float
     options: dict = field(default_factory=dict)
-    jobs_run: int = 0
 
     def fingerprint(self) -> dict:
         """What a re-run must match to promise the same pixels."""
@@ -109,9 +97,9 @@ def make_scheduler(slug: str, base_config: dict):
     import diffusers
 
     try:
-        cls = getattr(diffusers, SCHEDULER_CLASSES[slug])
+        cls = getattr(diffusers, SCHEDULERS[slug].diffusers_class)
     except KeyError:
-        raise ValueError(f"Unknown scheduler {slug!r}; choose one of {', '.join(SCHEDULER_CLASSES)}.") from None
+        raise ValueError(f"Unknown scheduler {slug!r}; choose one of {', '.join(SCHEDULERS)}.") from None
     return cls.from_config(base_config)
 
 
@@ -210,25 +198,6 @@ def parse_shapes(value: str) -> list[tuple[int, int]]:
             raise ImproperlyConfigured(f"SDSTUDIO_WARMUP_SHAPES: {item!r} is not WIDTHxHEIGHT (e.g. 512x512).") from None
         shapes.append((width, height))
     return shapes
-
-
-def warm_up(loaded: LoadedModel, shapes: list[tuple[int, int]]) -> float:
-    """Run two steps of text2img and img2img at each served shape (compilation, kernel autotuning) and return seconds."""
-    from PIL import Image
-
-    from generation import runner
-
-    started = time.perf_counter()
-    for width, height in shapes:
-        for mode in ("text2img", "img2img"):
-            spec = runner.JobSpec(
-                mode=mode, prompt="warm-up", negative_prompt="", seed=0, num_inference_steps=2, guidance_scale=7.5,
-                scheduler="euler_a", width=width, height=height, strength=1.0 if mode == "img2img" else None,
-                source_image=Image.new("RGB", (width, height), (128, 128, 128)) if mode == "img2img" else None,
-            )
-            runner.run(spec, loaded)
-    loaded.jobs_run = 0
-    return time.perf_counter() - started
 
 
 _loaded: LoadedModel | None = None

@@ -1,7 +1,7 @@
 import numpy as np
 from PIL import Image
 
-from evaluation import metrics
+from generation import fidelity as metrics
 
 
 def test_identical_images_compare_identical():

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from generation import experiments
+from evaluation import reports
 from generation.models import Experiment
 
 
@@ -21,6 +21,6 @@ class Command(BaseCommand):
         if experiment is None:
             raise CommandError(f"No experiment {key!r}; `python manage.py seed_tp_experiments` creates the brief's study.")
         options["out"].mkdir(parents=True, exist_ok=True)
-        target = options["out"] / f"{experiments.report_basename(experiment)}.zip"
-        target.write_bytes(experiments.report_zip(experiment))
+        target = options["out"] / f"{reports.report_basename(experiment)}.zip"
+        target.write_bytes(reports.report_zip(experiment))
         self.stdout.write(str(target))

@@ -1,0 +1,205 @@
+"""Does the embedded model draw what the prompt asks? Generates through the real diffusers pipeline and measures.
+
+For each named colour, product kind and surface of SD Studio's product-shot grammar
+(generation/productshots.py) it generates N seeds and checks the output:
+
+- colour: the product region (pixels far from the background colour, measured on the
+  border) has its median colour nearest (CIELAB) to the named colour's reference;
+- surface: the border's brightness, saturation, hue and texture classify as the named
+  surface (white, gray, black, wooden table, marble, blue);
+- kind: the product region's silhouette, cropped to its box, overlaps the named kind's
+  template best (IoU against a rendered silhouette of every kind).
+
+Prints the share of seeds that match, per colour / surface / kind, at each guidance
+scale and step count asked for. Run it on the machine that will serve the model:
+
+    .venv/bin/python bench/adherence.py                     # 512x512, 30 steps, guidance 1.0 and 7.5, 8 seeds
+    .venv/bin/python bench/adherence.py --full              # + guidance 4.0 and 12.0, steps 15 and 50
+    .venv/bin/python bench/adherence.py --size 256 --seeds 4   # a quicker look
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sdstudio.settings")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+def lab(rgb: np.ndarray) -> np.ndarray:
+    from skimage.color import rgb2lab
+
+    return rgb2lab(np.asarray(rgb, dtype=np.float64).reshape(-1, 1, 3) / 255.0).reshape(-1, 3)
+
+
+def border_pixels(a: np.ndarray) -> np.ndarray:
+    h, w, _ = a.shape
+    b = max(2, h // 12)
+    return np.concatenate([a[:b].reshape(-1, 3), a[:, :b].reshape(-1, 3), a[:, -b:].reshape(-1, 3)])
+
+
+def product_mask(a: np.ndarray) -> np.ndarray:
+    """Pixels far (CIELAB) from every border colour cluster: the product (and its shadow, trimmed by the distance)."""
+    border = border_pixels(a).astype(np.float64)
+    # Two references for two-tone backgrounds (wall above a table): the top band and the side bands' bottom.
+    h = a.shape[0]
+    refs = lab(np.stack([np.median(a[: h // 8].reshape(-1, 3), axis=0), np.median(a[-h // 6:, : h // 12].reshape(-1, 3), axis=0),
+                         np.median(border, axis=0)]))
+    pixels = lab(a.reshape(-1, 3))
+    distance = np.min(np.linalg.norm(pixels[:, None, :] - refs[None, :, :], axis=2), axis=1)
+    mask = (distance > 25).reshape(a.shape[:2])
+    mask[: h // 12] = False
+    return mask
+
+
+def classify_colour(a: np.ndarray, mask: np.ndarray, references: dict[str, tuple[int, int, int]]) -> str | None:
+    if mask.sum() < 0.01 * mask.size:
+        return None
+    median = np.median(a[mask].reshape(-1, 3), axis=0)
+    names = list(references)
+    distances = np.linalg.norm(lab(np.array([references[n] for n in names])) - lab(median)[0], axis=1)
+    return names[int(np.argmin(distances))]
+
+
+MARBLE_TEXTURE = 0.6
+
+
+def classify_surface(a: np.ndarray) -> str:
+    import colorsys
+
+    h = a.shape[0]
+    top = a[: h // 8].reshape(-1, 3).astype(np.float64)
+    sides = np.concatenate([a[h // 2:, : h // 12].reshape(-1, 3), a[h // 2:, -h // 12:].reshape(-1, 3)]).astype(np.float64)
+    r, g, b = np.median(sides, axis=0) / 255.0
+    hue, sat, val = colorsys.rgb_to_hsv(r, g, b)
+    top_v = np.median(top.mean(axis=1)) / 255.0
+    # Veins: high-frequency detail in the top band (a plain sweep only has a slow gradient).
+    corners = [a[: h // 4, : h // 4], a[: h // 4, -h // 4:]]  # tall products reach the top band's middle
+    texture = float(np.mean([np.abs(np.diff(c.astype(np.float64).mean(axis=2), axis=axis)).mean() for c in corners for axis in (0, 1)]) * 2)
+    if sat > 0.22 and 0.5 < hue < 0.72:
+        return "blue"
+    if sat > 0.2 and 0.02 < hue < 0.15 and val < 0.8:
+        return "wood"
+    if val < 0.25:
+        return "black"
+    if val > 0.68 and texture > MARBLE_TEXTURE and top_v > 0.68:
+        return "marble"
+    if val > 0.85:
+        return "white"
+    return "gray"
+
+
+def silhouette(mask: np.ndarray, size: int = 32) -> np.ndarray | None:
+    from PIL import Image
+
+    ys, xs = np.nonzero(mask)
+    if len(ys) < 10:
+        return None
+    crop = mask[ys.min(): ys.max() + 1, xs.min(): xs.max() + 1]
+    return np.asarray(Image.fromarray(crop.astype(np.uint8) * 255).resize((size, size)), dtype=np.float64) / 255.0 > 0.5
+
+
+def kind_templates() -> dict[str, list[np.ndarray]]:
+    from generation import productshots
+
+    return {kind: [silhouette(np.asarray(productshots.render(kind, "red", "white", seed=s, size=128).mask) > 0) for s in range(6)]
+            for kind in productshots.KINDS}
+
+
+def classify_kind(mask: np.ndarray, templates: dict[str, list[np.ndarray]]) -> str | None:
+    shape = silhouette(mask)
+    if shape is None:
+        return None
+
+    def iou(x, y):
+        return (x & y).sum() / max(1, (x | y).sum())
+
+    scores = {kind: max(iou(shape, t) for t in ts) for kind, ts in templates.items()}
+    return max(scores, key=scores.get)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size", type=int, default=512)
+    parser.add_argument("--seeds", type=int, default=8)
+    parser.add_argument("--guidance", default="1.0,7.5")
+    parser.add_argument("--steps", default="30")
+    parser.add_argument("--full", action="store_true", help="guidance 1.0, 4.0, 7.5, 12.0 and steps 15, 30, 50")
+    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--threads", type=int, default=0)
+    parser.add_argument("--save", type=Path, default=None, help="Write a contact sheet per setting into this folder.")
+    args = parser.parse_args()
+    import django
+
+    django.setup()
+    import torch
+    from PIL import Image
+
+    from generation import productshots
+    from generation.inference import pipelines, runner
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    guidances = [1.0, 4.0, 7.5, 12.0] if args.full else [float(g) for g in args.guidance.split(",")]
+    steps_list = [15, 30, 50] if args.full else [int(s) for s in args.steps.split(",")]
+    loaded = pipelines.get_pipelines()
+    templates = kind_templates()
+    kinds, colours, surfaces = list(productshots.KINDS), list(productshots.COLOURS), list(productshots.SURFACES)
+    # The colour test on the brief's gray background; the surface test with colours that stand out on every surface.
+    cases = []
+    for i, colour in enumerate(colours):
+        for seed in range(args.seeds):
+            kind = kinds[(i + seed) % len(kinds)]
+            cases.append(("colour", colour, kind, "gray", seed))
+    for i, surface in enumerate(surfaces):
+        for seed in range(args.seeds):
+            kind = kinds[(i + seed) % len(kinds)]
+            colour = ("red", "blue", "green", "orange")[(i + seed) % 4] if surface != "blue" else "red"
+            cases.append(("surface", colour, kind, surface, seed))
+    phrases = {s: productshots.SURFACES[s][0][0] for s in surfaces}
+    print(f"model {loaded.model_label} on {loaded.device}, {args.size}x{args.size}, euler_a, {args.seeds} seeds per item", flush=True)
+    for steps in steps_list:
+        for guidance in guidances:
+            started = time.perf_counter()
+            hits: dict[tuple[str, str], list[bool]] = {}
+            sheet = []
+            for start in range(0, len(cases), args.batch):
+                chunk = cases[start:start + args.batch]
+                specs = [runner.JobSpec(prompt=f"product shot of {colour} {productshots.KINDS[kind][0]} on a {phrases[surface]}, studio lighting",
+                                        seed=1000 + seed, num_inference_steps=steps, guidance_scale=guidance, width=args.size,
+                                        height=args.size) for _, colour, kind, surface, seed in chunk]
+                for case, result in zip(chunk, runner.run_batch(specs, loaded)):
+                    test, colour, kind, surface, _ = case
+                    a = np.asarray(result.image.convert("RGB").resize((128, 128), Image.Resampling.BOX))
+                    mask = product_mask(a)
+                    if test == "colour":
+                        hits.setdefault(("colour", colour), []).append(classify_colour(a, mask, productshots.COLOURS) == colour)
+                        hits.setdefault(("kind", kind), []).append(classify_kind(mask, templates) == kind)
+                    else:
+                        hits.setdefault(("surface", surface), []).append(classify_surface(a) == surface)
+                    sheet.append(result.image.resize((96, 96)))
+            seconds = time.perf_counter() - started
+            print(f"\nsteps {steps}, guidance {guidance:g}  ({len(cases)} images, {seconds:.0f} s)")
+            for test in ("colour", "surface", "kind"):
+                rows = [(name, v) for (t, name), v in hits.items() if t == test]
+                total = sum(sum(v) for _, v in rows) / max(1, sum(len(v) for _, v in rows))
+                print(f"  {test:8s} {total:6.1%}  " + "  ".join(f"{name} {sum(v)}/{len(v)}" for name, v in rows))
+            if args.save:
+                args.save.mkdir(parents=True, exist_ok=True)
+                columns = args.seeds
+                grid = Image.new("RGB", (96 * columns, 96 * ((len(sheet) + columns - 1) // columns)), "white")
+                for n, image in enumerate(sheet):
+                    grid.paste(image, ((n % columns) * 96, (n // columns) * 96))
+                grid.save(args.save / f"adherence-steps{steps}-g{guidance:g}.png")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

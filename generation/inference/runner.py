@@ -1,0 +1,112 @@
+"""Run generations on loaded pipelines. Pure: JobSpecs in, images out; no Django model, no service, no database."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, make_dataclass
+from typing import Any, Callable
+
+import torch
+from PIL import Image, ImageOps
+
+from generation import parameters as P
+from generation.inference.pipelines import LoadedModel, make_generator, make_scheduler
+
+
+class JobCanceled(Exception):
+    """Raised from the step callback when a cancel was asked for."""
+
+
+# What the runner needs to make one image: every job parameter (generation.parameters) and the source image.
+JobSpec = make_dataclass(
+    "JobSpec",
+    [(p.name, Any, field(default=p.default if p.name not in ("seed", "strength") else None)) for p in P.PARAMETERS]
+    + [("source_image", Any, field(default=None))],
+    frozen=True,
+)
+
+
+@dataclass
+class RunResult:
+    image: Image.Image
+    inference_seconds: float
+    steps_run: int
+
+    @property
+    def seconds_per_step(self) -> float:
+        return self.inference_seconds / max(1, self.steps_run)
+
+
+StepCallback = Callable[[int, int], None]
+
+
+def prepare_source(image: Image.Image, width: int, height: int) -> Image.Image:
+    """Fit the source photo to the job's size, keeping its aspect ratio (centre crop), in RGB."""
+    image = image.convert("RGB")
+    if image.size == (width, height):
+        return image
+    return ImageOps.fit(image, (width, height), method=Image.Resampling.LANCZOS)
+
+
+def run(spec: JobSpec, loaded: LoadedModel, on_step: StepCallback | None = None) -> RunResult:
+    """Generate one image. ``on_step(step, total)`` is called after each denoising step and may raise JobCanceled."""
+    return run_batch([spec], loaded, on_step)[0]
+
+
+def run_batch(specs: list[JobSpec], loaded: LoadedModel, on_step: StepCallback | None = None) -> list[RunResult]:
+    """Generate several images in one pipeline call, one CPU generator per image (same seeds, same noise).
+
+    The specs must agree on the batch keys; prompts, negative prompts, seeds and sources may differ.
+    """
+    first = specs[0]
+    if any(getattr(spec, key) != getattr(first, key) for spec in specs for key in P.BATCH_KEYS):
+        raise ValueError(f"A batch must share {', '.join(P.BATCH_KEYS)}.")
+    scheduler = make_scheduler(first.scheduler, loaded.scheduler_config)
+    pipe = loaded.img2img if first.mode in P.SOURCE_MODES else loaded.text2img
+    # The worker runs one job (or batch) at a time, so the shared pipeline's scheduler can be swapped per call.
+    pipe.scheduler = scheduler
+    steps_run = 0
+
+    def callback(pipeline, step_index: int, timestep, callback_kwargs: dict) -> dict:
+        nonlocal steps_run
+        steps_run = step_index + 1
+        if on_step is not None:
+            on_step(steps_run, pipeline.num_timesteps)
+        return callback_kwargs
+
+    single = len(specs) == 1
+    negatives = [spec.negative_prompt or "" for spec in specs]
+    kwargs = dict(
+        prompt=first.prompt if single else [spec.prompt for spec in specs],
+        negative_prompt=(negatives[0] or None) if single else (negatives if any(negatives) else None),
+        num_inference_steps=first.num_inference_steps,
+        guidance_scale=first.guidance_scale,
+        generator=make_generator(first.seed) if single else [make_generator(spec.seed) for spec in specs],
+        callback_on_step_end=callback,
+        output_type="pil",
+    )
+    if first.mode in P.SOURCE_MODES:
+        if any(spec.source_image is None for spec in specs) or first.strength is None:
+            raise ValueError("img2img needs a source image and a strength.")
+        sources = [prepare_source(spec.source_image, spec.width, spec.height) for spec in specs]
+        kwargs.update(image=sources[0] if single else sources, strength=first.strength)
+    else:
+        kwargs.update(width=first.width, height=first.height)
+    started = time.perf_counter()
+    with torch.inference_mode():
+        output = pipe(**kwargs)
+    elapsed = time.perf_counter() - started
+    return [RunResult(image=image, inference_seconds=elapsed, steps_run=steps_run) for image in output.images]
+
+
+def warm_up(loaded: LoadedModel, shapes: list[tuple[int, int]]) -> float:
+    """Run two steps of text2img and img2img at each served shape (compilation, kernel autotuning) and return seconds."""
+    started = time.perf_counter()
+    for width, height in shapes:
+        for mode in ("text2img", "img2img"):
+            source = mode in P.SOURCE_MODES
+            spec = JobSpec(
+                mode=mode, prompt="warm-up", seed=0, num_inference_steps=2, width=width, height=height,
+                strength=1.0 if source else None, source_image=Image.new("RGB", (width, height), (128, 128, 128)) if source else None,
+            )
+            run(spec, loaded)
+    return time.perf_counter() - started

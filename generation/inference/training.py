@@ -1,0 +1,224 @@
+"""Train the embedded model on rendered product shots: diffusers' noise-prediction objective, on the CPU or a GPU.
+
+The UNet2DConditionModel and the CLIP text encoder of the embedded model learn
+together from captions of ``generation.productshots``; the VAE is the fixed
+linear autoencoder of ``embedded.make_vae_linear`` (latents are the image at
+1/8 scale), so shots are rendered straight at the latent size. Captions are dropped 10% of the time
+(empty prompt) so classifier-free guidance works. Each step's batch, noise and
+timesteps come from generators seeded by (seed, step): a run resumed from its
+checkpoint takes the same path as one that never stopped.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+
+from generation import productshots
+from generation.inference import embedded
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainingConfig:
+    steps: int = 2000
+    batch_size: int = 16
+    learning_rate: float = 1e-3
+    warmup_steps: int = 100
+    shots: int = 4096
+    seed: int = 7
+    caption_dropout: float = 0.1
+    ema_decay: float = 0.999
+    min_snr_gamma: float = 5.0
+    checkpoint_every: int = 100
+
+
+@dataclass
+class TrainingState:
+    step: int = 0
+    seconds: float = 0.0
+    losses: list[float] = field(default_factory=list)
+
+
+def shot_latents(workdir: Path, config: TrainingConfig, progress: Callable[[int, int], None] | None = None) -> tuple[torch.Tensor, list[str]]:
+    """Render ``config.shots`` shots at the latent size (64 px for 512 px images) and cache them as latents.
+
+    The linear VAE encodes an image as its 8x-smaller copy times LINEAR_LATENT_SCALE
+    (measured: mean absolute difference 0.03 on [-1, 1] against encoding the 512 px
+    shot), so a 64 px render *is* the latent, at 1/64 of the cost of encoding.
+    """
+    cache = workdir / f"latents-seed{config.seed}-n{config.shots}.pt"
+    if cache.exists():
+        saved = torch.load(cache)
+        return saved["latents"], saved["captions"]
+    import numpy as np
+
+    latents, captions = [], []
+    chunk = 256
+    for start in range(0, config.shots, chunk):
+        shots = productshots.dataset(range(start, min(config.shots, start + chunk)), seed=config.seed, size=64)
+        rgb = torch.from_numpy(np.stack([np.asarray(s.image, dtype=np.float32) for s in shots])).permute(0, 3, 1, 2) / 127.5 - 1.0
+        latents.append(torch.cat([rgb * embedded.LINEAR_LATENT_SCALE, torch.zeros_like(rgb[:, :1])], dim=1))
+        captions += [s.caption for s in shots]
+        if progress:
+            progress(len(captions), config.shots)
+    result = torch.cat(latents).to(torch.float16)
+    workdir.mkdir(parents=True, exist_ok=True)
+    torch.save({"latents": result, "captions": captions}, cache)
+    return result, captions
+
+
+def _lr(config: TrainingConfig, step: int) -> float:
+    if step < config.warmup_steps:
+        return config.learning_rate * (step + 1) / config.warmup_steps
+    progress = (step - config.warmup_steps) / max(1, config.steps - config.warmup_steps)
+    return config.learning_rate * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
+
+
+def train(
+    *,
+    workdir: Path,
+    output: Path,
+    config: TrainingConfig,
+    device: str = "cpu",
+    on_step: Callable[[int, float], None] | None = None,
+    on_encode: Callable[[int, int], None] | None = None,
+) -> TrainingState:
+    """Train (resuming from ``workdir/checkpoint.pt`` when present) and save the pipeline to ``output``."""
+    from diffusers import DDPMScheduler
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    components = embedded.build_components("demo")
+    unet, text_encoder, tokenizer = components["unet"], components["text_encoder"], components["tokenizer"]
+    latents, captions = shot_latents(workdir, config, on_encode)
+    noise_scheduler = DDPMScheduler.from_config(embedded.SD15_SCHEDULER_CONFIG)
+    alphas = noise_scheduler.alphas_cumprod
+    snr = alphas / (1 - alphas)
+
+    unet.to(device).train()
+    text_encoder.to(device).train()
+    params = list(unet.parameters()) + list(text_encoder.parameters())
+    optimizer = torch.optim.AdamW(params, lr=config.learning_rate, weight_decay=1e-2)
+    ema = [p.detach().clone() for p in params]
+    state = TrainingState()
+    checkpoint = workdir / "checkpoint.pt"
+    if checkpoint.exists():
+        saved = torch.load(checkpoint, map_location=device)
+        if saved["config"] != asdict(config):
+            raise ValueError(f"{checkpoint} was made with other settings ({saved['config']}); remove it or pass the same ones.")
+        unet.load_state_dict(saved["unet"])
+        text_encoder.load_state_dict(saved["text_encoder"])
+        optimizer.load_state_dict(saved["optimizer"])
+        ema = [t.to(device) for t in saved["ema"]]
+        state = TrainingState(**saved["state"])
+        logger.info("Resumed from %s at step %s", checkpoint, state.step)
+
+    empty = tokenizer([""], padding="max_length", max_length=tokenizer.model_max_length, truncation=True, return_tensors="pt").input_ids
+    token_cache = tokenizer(captions, padding="max_length", max_length=tokenizer.model_max_length, truncation=True,
+                            return_tensors="pt").input_ids
+    while state.step < config.steps:
+        started = time.perf_counter()
+        step = state.step
+        g = torch.Generator().manual_seed(config.seed * 1_000_003 + step)
+        index = torch.randint(0, len(captions), (config.batch_size,), generator=g)
+        x0 = latents[index].float()
+        flip = torch.rand(config.batch_size, generator=g) < 0.5
+        x0 = torch.where(flip[:, None, None, None], x0.flip(-1), x0)
+        ids = token_cache[index].clone()
+        drop = torch.rand(config.batch_size, generator=g) < config.caption_dropout
+        ids[drop] = empty
+        noise = torch.randn(x0.shape, generator=g)
+        t = torch.randint(0, noise_scheduler.config.num_train_timesteps, (config.batch_size,), generator=g)
+        noisy = noise_scheduler.add_noise(x0, noise, t)
+        for group in optimizer.param_groups:
+            group["lr"] = _lr(config, step)
+        hidden = text_encoder(ids.to(device))[0]
+        prediction = unet(noisy.to(device), t.to(device), encoder_hidden_states=hidden).sample
+        per_sample = F.mse_loss(prediction.float(), noise.to(device), reduction="none").mean(dim=(1, 2, 3))
+        # Min-SNR weighting (Hang et al. 2023): less weight on the easy, low-noise timesteps.
+        weight = torch.clamp(snr[t], max=config.min_snr_gamma) / snr[t]
+        loss = (per_sample * weight.to(device)).mean()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        optimizer.step()
+        decay = min(config.ema_decay, (1 + step) / (10 + step))
+        with torch.no_grad():
+            for shadow, p in zip(ema, params):
+                shadow.mul_(decay).add_(p.detach(), alpha=1 - decay)
+        state.step += 1
+        state.seconds += time.perf_counter() - started
+        state.losses.append(round(float(loss), 5))
+        if on_step:
+            on_step(state.step, float(loss))
+        if state.step % config.checkpoint_every == 0 or state.step == config.steps:
+            tmp = checkpoint.with_suffix(".tmp")
+            torch.save({"config": asdict(config), "unet": unet.state_dict(), "text_encoder": text_encoder.state_dict(),
+                        "optimizer": optimizer.state_dict(), "ema": ema, "state": asdict(state)}, tmp)
+            tmp.replace(checkpoint)
+
+    with torch.no_grad():
+        for shadow, p in zip(ema, params):
+            p.copy_(shadow)
+    save_pipeline(components, output, state, config)
+    return state
+
+
+def save_pipeline(components: dict, output: Path, state: TrainingState, config: TrainingConfig) -> None:
+    """The trained model as a diffusers folder (fp16 safetensors), loadable by StableDiffusionPipeline.from_pretrained."""
+    from diffusers import StableDiffusionPipeline
+
+    pipe = StableDiffusionPipeline(**{k: components[k] for k in ("vae", "text_encoder", "tokenizer", "unet", "scheduler")},
+                                   safety_checker=None, feature_extractor=None, requires_safety_checker=False)
+    pipe.to("cpu")
+    pipe.unet.to(torch.float16)
+    pipe.text_encoder.to(torch.float16)
+    output.mkdir(parents=True, exist_ok=True)
+    pipe.save_pretrained(output, safe_serialization=True)
+    (output / "training.json").write_text(json.dumps({
+        "config": asdict(config), "steps": state.step, "seconds": round(state.seconds, 1), "losses": state.losses,
+    }) + "\n")
+
+
+def plot_losses(losses: list[float], path: Path, *, window: int = 50, title: str = "training loss") -> None:
+    """The loss curve (raw and a moving average) as a PNG, drawn with Pillow."""
+    from PIL import Image, ImageDraw
+
+    width, height, pad = 900, 420, 56
+    image = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(image)
+    if not losses:
+        image.save(path)
+        return
+    smooth = [sum(losses[max(0, i - window + 1): i + 1]) / len(losses[max(0, i - window + 1): i + 1]) for i in range(len(losses))]
+    top = max(smooth[min(len(smooth) - 1, window):] or smooth) * 1.6
+    low = 0.0
+
+    def xy(i: int, value: float) -> tuple[float, float]:
+        x = pad + (width - 2 * pad) * i / max(1, len(losses) - 1)
+        y = height - pad - (height - 2 * pad) * (min(value, top) - low) / (top - low)
+        return x, y
+
+    draw.line([(pad, pad), (pad, height - pad), (width - pad, height - pad)], fill="black")
+    for k in range(5):
+        value = low + (top - low) * k / 4
+        y = xy(0, value)[1]
+        draw.line([(pad - 4, y), (pad, y)], fill="black")
+        draw.text((4, y - 6), f"{value:.3f}", fill="black")
+    for k in range(6):
+        i = round((len(losses) - 1) * k / 5)
+        x = xy(i, 0)[0]
+        draw.text((x - 12, height - pad + 6), str(i + 1), fill="black")
+    draw.line([xy(i, v) for i, v in enumerate(losses)], fill=(190, 200, 230), width=1)
+    draw.line([xy(i, v) for i, v in enumerate(smooth)], fill=(20, 60, 180), width=3)
+    draw.text((pad, 16), f"{title}: min-SNR weighted noise-prediction MSE per step (light) and {window}-step mean (dark)", fill="black")
+    draw.text((width // 2 - 20, height - 22), "step", fill="black")
+    image.save(path)

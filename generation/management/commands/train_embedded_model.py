@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+from dataclasses import fields
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+
+class Command(BaseCommand):
+    help = (
+        "Train the embedded model (UNet + CLIP text encoder) on product shots rendered by SD Studio, and save it as a "
+        "diffusers folder. Resumable: run it again with the same options to continue from the last checkpoint."
+    )
+
+    def add_arguments(self, parser):
+        from generation.inference.training import TrainingConfig
+
+        defaults = TrainingConfig()
+        for item in fields(TrainingConfig):
+            option = "--" + item.name.replace("_", "-")
+            parser.add_argument(option, type=type(getattr(defaults, item.name)), default=getattr(defaults, item.name))
+        parser.add_argument("--workdir", type=Path, default=None, help="Checkpoint and encoded shots (default: var/training).")
+        parser.add_argument("--out", type=Path, default=None, help="Default: the shipped folder generation/inference/embedded_model.")
+        parser.add_argument("--device", default="cpu", help="cpu or cuda")
+        parser.add_argument("--loss-plot", type=Path, default=None, help="Default: docs/embedded-model-loss.png")
+        parser.add_argument("--threads", type=int, default=0, help="torch threads on the CPU (0: torch's default).")
+
+    def handle(self, *args, **options):
+        import torch
+
+        from generation.inference import embedded, training
+
+        if options["threads"]:
+            torch.set_num_threads(options["threads"])
+        config = training.TrainingConfig(**{item.name: options[item.name] for item in fields(training.TrainingConfig)})
+        workdir = options["workdir"] or Path(settings.BASE_DIR) / "var" / "training"
+        output = options["out"] or embedded.TRAINED_DIR
+        stream = self.stderr._out
+        encode_bar = tqdm(total=config.shots, desc="render shots", unit="shot", file=stream)
+        step_bar = tqdm(total=config.steps, desc="train", unit="step", file=stream)
+
+        def on_encode(done: int, total: int) -> None:
+            encode_bar.n = done
+            encode_bar.refresh()
+
+        def on_step(step: int, loss: float) -> None:
+            step_bar.n = step
+            step_bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
+            step_bar.refresh()
+
+        try:
+            state = training.train(workdir=workdir, output=output, config=config, device=options["device"],
+                                   on_step=on_step, on_encode=on_encode)
+        except ValueError as exc:  # a checkpoint made with other settings
+            raise CommandError(str(exc)) from None
+        encode_bar.close()
+        step_bar.close()
+        plot = options["loss_plot"] or Path(settings.BASE_DIR) / "docs" / "embedded-model-loss.png"
+        plot.parent.mkdir(parents=True, exist_ok=True)
+        training.plot_losses(state.losses, plot)
+        self.stdout.write(f"trained {state.step} steps in {state.seconds / 60:.1f} min; saved to {output}; loss curve {plot}")

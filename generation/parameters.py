@@ -1,0 +1,188 @@
+"""The one definition of a job's parameters: names, types, defaults, limits, modes, and what each takes part in.
+
+Everything else derives from this module: the model's defaults and check
+constraints, the job form's fields, ``validate`` (and so the services), the
+admin's read-only fieldset, the ``generate`` command's options, the PNG
+``parameters`` text, the runner's ``JobSpec``, the batch key and the re-run
+identity. A test checks each consumer against it. Plain Python (no Django,
+no torch), so the pure runner can import it too.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+SEED_MAX = 2**32 - 1
+PROMPT_MAX = 2000
+
+
+class SchedulerInfo(NamedTuple):
+    label: str
+    diffusers_class: str  # built with from_config of the model's own scheduler config
+    a1111_name: str  # what AUTOMATIC1111-style readers call it in a "parameters" chunk
+
+
+# The one scheduler table. The brief's "EulerA" is euler_a.
+SCHEDULERS: dict[str, SchedulerInfo] = {
+    "euler_a": SchedulerInfo("Euler ancestral", "EulerAncestralDiscreteScheduler", "Euler a"),
+    "ddim": SchedulerInfo("DDIM", "DDIMScheduler", "DDIM"),
+    "dpmpp_2m": SchedulerInfo("DPM++ 2M", "DPMSolverMultistepScheduler", "DPM++ 2M"),
+    "euler": SchedulerInfo("Euler", "EulerDiscreteScheduler", "Euler"),
+    "pndm": SchedulerInfo("PNDM", "PNDMScheduler", "PLMS"),
+    "lms": SchedulerInfo("LMS", "LMSDiscreteScheduler", "LMS"),
+    "unipc": SchedulerInfo("UniPC", "UniPCMultistepScheduler", "UniPC"),
+}
+MODES: dict[str, str] = {"text2img": "Text to image", "img2img": "Image to image"}
+SOURCE_MODES = frozenset({"img2img"})  # modes that start from a product photo
+ALL_MODES = frozenset(MODES)
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str  # as diffusers names its call argument
+    label: str
+    type: type
+    default: Any
+    minimum: float | None = None
+    maximum: float | None = None
+    exclusive_minimum: bool = False
+    multiple_of: int | None = None
+    modes: frozenset = ALL_MODES  # the modes that use it; other modes store None
+    choices: tuple[str, ...] = ()
+    batch_key: bool = False  # jobs batched into one pipeline call must agree on it
+    sweepable: bool = False
+    cli: str = ""  # the generate command's option
+    a1111: str = ""  # its key in the "parameters" text chunk
+    help: str = ""
+    hint: str = ""  # appended to range errors: where the sensible values lie
+
+    def check(self, value: Any) -> str | None:
+        """The error a person reads for ``value`` (already of the right type), or None."""
+        if self.choices and value not in self.choices:
+            return f"{self.label} must be one of {', '.join(self.choices)}."
+        if self.type in (int, float):
+            low_ok = self.minimum is None or (value > self.minimum if self.exclusive_minimum else value >= self.minimum)
+            high_ok = self.maximum is None or value <= self.maximum
+            multiple_ok = self.multiple_of is None or value % self.multiple_of == 0
+            if not (low_ok and high_ok and multiple_ok):
+                return self.range_text() + (f" ({self.hint})" if self.hint else "") + "."
+        return None
+
+    def range_text(self) -> str:
+        what = f"a multiple of {self.multiple_of} " if self.multiple_of else ""
+        low, high = _number(self.minimum), _number(self.maximum)
+        if self.exclusive_minimum:
+            return f"{self.label} must be {what}above {low} and at most {high}"
+        return f"{self.label} must be {what}between {low} and {high}"
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+PARAMETERS: tuple[Parameter, ...] = (
+    Parameter("mode", "Mode", str, "text2img", choices=tuple(MODES), batch_key=True, cli="--mode"),
+    Parameter("prompt", "Prompt", str, "", help="What the image should show.", cli="--prompt"),
+    Parameter("negative_prompt", "Negative prompt", str, "", help="What it should not show.", cli="--negative-prompt",
+              a1111="Negative prompt"),
+    Parameter("seed", "Seed", int, None, minimum=0, maximum=SEED_MAX, sweepable=True, cli="--seed", a1111="Seed",
+              help="Blank: a random seed, stored with the job.", hint="or blank for a random one"),
+    Parameter("num_inference_steps", "Steps", int, 30, minimum=1, maximum=150, batch_key=True, sweepable=True,
+              cli="--steps", a1111="Steps", hint="the brief uses 15, 30 and 50"),
+    Parameter("guidance_scale", "Guidance (CFG)", float, 7.5, minimum=0, maximum=30, batch_key=True, sweepable=True,
+              cli="--guidance", a1111="CFG scale", hint="7.5 is SD v1.5's usual value"),
+    Parameter("scheduler", "Scheduler", str, "euler_a", choices=tuple(SCHEDULERS), batch_key=True, sweepable=True,
+              cli="--scheduler", a1111="Sampler"),
+    Parameter("width", "Width", int, 512, minimum=64, maximum=2048, multiple_of=8, batch_key=True, cli="--width",
+              hint="SD v1.5 is trained at 512"),
+    Parameter("height", "Height", int, 512, minimum=64, maximum=2048, multiple_of=8, batch_key=True, cli="--height",
+              hint="SD v1.5 is trained at 512"),
+    Parameter("strength", "Strength", float, 0.6, minimum=0, maximum=1, exclusive_minimum=True, modes=SOURCE_MODES,
+              batch_key=True, sweepable=True, cli="--strength", a1111="Denoising strength",
+              help="0.35 keeps the product, 0.85 reinvents it.", hint="the brief compares 0.35, 0.60 and 0.85"),
+)
+BY_NAME: dict[str, Parameter] = {p.name: p for p in PARAMETERS}
+NAMES: tuple[str, ...] = tuple(BY_NAME)
+BATCH_KEYS: tuple[str, ...] = tuple(p.name for p in PARAMETERS if p.batch_key)
+SWEEPABLE: tuple[str, ...] = tuple(p.name for p in PARAMETERS if p.sweepable)
+# A re-run repeats every parameter; the model and the source photo come with it (see services.job_rerun).
+IDENTITY: tuple[str, ...] = NAMES
+# The brief's baseline (exercise 2.b): 512x512, 30 steps, guidance 7.5, Euler ancestral, seed 42.
+BASELINE = {**{p.name: p.default for p in PARAMETERS if p.name not in ("mode", "prompt", "negative_prompt", "strength")}, "seed": 42}
+
+
+def defaults(mode: str = "text2img") -> dict[str, Any]:
+    return {p.name: (p.default if mode in p.modes else None) for p in PARAMETERS}
+
+
+def coerce(params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """Every parameter with its default filled in and converted to its type; (values, errors)."""
+    unknown = set(params) - set(NAMES)
+    if unknown:
+        raise TypeError(f"Unknown job parameter(s): {', '.join(sorted(unknown))}.")
+    mode = params.get("mode") or BY_NAME["mode"].default
+    values, errors = {}, {}
+    for p in PARAMETERS:
+        value = params.get(p.name, p.default if mode in p.modes else None)
+        if value is not None and value != "":
+            try:
+                value = p.type(value)
+            except (TypeError, ValueError):
+                errors[p.name] = f"{p.label} must be a {'number' if p.type is not str else 'text'}."
+                value = None
+        elif p.type is str:
+            value = ""
+        else:
+            value = None
+        values[p.name] = value.strip() if isinstance(value, str) else value
+    return values, errors
+
+
+def validate(values: dict[str, Any], *, has_source: bool) -> dict[str, str]:
+    """The checks diffusers' check_inputs makes, as field errors a person can act on (``values`` from coerce)."""
+    errors: dict[str, str] = {}
+    mode = values["mode"]
+    for p in PARAMETERS:
+        value = values[p.name]
+        if p.name == "prompt":
+            if not value:
+                errors["prompt"] = "Write a prompt: it says what the image should show."
+            elif len(value) > PROMPT_MAX:
+                errors["prompt"] = f"The prompt is {len(value)} characters; the limit is {PROMPT_MAX} (CLIP reads the first 77 tokens)."
+            continue
+        if mode not in p.modes:
+            if value is not None and p.name != "mode":
+                errors[p.name] = f"{p.label} applies to {' and '.join(MODES[m].lower() for m in sorted(p.modes))} only; leave it blank."
+            continue
+        if value is None or value == "":
+            if p.name != "seed" and p.type is not str:
+                errors[p.name] = f"{MODES.get(mode, mode)} needs {p.label.lower()}: " + p.range_text().split(" must be ", 1)[1] + "."
+            continue
+        message = p.check(value)
+        if message:
+            errors[p.name] = message
+    if mode in SOURCE_MODES:
+        if not has_source:
+            errors["source_photo"] = "Image to image needs a source photo: pick one of the product's photos or upload one."
+        steps, strength = values["num_inference_steps"], values["strength"]
+        if "strength" not in errors and "num_inference_steps" not in errors and steps and strength and int(steps * strength) < 1:
+            errors["strength"] = f"Steps x strength = {steps * strength:.2f}: fewer than one denoising step would run. Raise one of them."
+    return errors
+
+
+# AUTOMATIC1111's order in the settings line of a "parameters" chunk.
+A1111_ORDER = ("num_inference_steps", "scheduler", "guidance_scale", "seed")
+
+
+def parameters_text(params: dict[str, Any], *, model: str = "") -> str:
+    """The de-facto "parameters" text chunk (prompt, negative prompt, then key: value pairs) of SD tools."""
+    lines = [params["prompt"]]
+    if params.get("negative_prompt"):
+        lines.append(f"{BY_NAME['negative_prompt'].a1111}: {params['negative_prompt']}")
+    scheduler = params["scheduler"]
+    pairs = [(BY_NAME[name].a1111, SCHEDULERS[scheduler].a1111_name if name == "scheduler" and scheduler in SCHEDULERS else params[name])
+             for name in A1111_ORDER]
+    pairs += [("Size", f"{params['width']}x{params['height']}"), ("Model", model)]
+    pairs += [(p.a1111, params[p.name]) for p in PARAMETERS
+              if p.a1111 and p.name not in A1111_ORDER and p.name != "negative_prompt" and params.get(p.name) is not None]
+    return "\n".join(lines + [", ".join(f"{key}: {value}" for key, value in pairs)])
