@@ -1,13 +1,17 @@
 """SD Studio benchmark: what the app adds on top of the bare diffusers pipeline, measured side by side.
 
-    python bench/bench.py [--images 3] [--steps 30] [--size 512] [--scheduler euler_a]
+    python bench/bench.py [--images 3] [--shapes 512x30,256x20] [--queue 6] [--scheduler euler_a]
 
 (a) bare diffusers: the pipeline called directly (from_pretrained, one CPU generator per image);
 (b) SD Studio's runner called in-process (scheduler from_config, progress callback, same pipeline);
-(c) the full path: a job created through the service, carried by Redis to a real worker process
-    (GenerationWorker, started beforehand), run, PNG with metadata written, row marked succeeded.
+(c) the full path: --queue jobs created together through the service, carried by Redis to a real
+    worker process (GenerationWorker, started beforehand), run, PNG with metadata written, rows
+    marked succeeded; seconds per image = submit to last success / jobs. The worker's idle gap is
+    the time from the end of one pipeline call to the start of the next (jobs waiting), from the
+    jobs' recorded pipeline timings: median and p95.
 
-Each round runs (a), (b) and (c) once in turn, so slow drifts of the machine hit all three alike.
+Each round runs (a), (b) and (c) once in turn, so slow drifts of the machine hit all three alike;
+each SIZExSTEPS shape in --shapes gets its own rounds and table.
 It uses a scratch SQLite database, media folder and private Redis, and the configured model
 (SDSTUDIO_MODEL; unset = the embedded model; embedded-full = SD v1.5's full architecture with random
 weights). Prints images per second, the ratios (b)/(a) and (c)/(a), worker start-up and first-job time.
@@ -30,11 +34,11 @@ sys.path.insert(0, str(ROOT))
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--images", type=int, default=3, help="rounds (one image per path per round)")
-    parser.add_argument("--steps", type=int, default=30)
+    parser.add_argument("--shapes", default="512x30,256x20", help="SIZExSTEPS list (image size, denoising steps)")
+    parser.add_argument("--queue", type=int, default=6, help="(c): jobs queued at once per round")
     parser.add_argument("--guidance", type=float, default=7.5)
     parser.add_argument("--scheduler", default="euler_a")
-    parser.add_argument("--size", type=int, default=512)
-    parser.add_argument("--batch", type=int, default=1, help="also measure (d): this many jobs queued at once, run as one batch")
+    parser.add_argument("--batch", type=int, default=1, help="(c) on a worker that batches up to this many compatible jobs (SDSTUDIO_BATCH_MAX)")
     parser.add_argument("--threads", type=int, default=int(os.environ.get("SDSTUDIO_TORCH_THREADS") or os.cpu_count() or 1))
     return parser.parse_args()
 
@@ -69,8 +73,9 @@ def main() -> None:
     from generation.models import GenerationJob
 
     torch.set_num_threads(args.threads)
-    print(f"SD Studio bench: {args.size}x{args.size}, {args.steps} steps, guidance {args.guidance}, {args.scheduler}, "
-          f"{args.images} round(s), {args.threads} thread(s)", flush=True)
+    shapes = [tuple(int(n) for n in item.split("x")) for item in args.shapes.split(",")]
+    print(f"SD Studio bench: shapes (size x steps) {args.shapes}, guidance {args.guidance}, {args.scheduler}, "
+          f"{args.images} round(s), {args.queue} queued jobs per (c), {args.threads} thread(s)", flush=True)
 
     worker_started = time.perf_counter()
     worker = subprocess.Popen([sys.executable, "manage.py", "rqworker", "generation"], cwd=ROOT,
@@ -92,67 +97,77 @@ def main() -> None:
               f"worker start-up (import + load + register) {worker_startup:.2f} s", flush=True)
         prompt = "ultra-realistic product shot of sleek black wireless headphones on a minimalist gray background"
 
-        def bare(seed: int) -> float:
+        def bare(seed: int, size: int, steps: int) -> float:
             pipe = loaded.text2img
             pipe.scheduler = pipelines.make_scheduler(args.scheduler, loaded.scheduler_config)
             started = time.perf_counter()
             with torch.inference_mode():
-                pipe(prompt=prompt, num_inference_steps=args.steps, guidance_scale=args.guidance, width=args.size,
-                     height=args.size, generator=torch.Generator("cpu").manual_seed(seed)).images[0].load()
+                pipe(prompt=prompt, num_inference_steps=steps, guidance_scale=args.guidance, width=size,
+                     height=size, generator=torch.Generator("cpu").manual_seed(seed)).images[0].load()
             return time.perf_counter() - started
 
-        def in_process(seed: int) -> float:
-            spec = runner.JobSpec(mode="text2img", prompt=prompt, negative_prompt="", seed=seed, num_inference_steps=args.steps,
-                                  guidance_scale=args.guidance, scheduler=args.scheduler, width=args.size, height=args.size)
+        def in_process(seed: int, size: int, steps: int) -> float:
+            spec = runner.JobSpec(prompt=prompt, seed=seed, num_inference_steps=steps, guidance_scale=args.guidance,
+                                  scheduler=args.scheduler, width=size, height=size)
             started = time.perf_counter()
             runner.run(spec, loaded, on_step=lambda step, total: None)
             return time.perf_counter() - started
 
-        def full_path(seed: int, count: int = 1) -> tuple[float, GenerationJob]:
-            """Seconds per image for ``count`` jobs created together (carried by Redis, run by the worker)."""
-            started = time.perf_counter()
+        def full_path(seed: int, size: int, steps: int, count: int) -> tuple[float, list[float], list[GenerationJob]]:
+            """Seconds per image for ``count`` jobs created together, and the worker's idle gaps between them."""
             from django.db import transaction
 
-            with transaction.atomic():  # all enqueued at commit, so a batching worker finds them together
-                jobs = [services.job_create(prompt=prompt, seed=seed + i, num_inference_steps=args.steps, guidance_scale=args.guidance,
-                                            scheduler=args.scheduler, width=args.size, height=args.size) for i in range(count)]
+            started = time.perf_counter()
+            with transaction.atomic():  # all enqueued at commit: the worker always has the next job waiting
+                jobs = [services.job_create(prompt=prompt, seed=seed + i, num_inference_steps=steps, guidance_scale=args.guidance,
+                                            scheduler=args.scheduler, width=size, height=size) for i in range(count)]
             pks = [job.pk for job in jobs]
             while GenerationJob.objects.filter(pk__in=pks, status__in=["queued", "running"]).exists():
-                time.sleep(0.05)
+                time.sleep(0.02)
             elapsed = (time.perf_counter() - started) / count
-            for job in jobs:
-                job.refresh_from_db()
+            rows = list(GenerationJob.objects.filter(pk__in=pks).order_by("pipeline_started_at"))
+            for job in rows:
                 if job.status != "succeeded":
                     raise SystemExit(f"job {job.pk} {job.status}: {job.error}")
-            return elapsed, jobs[0]
+            gaps = [(b.pipeline_started_at - a.pipeline_finished_at).total_seconds() for a, b in zip(rows, rows[1:])]
+            return elapsed, gaps, rows
 
-        first_elapsed, first_job = full_path(0)  # the worker's first job: shows it pays no load
-        bare(0)
-        in_process(0)
-        print(f"worker's first job: {first_elapsed:.2f} s end to end, load time paid by the job {first_job.load_seconds or 0:.2f} s", flush=True)
-        times: dict[str, list[float]] = {"a": [], "b": [], "c": []}
-        if args.batch > 1:
-            times["d"] = []
-        for round_index in range(1, args.images + 1):
-            seed = 1000 + round_index
-            times["a"].append(bare(seed))
-            times["b"].append(in_process(seed))
-            elapsed, job = full_path(seed)
-            times["c"].append(elapsed)
-            print(f"round {round_index}/{args.images}: (a) {times['a'][-1]:.2f} s  (b) {times['b'][-1]:.2f} s  (c) {elapsed:.2f} s "
-                  f"[worker: inference {job.inference_seconds:.2f} s, queue wait {job.queue_wait_seconds:.3f} s]", flush=True)
-            if args.batch > 1:
-                per_image, job = full_path(seed * 100, args.batch)
-                times["d"].append(per_image)
-                print(f"    (d) {args.batch} jobs at once: {per_image:.2f} s per image (batch size {job.environment.get('batch_size', 1)})", flush=True)
-        median = {key: statistics.median(values) for key, values in times.items()}
-        print("\n| path | median s/image | images/s | ratio to (a) |")
-        print("| --- | --: | --: | --: |")
-        labels = {"a": "(a) bare diffusers", "b": "(b) runner in-process", "c": "(c) job via Redis + worker + PNG",
-                  "d": f"(d) {args.batch} jobs at once, batched worker"}
-        for key in times:
-            print(f"| {labels[key]} | {median[key]:.3f} | {1 / median[key]:.3f} | {median['a'] / median[key]:.3f} |")
-        print(f"\n(b)/(a) = {median['a'] / median['b']:.3f}   (c)/(a) = {median['a'] / median['c']:.3f}   (throughput ratios)")
+        first_elapsed, _, first_jobs = full_path(0, *shapes[0], 1)  # the worker's first job: shows it pays no load
+        print(f"worker's first job: {first_elapsed:.2f} s end to end, load time paid by the job {first_jobs[0].load_seconds or 0:.2f} s",
+              flush=True)
+        summary = []
+        for size, steps in shapes:
+            bare(0, size, steps)
+            in_process(0, size, steps)
+            times: dict[str, list[float]] = {"a": [], "b": [], "c": []}
+            gaps: list[float] = []
+            print(f"\n{size}x{size}, {steps} steps", flush=True)
+            for round_index in range(1, args.images + 1):
+                seed = 1000 + round_index
+                times["a"].append(bare(seed, size, steps))
+                times["b"].append(in_process(seed, size, steps))
+                elapsed, round_gaps, rows = full_path(seed * 100, size, steps, args.queue)
+                times["c"].append(elapsed)
+                gaps += round_gaps
+                print(f"round {round_index}/{args.images}: (a) {times['a'][-1]:.3f} s  (b) {times['b'][-1]:.3f} s  "
+                      f"(c) {elapsed:.3f} s/image over {args.queue} jobs [idle gaps ms: "
+                      f"{', '.join(f'{g * 1000:.0f}' for g in round_gaps)}]", flush=True)
+            median = {key: statistics.median(values) for key, values in times.items()}
+            gaps.sort()
+            gap_median = statistics.median(gaps) if gaps else float("nan")
+            gap_p95 = gaps[min(len(gaps) - 1, round(0.95 * (len(gaps) - 1)))] if gaps else float("nan")
+            print("\n| path | median s/image | images/s | ratio to (a) |")
+            print("| --- | --: | --: | --: |")
+            labels = {"a": "(a) bare diffusers", "b": "(b) runner in-process", "c": f"(c) {args.queue} jobs via Redis + worker + PNG"}
+            for key in times:
+                print(f"| {labels[key]} | {median[key]:.3f} | {1 / median[key]:.3f} | {median['a'] / median[key]:.3f} |")
+            print(f"\n(b)/(a) = {median['a'] / median['b']:.3f}   (c)/(a) = {median['a'] / median['c']:.3f}   "
+                  f"idle gap median {gap_median * 1000:.1f} ms, p95 {gap_p95 * 1000:.1f} ms ({len(gaps)} gaps)", flush=True)
+            summary.append((size, steps, median["a"] / median["b"], median["a"] / median["c"], gap_median, gap_p95))
+        print("\n| shape | (b)/(a) | (c)/(a) | idle gap median | idle gap p95 |")
+        print("| --- | --: | --: | --: | --: |")
+        for size, steps, ba, ca, gm, gp in summary:
+            print(f"| {size}x{size}, {steps} steps | {ba:.3f} | {ca:.3f} | {gm * 1000:.1f} ms | {gp * 1000:.1f} ms |")
     finally:
         worker.terminate()
         worker.wait(timeout=30)

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
 import socket
-import time
+import threading
+from typing import Callable
 
 from django.conf import settings
 from django.db import close_old_connections, connection
+from django.utils import timezone
 from PIL import Image
 
 from generation import fidelity, pngmeta, services
@@ -21,6 +24,118 @@ from generation.models import GenerationJob, Status
 from sdstudio.images import thumbnail_png
 
 logger = logging.getLogger(__name__)
+
+
+class PostProcessor:
+    """A thread that encodes, measures and stores finished images while the worker runs the next job.
+
+    Its queue is bounded: when it is full the worker waits before starting
+    another job, so memory cannot grow. A failure fails that job with its
+    reason (retried when the fault is the machine's). A job handed over is
+    still ``running`` until its file is written, so a SIGKILL here leaves a
+    running row whose heartbeat goes stale: the reconciler retries it, and no
+    job is ever ``succeeded`` without its file.
+    """
+
+    def __init__(self, maxsize: int):
+        self.queue: queue.Queue = queue.Queue(maxsize=maxsize)
+        self.thread = threading.Thread(target=self._loop, name="sdstudio-postprocess", daemon=True)
+        self.thread.start()
+
+    def submit(self, job_id: int, work: Callable[[], str]) -> None:
+        self.queue.put((job_id, work))
+
+    def close(self) -> None:
+        """Finish everything handed over, then stop the thread."""
+        self.queue.put(None)
+        self.thread.join()
+
+    def _loop(self) -> None:
+        from django.db import connections
+
+        while True:
+            item = self.queue.get()
+            if item is None:
+                connections.close_all()
+                return
+            job_id, work = item
+            try:
+                logger.info("Job %s: %s", job_id, work())
+            except Exception as exc:
+                logger.exception("Post-processing of job %s failed", job_id)
+                connections.close_all()
+                state = services.job_fail(job_id=job_id, error=f"Saving the output failed: {type(exc).__name__}: {exc}",
+                                          retryable=is_retryable(exc))
+                logger.info("Job %s: %s", job_id, state)
+            finally:
+                close_old_connections()
+
+
+_postprocessor: PostProcessor | None = None
+
+
+def start_postprocessor(maxsize: int) -> PostProcessor | None:
+    """Called by the worker at start-up; without it (commands, --inline) outputs are stored before returning."""
+    global _postprocessor
+    _postprocessor = PostProcessor(maxsize) if maxsize > 0 else None
+    return _postprocessor
+
+
+def stop_postprocessor() -> None:
+    global _postprocessor
+    if _postprocessor is not None:
+        _postprocessor.close()
+        _postprocessor = None
+
+
+class ProgressReporter:
+    """Writes progress (and reads cancel flags) from a thread, so a database write never holds up a denoising step.
+
+    The step callback only records the latest step; the thread writes it at
+    most every ``interval`` seconds (and the last step at once) and collects
+    the jobs whose cancel was asked for; the callback raises on the next step.
+    """
+
+    def __init__(self, job_ids: list[int], interval: float):
+        self.job_ids, self.interval = job_ids, interval
+        self.latest: tuple[int, int] | None = None
+        self.canceled: set[int] = set()
+        self.wake = threading.Event()
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._loop, name="sdstudio-progress", daemon=True)
+        self.thread.start()
+
+    def on_step(self, step: int, total: int) -> None:
+        from generation.inference.runner import JobCanceled
+
+        self.latest = (step, total)
+        self.wake.set()
+        if self.job_ids and self.canceled >= set(self.job_ids):
+            raise JobCanceled()
+
+    def close(self) -> None:
+        """Stop at once (the job's end state records its last step): closing never waits for an interval."""
+        self.stop.set()
+        self.wake.set()
+        self.thread.join()
+
+    def _loop(self) -> None:
+        written = None
+        try:
+            while not self.stop.is_set():
+                self.wake.wait()
+                self.wake.clear()
+                latest = self.latest
+                if self.stop.is_set():
+                    return
+                if latest is not None and latest != written:
+                    for job_id in self.job_ids:
+                        if services.job_report_progress(job_id=job_id, step=latest[0], total=latest[1]):
+                            self.canceled.add(job_id)
+                    written = latest
+                self.stop.wait(self.interval)  # throttle: at most one write per interval
+        finally:
+            close_old_connections()
 
 
 def worker_identity() -> str:
@@ -111,29 +226,18 @@ def execute_jobs(jobs: list[GenerationJob], loaded, *, load_seconds: float = 0.0
             states[job.pk] = Status.FAILED
         else:
             runnable.append(job)
-    interval = settings.SDSTUDIO_PROGRESS_INTERVAL
-    last_report = 0.0
-    canceled: set[int] = set()
-
-    def on_step(step: int, total: int) -> None:
-        nonlocal last_report
-        now = time.monotonic()
-        if step < total and now - last_report < interval:
-            return
-        last_report = now
-        for job in runnable:
-            if services.job_report_progress(job_id=job.pk, step=step, total=total):
-                canceled.add(job.pk)
-        if len(canceled) == len(runnable):
-            raise runner.JobCanceled()
-
     if runnable:
         specs = [spec_for(job) for job in runnable]
+        progress = ProgressReporter([job.pk for job in runnable], settings.SDSTUDIO_PROGRESS_INTERVAL)
+        started = timezone.now()
         try:
-            results = runner.run_batch(specs, loaded, on_step=on_step)
+            results = runner.run_batch(specs, loaded, on_step=progress.on_step)
         except runner.JobCanceled:
             results = []
-            canceled.update(job.pk for job in runnable)
+        finally:
+            finished = timezone.now()
+            progress.close()
+        canceled = progress.canceled if results else {job.pk for job in runnable}
         environment = loaded.fingerprint()
         if len(runnable) > 1:
             environment["batch_size"] = len(runnable)
@@ -141,12 +245,22 @@ def execute_jobs(jobs: list[GenerationJob], loaded, *, load_seconds: float = 0.0
             if job.pk in canceled or result is None:
                 services.job_mark_canceled(job_id=job.pk)
                 states[job.pk] = Status.CANCELED
+                continue
+            timings = {"pipeline_started_at": started, "pipeline_finished_at": finished}
+
+            def work(job=job, spec=spec, result=result, timings=timings) -> str:
+                return finish_job(job, spec, result, environment, load_seconds=load_seconds, timings=timings)
+
+            if _postprocessor is not None:
+                _postprocessor.submit(job.pk, work)  # the next job starts while this one is stored
+                states[job.pk] = "post-processing"
             else:
-                states[job.pk] = finish_job(job, spec, result, environment, load_seconds=load_seconds)
+                states[job.pk] = work()
     return [states[job.pk] for job in jobs]
 
 
-def finish_job(job: GenerationJob, spec, result, environment: dict, *, load_seconds: float) -> str:
+
+def finish_job(job: GenerationJob, spec, result, environment: dict, *, load_seconds: float, timings: dict | None = None) -> str:
     """Measure, encode with provenance and store one output; the row turns succeeded with its file or not at all."""
     from generation.inference.runner import prepare_source
 
@@ -169,6 +283,6 @@ def finish_job(job: GenerationJob, spec, result, environment: dict, *, load_seco
         inference_seconds=result.inference_seconds,
         seconds_per_step=result.seconds_per_step,
         steps_run=result.steps_run,
-        extra_fields=extra,
+        extra_fields={**extra, **(timings or {})},
     )
     return Status.SUCCEEDED if services.job_succeed(job=job, outcome=outcome) else "discarded"

@@ -26,6 +26,19 @@ def embedded_size() -> str | None:
     return choice[0] if choice else None
 
 
+EMBEDDED_DESCRIPTIONS = {
+    "demo": "a tiny demonstration model trained on rendered products (SD v1.5's structure at toy size, shipped with "
+            "SD Studio): it draws simple product shots, not photographs",
+    "tiny": "the embedded model with random weights: its images are noise by design",
+    "full": "SD v1.5's full architecture with random weights, for benchmarks: its images are noise",
+}
+
+
+def embedded_description() -> str:
+    size = embedded_size()
+    return EMBEDDED_DESCRIPTIONS[size] if size else ""
+
+
 def is_embedded() -> bool:
     return embedded_size() is not None
 

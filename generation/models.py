@@ -96,6 +96,9 @@ class GenerationJob(models.Model):
     queue_wait_seconds = models.FloatField(null=True, blank=True)
     load_seconds = models.FloatField(null=True, blank=True)
     inference_seconds = models.FloatField(null=True, blank=True)
+    # When the worker's pipeline call began and ended: the gap to the next job's start is the GPU's idle time.
+    pipeline_started_at = models.DateTimeField(null=True, blank=True)
+    pipeline_finished_at = models.DateTimeField(null=True, blank=True)
     seconds_per_step = models.FloatField(null=True, blank=True)
     fidelity_ssim = models.FloatField(null=True, blank=True, help_text="img2img: SSIM of output vs source (1 = same).")
     fidelity_phash_distance = models.PositiveIntegerField(null=True, blank=True, help_text="img2img: perceptual-hash Hamming distance to source (0 = same).")

@@ -156,7 +156,7 @@ def job_enqueue(*, job_id: int) -> bool:
             job.pk,
             job_id=rq_id,
             job_timeout=settings.SDSTUDIO_JOB_TIMEOUT,
-            result_ttl=3600,
+            result_ttl=0,  # the database keeps the outcome; storing RQ results only costs the worker time
             failure_ttl=7 * 24 * 3600,
         )
     except RedisError as exc:

@@ -24,8 +24,17 @@ class GenerationWorker(SimpleWorker):
         super().__init__(*args, **kwargs)
 
     def work(self, *args, **kwargs):
+        from django.conf import settings
+
+        from generation import execution
+
         self.warm_up()
-        return super().work(*args, **kwargs)
+        # Outputs are encoded and stored on a thread while the next job runs; drained before the worker exits.
+        execution.start_postprocessor(settings.SDSTUDIO_POSTPROCESS_QUEUE)
+        try:
+            return super().work(*args, **kwargs)
+        finally:
+            execution.stop_postprocessor()
 
     def warm_up(self) -> None:
         from django.conf import settings

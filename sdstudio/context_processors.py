@@ -6,5 +6,6 @@ def studio(request) -> dict:
     return {
         "studio_model_label": modelinfo.model_label(),
         "studio_model_embedded": modelinfo.is_embedded(),
+        "studio_model_description": modelinfo.embedded_description(),
         "studio_sd15_id": modelinfo.SD15_HUB_ID,
     }

@@ -107,10 +107,17 @@ DATABASES = {
         conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "0")),
     )
 }
+# SQLite (the default): the web process and the worker share the file. WAL lets pages read while
+# the worker writes (readers never wait for a writer); the busy timeout makes writers wait for each
+# other instead of failing with "database is locked"; IMMEDIATE transactions take the write lock up
+# front, so a transaction never fails half-way on a lock upgrade. PostgreSQL needs none of this.
+SQLITE_OPTIONS = {
+    "timeout": 30,
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    "transaction_mode": "IMMEDIATE",
+}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # The web process and the worker write the same file: wait for the lock
-    # instead of failing with "database is locked".
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 30
+    DATABASES["default"].setdefault("OPTIONS", {}).update(SQLITE_OPTIONS)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -219,6 +226,9 @@ SDSTUDIO_MAX_ATTEMPTS = int(os.environ.get("SDSTUDIO_MAX_ATTEMPTS", "3"))
 # Batching: a worker may run up to this many queued jobs of the same shape, steps, scheduler and
 # guidance in one pipeline call (one generator per job). 1 = off.
 SDSTUDIO_BATCH_MAX = max(1, int(os.environ.get("SDSTUDIO_BATCH_MAX", "1")))
+# Finished images waiting for encoding and storage while the worker starts the next job (bounded: memory
+# cannot grow; a full queue makes the worker wait). 0 = post-process inline, before the next job.
+SDSTUDIO_POSTPROCESS_QUEUE = max(0, int(os.environ.get("SDSTUDIO_POSTPROCESS_QUEUE", "2")))
 
 # Login throttling (django-axes): five failures lock the username+IP for an hour.
 AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))

@@ -39,9 +39,15 @@ class LoadedModel:
     dtype: torch.dtype
     load_seconds: float
     options: dict = field(default_factory=dict)
+    _fingerprint: dict | None = field(default=None, repr=False)
 
     def fingerprint(self) -> dict:
-        """What a re-run must match to promise the same pixels."""
+        """What a re-run must match to promise the same pixels (worked out once: it asks the OS for the CPU name)."""
+        if self._fingerprint is None:
+            self._fingerprint = self._work_out_fingerprint()
+        return dict(self._fingerprint)
+
+    def _work_out_fingerprint(self) -> dict:
         import diffusers
         import transformers
 

@@ -112,7 +112,9 @@ def train(
     checkpoint = workdir / "checkpoint.pt"
     if checkpoint.exists():
         saved = torch.load(checkpoint, map_location=device)
-        if saved["config"] != asdict(config):
+        # The step count (and how often to checkpoint) may change on resume: to train longer, or stop sooner.
+        same = {k: v for k, v in asdict(config).items() if k not in ("steps", "checkpoint_every")}
+        if {k: v for k, v in saved["config"].items() if k in same} != same:
             raise ValueError(f"{checkpoint} was made with other settings ({saved['config']}); remove it or pass the same ones.")
         unet.load_state_dict(saved["unet"])
         text_encoder.load_state_dict(saved["text_encoder"])
@@ -165,10 +167,27 @@ def train(
                         "optimizer": optimizer.state_dict(), "ema": ema, "state": asdict(state)}, tmp)
             tmp.replace(checkpoint)
 
+    export(components, ema, params, output, state, config)
+    return state
+
+
+def export(components: dict, ema: list, params: list, output: Path, state: TrainingState, config: TrainingConfig) -> None:
+    """Save the EMA weights (what generates best) as the pipeline."""
     with torch.no_grad():
         for shadow, p in zip(ema, params):
             p.copy_(shadow)
     save_pipeline(components, output, state, config)
+
+
+def export_checkpoint(workdir: Path, output: Path) -> TrainingState:
+    """The pipeline of the last checkpoint (EMA weights), without training further: to look at a run in progress."""
+    saved = torch.load(workdir / "checkpoint.pt", map_location="cpu")
+    components = embedded.build_components("demo")
+    components["unet"].load_state_dict(saved["unet"])
+    components["text_encoder"].load_state_dict(saved["text_encoder"])
+    params = list(components["unet"].parameters()) + list(components["text_encoder"].parameters())
+    state = TrainingState(**saved["state"])
+    export(components, saved["ema"], params, output, state, TrainingConfig(**saved["config"]))
     return state
 
 

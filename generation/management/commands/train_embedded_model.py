@@ -25,6 +25,7 @@ class Command(BaseCommand):
         parser.add_argument("--out", type=Path, default=None, help="Default: the shipped folder generation/inference/embedded_model.")
         parser.add_argument("--device", default="cpu", help="cpu or cuda")
         parser.add_argument("--loss-plot", type=Path, default=None, help="Default: docs/embedded-model-loss.png")
+        parser.add_argument("--export-only", action="store_true", help="Save the last checkpoint's weights as the model, train nothing.")
         parser.add_argument("--threads", type=int, default=0, help="torch threads on the CPU (0: torch's default).")
 
     def handle(self, *args, **options):
@@ -37,6 +38,10 @@ class Command(BaseCommand):
         config = training.TrainingConfig(**{item.name: options[item.name] for item in fields(training.TrainingConfig)})
         workdir = options["workdir"] or Path(settings.BASE_DIR) / "var" / "training"
         output = options["out"] or embedded.TRAINED_DIR
+        if options["export_only"]:
+            state = training.export_checkpoint(workdir, output)
+            self.stdout.write(f"exported the checkpoint of step {state.step} to {output}")
+            return
         stream = self.stderr._out
         encode_bar = tqdm(total=config.shots, desc="render shots", unit="shot", file=stream)
         step_bar = tqdm(total=config.steps, desc="train", unit="step", file=stream)

@@ -1,0 +1,116 @@
+"""Outputs stored on a thread while the next job runs: nothing lost on SIGKILL, failures on the right job, reads never wait."""
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import time
+
+import pytest
+
+from conftest import run_worker_burst, start_worker
+from generation.models import GenerationJob, Status
+from generation.tests.factories import queue_job
+from generation.tests.test_reliability import wait_until
+
+SLOW = "generation.tests.slow_storage_settings"
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_worker_killed_while_storing_an_output_never_leaves_succeeded_without_file(redis_conn, tmp_path):
+    # given a job whose image is made and is being stored (slow storage) on the worker's post-processing thread
+    job = queue_job()
+    worker = start_worker(DJANGO_SETTINGS_MODULE=SLOW, SDSTUDIO_TEST_MARKER_DIR=str(tmp_path))
+    try:
+        wait_until(lambda: (tmp_path / "saving").exists(), 120, "the worker to store the output")
+        # when the worker is killed there, with no clean-up of any kind
+        os.kill(worker.pid, signal.SIGKILL)
+        worker.wait(timeout=10)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    job.refresh_from_db()
+    assert job.status == Status.RUNNING and not job.output
+    # then the reconciler of the next worker retries it, and it ends succeeded with its file
+    time.sleep(1.5)
+    log = run_worker_burst(SDSTUDIO_HEARTBEAT_STALE_SECONDS="1")
+    job.refresh_from_db()
+    assert job.status == Status.SUCCEEDED, (job.error, log)
+    assert job.attempts == 2 and job.output.storage.exists(job.output.name)
+    assert job.pipeline_started_at <= job.pipeline_finished_at <= job.finished_at
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_storage_failure_fails_its_own_job_and_the_next_job_still_runs(redis_conn, tmp_path, settings):
+    # given two queued jobs and a worker whose storage refuses outputs (disk full), with no attempts left to retry
+    settings.SDSTUDIO_MAX_ATTEMPTS = 1
+    first, second = queue_job(seed=1), queue_job(seed=2)
+    # when the worker runs them
+    log = run_worker_burst(DJANGO_SETTINGS_MODULE=SLOW, SDSTUDIO_TEST_MARKER_DIR=str(tmp_path), SDSTUDIO_TEST_SAVE_FAILS="1",
+                           SDSTUDIO_MAX_ATTEMPTS="1")
+    # then each is failed with the reason, none is succeeded, and the worker drained its queue before exiting
+    for job in (first, second):
+        job.refresh_from_db()
+        assert job.status == Status.FAILED, log
+        assert "Saving the output failed: OSError" in job.error and "No space left on device" in job.error
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_jobs_queued_together_all_succeed_with_pipeline_timings_in_order(redis_conn):
+    jobs = [queue_job(seed=s) for s in range(4)]
+    run_worker_burst()
+    rows = list(GenerationJob.objects.filter(pk__in=[j.pk for j in jobs]).order_by("pipeline_started_at"))
+    assert [r.status for r in rows] == [Status.SUCCEEDED] * 4
+    # one pipeline call at a time: each starts after the previous one ended
+    for before, after in zip(rows, rows[1:]):
+        assert before.pipeline_finished_at <= after.pipeline_started_at
+
+
+@pytest.mark.django_db
+def test_sqlite_pages_read_while_a_writer_holds_its_transaction(tmp_path, settings):
+    # given SD Studio's SQLite options (WAL, busy timeout) on a fresh database file
+    from django.db.backends.sqlite3.base import DatabaseWrapper
+
+    from sdstudio.settings import SQLITE_OPTIONS
+
+    path = tmp_path / "pages.sqlite3"
+    web = DatabaseWrapper({**settings.DATABASES["default"], "ENGINE": "django.db.backends.sqlite3", "NAME": str(path),
+                           "OPTIONS": {**SQLITE_OPTIONS, "timeout": 1}, "TEST": {}}, alias="wal-check")
+    with web.cursor() as cursor:
+        cursor.execute("PRAGMA journal_mode")
+        assert cursor.fetchone()[0] == "wal"
+        cursor.execute("CREATE TABLE job (id INTEGER PRIMARY KEY, status TEXT)")
+        cursor.execute("INSERT INTO job (status) VALUES ('running')")
+    # when the worker (another connection) holds a write transaction open
+    worker = sqlite3.connect(path, timeout=1, isolation_level=None)
+    worker.execute("BEGIN EXCLUSIVE")
+    worker.execute("UPDATE job SET status = 'succeeded'")
+    try:
+        # then a page's read answers at once (no busy wait) with the last committed state
+        started = time.monotonic()
+        with web.cursor() as cursor:
+            cursor.execute("SELECT status FROM job")
+            assert cursor.fetchone()[0] == "running"
+        assert time.monotonic() - started < 0.5
+    finally:
+        worker.execute("ROLLBACK")
+        worker.close()
+        web.close()
+
+
+def test_without_wal_the_same_read_waits_for_the_writer(tmp_path):
+    # the control: SQLite's default rollback journal makes the reader wait (and fail after its timeout)
+    setup = sqlite3.connect(tmp_path / "plain.sqlite3", isolation_level=None)
+    setup.execute("CREATE TABLE job (id INTEGER PRIMARY KEY, status TEXT)")
+    setup.execute("INSERT INTO job (status) VALUES ('running')")
+    setup.close()
+    worker = sqlite3.connect(tmp_path / "plain.sqlite3", timeout=1, isolation_level=None)
+    worker.execute("BEGIN EXCLUSIVE")
+    worker.execute("UPDATE job SET status = 'succeeded'")
+    reader = sqlite3.connect(tmp_path / "plain.sqlite3", timeout=0.3)
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        reader.execute("SELECT status FROM job").fetchone()
+    worker.execute("ROLLBACK")
