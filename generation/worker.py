@@ -19,9 +19,17 @@ class GenerationWorker(SimpleWorker):
     """
 
     def __init__(self, *args, **kwargs):
+        from django.conf import settings
+
         kwargs["serializer"] = JSONSerializer
-        kwargs.setdefault("maintenance_interval", 60)
+        kwargs.setdefault("maintenance_interval", settings.SDSTUDIO_RECONCILE_INTERVAL)
         super().__init__(*args, **kwargs)
+
+    @property
+    def dequeue_timeout(self) -> int:
+        # rq waits for a job up to worker_ttl - 15 (405 s) and runs maintenance only between waits: an idle
+        # worker would reconcile every 7 minutes. Waking at the maintenance interval keeps the promise.
+        return max(1, min(self.worker_ttl - 15, int(self.maintenance_interval)))
 
     def work(self, *args, **kwargs):
         from django.conf import settings

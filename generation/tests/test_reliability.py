@@ -134,3 +134,27 @@ def test_cancel_of_a_running_job_stops_it_at_the_next_step(redis_conn):
     job.refresh_from_db()
     assert job.status == Status.CANCELED and not job.output
     assert job.progress_step < 150
+
+
+def test_an_idle_worker_reconciles_on_time_and_runs_jobs_redis_lost(redis_conn):
+    # given a worker busy with a long job while three more wait
+    long_job = queue_job(width=512, height=512, num_inference_steps=12)
+    waiting = [queue_job(seed=seed) for seed in (1, 2, 3)]
+    worker = start_worker(SDSTUDIO_RECONCILE_INTERVAL="5", SDSTUDIO_PROGRESS_INTERVAL="0.2")
+    try:
+        wait_until(lambda: GenerationJob.objects.filter(pk=long_job.pk, status=Status.RUNNING).exists(), 120, "the long job to start")
+        # when Redis loses the waiting jobs' messages, and the worker, once done, has nothing queued (idle)
+        redis_conn.flushdb()
+        wait_until(lambda: GenerationJob.objects.filter(pk=long_job.pk, status=Status.SUCCEEDED).exists(), 120, "the long job to end")
+        finished_long = time.monotonic()
+        # then its own reconcile pass (every 5 s here, every minute by default) puts them back, and they run
+        wait_until(lambda: GenerationJob.objects.filter(pk__in=[j.pk for j in waiting], status=Status.SUCCEEDED).count() == 3,
+                   60, "the lost jobs to run on the idle worker")
+        # well before rq's own idle wait (worker_ttl - 15 = 405 s) would have let it look
+        assert time.monotonic() - finished_long < 5 + 5 + 30
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+    for job in waiting:
+        job.refresh_from_db()
+        assert job.attempts == 1

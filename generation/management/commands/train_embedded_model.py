@@ -27,6 +27,7 @@ class Command(BaseCommand):
         parser.add_argument("--loss-plot", type=Path, default=None, help="Default: docs/embedded-model-loss.png")
         parser.add_argument("--export-only", action="store_true", help="Save the last checkpoint's weights as the model, train nothing.")
         parser.add_argument("--threads", type=int, default=0, help="torch threads on the CPU (0: torch's default).")
+        parser.add_argument("--bf16", action="store_true", help="bf16 autocast (faster on CPUs with AVX512-BF16 and on GPUs).")
 
     def handle(self, *args, **options):
         import torch
@@ -57,7 +58,7 @@ class Command(BaseCommand):
 
         try:
             state = training.train(workdir=workdir, output=output, config=config, device=options["device"],
-                                   on_step=on_step, on_encode=on_encode)
+                                   autocast_bf16=options["bf16"], on_step=on_step, on_encode=on_encode)
         except ValueError as exc:  # a checkpoint made with other settings
             raise CommandError(str(exc)) from None
         encode_bar.close()

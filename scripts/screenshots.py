@@ -1,0 +1,55 @@
+"""Screenshots of a running SD Studio (e.g. `make run`) for docs/: headless Chromium (Debian's) driven by Playwright.
+
+    .venv/bin/python scripts/screenshots.py [--url http://127.0.0.1:8000] [--out docs] [--width 1280]
+
+Logs in as `admin` with the password `make run` keeps in var/demo-logins.txt and saves
+home.png and study.png (the newest study), full pages.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--url", default="http://127.0.0.1:8000")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs")
+    parser.add_argument("--width", type=int, default=1280)
+    parser.add_argument("--user", default="admin")
+    parser.add_argument("--prefix", default="")
+    args = parser.parse_args()
+    logins = dict(line.split(" ", 1) for line in (ROOT / "var" / "demo-logins.txt").read_text().splitlines())
+    from playwright.sync_api import sync_playwright
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    chromium = os.environ.get("SDSTUDIO_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=["--headless", "--no-sandbox", "--disable-gpu",
+                                                                            "--disable-background-networking"])
+        page = browser.new_context(viewport={"width": args.width, "height": 900}).new_page()
+        page.goto(f"{args.url}/accounts/login/")
+        page.fill("#id_username", args.user)
+        page.fill("#id_password", logins[args.user].strip())
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{args.url}/")
+        page.wait_for_load_state("networkidle")
+        page.screenshot(path=str(args.out / f"{args.prefix}home.png"), full_page=True)
+        page.goto(f"{args.url}/experiments/")
+        links = page.eval_on_selector_all("a[href^='/experiments/']", "els => els.map(e => e.getAttribute('href'))")
+        studies = sorted({int(m.group(1)) for href in links if (m := re.match(r"/experiments/(\d+)/$", href))})
+        if studies:
+            page.goto(f"{args.url}/experiments/{studies[-1]}/")
+            page.wait_for_load_state("networkidle")
+            page.screenshot(path=str(args.out / f"{args.prefix}study.png"), full_page=True)
+        browser.close()
+    print(f"saved to {args.out}")
+
+
+if __name__ == "__main__":
+    main()
