@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt constraints.txt | cksum | cut -d' ' -f1)
 
-.PHONY: setup run test bench clean
+.PHONY: setup run serve test bench clean
 
 setup: $(STAMP)
 
@@ -18,7 +18,13 @@ $(STAMP): requirements.txt constraints.txt
 	rm -f $(VENV)/.installed-* && touch $@
 
 run: setup
-	$(BIN)/python manage.py rundemo
+	$(BIN)/python manage.py rundemo $(if $(PORT),--addr 127.0.0.1:$(PORT))
+
+# The production set (settings from the environment): the release step, then gunicorn and a worker.
+serve: setup
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py collectstatic --noinput
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/honcho start web worker
 
 test: setup
 	$(BIN)/python scripts/test_prerequisites.py

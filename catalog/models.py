@@ -1,12 +1,29 @@
 from __future__ import annotations
 
+import re
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
 
+# A SKU is part of the product's URLs: letters, digits, ".", "_" and "-", starting with a letter or digit,
+# and none of the words the catalog's own URLs use.
+SKU_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+RESERVED_SKUS = {"new", "feed.csv"}
+
+
+def validate_sku(value: str) -> None:
+    if not SKU_PATTERN.match(value or ""):
+        raise ValidationError(
+            f"SKU {value[:80]!r} is not usable: use 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit "
+            "(for example AB-1234).", code="invalid_sku")
+    if value.lower() in RESERVED_SKUS:
+        raise ValidationError(f"SKU {value!r} is reserved by the catalog's pages; choose another.", code="reserved_sku")
+
 
 class Product(models.Model):
-    sku = models.CharField("SKU", max_length=64, unique=True)
+    sku = models.CharField("SKU", max_length=64, unique=True, validators=[validate_sku])
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
     category = models.CharField(max_length=100, blank=True, db_index=True)

@@ -8,7 +8,7 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 
 from catalog.intake import CleanPhoto, clean_photo
-from catalog.models import Product, ProductPhoto
+from catalog.models import Product, ProductPhoto, validate_sku
 from sdstudio.images import thumbnail_png
 
 
@@ -26,11 +26,14 @@ def product_create(*, sku: str, name: str, description: str = "", category: str 
     sku = sku.strip()
     if not sku:
         raise ValidationError({"sku": "Give the product a SKU."})
+    validate_sku(sku)
     if Product.objects.filter(sku__iexact=sku).exists():
         raise ValidationError({"sku": f"SKU {sku} already exists; SKUs are unique."})
-    return Product.objects.create(
-        sku=sku, name=name.strip(), description=description.strip(), category=category.strip(), created_by=created_by
-    )
+    product = Product(sku=sku, name=name.strip(), description=description.strip(), category=category.strip(), created_by=created_by)
+    # The model's limits, checked here: SQLite would store a 500-character name in a 200-character column.
+    product.full_clean(exclude=["created_by"], validate_unique=False)
+    product.save()
+    return product
 
 
 @transaction.atomic
@@ -38,6 +41,7 @@ def product_update(*, product: Product, name: str, description: str = "", catego
     product.name = name.strip()
     product.description = description.strip()
     product.category = category.strip()
+    product.full_clean(exclude=["created_by", "sku"], validate_unique=False)
     product.save(update_fields=["name", "description", "category", "updated_at"])
     return product
 
@@ -114,15 +118,19 @@ def catalog_import(*, rows, base_dir, uploaded_by=None) -> dict:
                     product_update(product=product, name=row["name"], description=row.get("description", ""), category=row.get("category", ""))
                     report_key = "updated"
                 if row.get("photo"):
-                    path = (Path(base_dir) / row["photo"]).resolve()
+                    folder = Path(base_dir).resolve()
+                    path = (folder / row["photo"]).resolve()
+                    # Photos come from the CSV's own folder: no absolute paths, no "../" out of it.
+                    if Path(row["photo"]).is_absolute() or not path.is_relative_to(folder):
+                        raise ValidationError(f"photo {row['photo'][:200]!r} is outside the CSV's folder; give a path relative to it.")
                     if not path.is_file():
-                        raise ValidationError(f"photo file {row['photo']} not found.")
+                        raise ValidationError(f"photo file {row['photo'][:200]} not found.")
                     try:
                         photo_add(product=product, data=path.read_bytes(), name=path.name, uploaded_by=uploaded_by)
                     except DuplicatePhoto:
                         pass
         except ValidationError as exc:
-            report["errors"].append((line, " ".join(exc.messages)))
+            report["errors"].append((line, " ".join(m[:300] for m in exc.messages)))
         else:
             report[report_key] += 1
     return report

@@ -14,6 +14,7 @@ from catalog import services
 from catalog.forms import PhotoUploadForm, ProductForm
 from catalog.models import Product, ProductPhoto
 from generation.selectors import jobs_for_listing
+from sdstudio.textsafe import spreadsheet_cell
 
 
 @login_required
@@ -104,5 +105,5 @@ def approved_feed(request: HttpRequest) -> HttpResponse:
     for job in approved:
         links.setdefault(job.product.sku, []).append(request.build_absolute_uri(job.output.url))
     for sku, urls in links.items():
-        writer.writerow([sku, urls[0], ",".join(urls[1:])])
+        writer.writerow([spreadsheet_cell(sku), urls[0], ",".join(urls[1:])])
     return response

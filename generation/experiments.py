@@ -11,6 +11,7 @@ from django.utils.text import slugify
 from generation import modelinfo, services
 from generation import parameters as P
 from generation.models import Experiment, GenerationJob, Mode, Status
+from sdstudio.textsafe import natural_key
 
 # The brief's controlled study: its prompt and baseline (512x512, 30 steps, guidance 7.5, Euler a, seed 42).
 STUDY_KIND = "study"
@@ -93,6 +94,9 @@ def sweep_create(*, baseline: GenerationJob, parameter: str, values: list, creat
         raise ValidationError({"parameter": f"{swept.label} sweeps need a baseline in {' or '.join(sorted(swept.modes))}."})
     if not values:
         raise ValidationError({"values": "Give at least one value to sweep."})
+    if len(values) > P.JOBS_PER_REQUEST_MAX:
+        raise ValidationError({"values": f"{len(values)} values would queue {len(values)} jobs; a sweep takes at most "
+                                         f"{P.JOBS_PER_REQUEST_MAX} (split it into several)."})
     try:
         values = [swept.type(v) for v in values]
     except (TypeError, ValueError):
@@ -123,7 +127,8 @@ COMPARED = ("num_inference_steps", "guidance_scale", "scheduler", "strength", "s
 
 def comparison(experiment: Experiment) -> dict:
     """Rows for the side-by-side page and the report, with what differs from the first run highlighted."""
-    jobs = list(experiment.jobs.select_related("source_photo", "product").order_by("run_name", "id"))
+    # Runs in the order a person reads them (seed_2 before seed_10), not as strings.
+    jobs = sorted(experiment.jobs.select_related("source_photo", "product"), key=lambda job: (natural_key(job.run_name), job.pk))
     baseline = next((j for j in jobs if j.mode == Mode.TEXT2IMG), jobs[0] if jobs else None)
     rows = []
     for job in jobs:

@@ -31,7 +31,7 @@ class JobForm(forms.Form):
     product = forms.ModelChoiceField(queryset=Product.objects.all(), required=False, to_field_name="sku", empty_label="(no product)")
     source_photo = forms.ModelChoiceField(queryset=ProductPhoto.objects.none(), required=False, help_text="img2img: one of the product's photos…")
     upload = forms.ImageField(required=False, label="…or upload a photo", help_text="JPEG, PNG or WebP; added to the product.")
-    variants = forms.IntegerField(min_value=1, max_value=8, initial=1, help_text="N jobs with consecutive seeds.")
+    variants = forms.IntegerField(min_value=1, max_value=P.JOBS_PER_REQUEST_MAX, initial=1, help_text="N jobs with consecutive seeds.")
     FIELD_ORDER = ["mode", "product", "prompt", "negative_prompt", "seed", "num_inference_steps", "guidance_scale",
                    "scheduler", "width", "height", "source_photo", "upload", "strength", "variants"]
 

@@ -9,8 +9,8 @@ RANDOM_NAME = "sdstudio-embedded-sd15-v1"
 FULL_NAME = "sdstudio-random-sd15-full-v1"
 # SDSTUDIO_MODEL values that select an embedded model instead of a Hub id or a folder -> (size, name).
 EMBEDDED_CHOICES = {
-    "": ("tiny", RANDOM_NAME),
-    "embedded": ("tiny", RANDOM_NAME),
+    "": ("demo", DEMO_NAME),
+    "embedded": ("demo", DEMO_NAME),
     "embedded-random": ("tiny", RANDOM_NAME),
     "embedded-full": ("full", FULL_NAME),
 }

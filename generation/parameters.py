@@ -14,6 +14,8 @@ from typing import Any, NamedTuple
 
 SEED_MAX = 2**32 - 1
 PROMPT_MAX = 2000
+# The most jobs one request may queue: variants of a form, values of a sweep.
+JOBS_PER_REQUEST_MAX = 8
 
 
 class SchedulerInfo(NamedTuple):

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import time
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
@@ -49,7 +50,7 @@ def job_list(request: HttpRequest) -> HttpResponse:
             "products": Product.objects.only("sku", "name"),
             "modes": Mode.choices,
             "statuses": Status.choices,
-            "querystring": "&".join(f"{k}={v}" for k, v in filters.items() if v),
+            "querystring": urlencode({k: v for k, v in filters.items() if v}),
         },
     )
 

@@ -1,12 +1,30 @@
+from functools import wraps
+
 from django.contrib import admin
+from django.contrib.auth.models import AnonymousUser
 from django.contrib.admin.views.decorators import user_passes_test
-from django.urls import include, path, re_path
+from django.urls import URLPattern, include, path, re_path
 from django_rq.urls import get_admin_urlpatterns, get_api_urlpatterns
 
 from sdstudio import media, views
 
 # The RQ dashboard can requeue and delete jobs: superusers only, not every staff member.
 superuser_required = user_passes_test(lambda u: u.is_active and u.is_superuser, login_url="admin:login")
+
+
+def session_for_superusers_only(view):
+    """django-rq's stats API lets any staff session in; here a session counts only for superusers (tokens still work)."""
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if not getattr(request.user, "is_superuser", False):
+            request.user = AnonymousUser()
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def rq_api_urlpatterns():
+    return [URLPattern(p.pattern, session_for_superusers_only(p.callback), p.default_args, p.name) for p in get_api_urlpatterns()]
 
 admin.site.site_header = "SD Studio administration"
 admin.site.site_title = "SD Studio"
@@ -22,7 +40,7 @@ urlpatterns = [
     re_path(r"^media/(?P<path>.+)$", media.serve_media, name="media"),
     path(
         "django-rq/",
-        include((get_api_urlpatterns() + get_admin_urlpatterns(view_wrapper=superuser_required), "django_rq")),
+        include((rq_api_urlpatterns() + get_admin_urlpatterns(view_wrapper=superuser_required), "django_rq")),
     ),
 ]
 

@@ -29,7 +29,7 @@ def test_embedded_choices_and_labels(settings):
     settings.SDSTUDIO_MODEL = "embedded-random"
     assert modelinfo.requested_model_id() == "embedded-random" and modelinfo.model_label() == SIZES["tiny"]["name"]
     settings.SDSTUDIO_MODEL = ""
-    assert modelinfo.requested_model_id() == "" and modelinfo.model_label() == SIZES["tiny"]["name"]
+    assert modelinfo.requested_model_id() == "" and modelinfo.model_label() == SIZES["demo"]["name"]
     settings.SDSTUDIO_MODEL = "stable-diffusion-v1-5/stable-diffusion-v1-5"
     assert not modelinfo.is_embedded() and modelinfo.requested_model_id() == settings.SDSTUDIO_MODEL
 

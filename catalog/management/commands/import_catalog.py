@@ -1,33 +1,71 @@
 from __future__ import annotations
 
+import codecs
 import csv
+import io
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
 from catalog.services import IMPORT_COLUMNS, catalog_import
 
+FIELD_LIMIT = 1_000_000  # characters in one CSV field; longer ones are a row error, not a crash
+
+
+def read_text(path: Path, encoding: str | None) -> str:
+    """The file's text in the encoding asked for, or the one its BOM names, or UTF-8; a clear error otherwise."""
+    raw = path.read_bytes()
+    if encoding is None:
+        if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            encoding = "utf-16"
+        else:
+            encoding = "utf-8-sig"
+    try:
+        return raw.decode(encoding)
+    except LookupError:
+        raise CommandError(f"Unknown encoding {encoding!r}; try utf-8, utf-16, cp1252 or latin-1.") from None
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise CommandError(f"{path.name} is not valid {encoding} (line {line}, byte {exc.start}). If it was saved by Excel "
+                           "or an older tool, pass --encoding cp1252 (or latin-1, utf-16).") from None
+
+
+def csv_rows(reader: csv.DictReader, errors: list):
+    """(line, row) pairs; a row the csv module cannot read (e.g. an oversized field) becomes a line error."""
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            errors.append((reader.line_num + 1, f"unreadable row: {exc}."))  # the line being read
+            continue
+        yield reader.line_num, row
+
 
 class Command(BaseCommand):
     help = (
         "Import products from a CSV with columns sku, name, description, category and an optional photo "
-        "(a file path, relative to the CSV). Each row lands whole or not at all; errors are listed per line."
+        "(a file path inside the CSV's folder). Each row lands whole or not at all; errors are listed per line."
     )
 
     def add_arguments(self, parser):
         parser.add_argument("csv_file", type=Path)
+        parser.add_argument("--encoding", default=None, help="Default: UTF-8, or UTF-16 when the file starts with its BOM.")
 
     def handle(self, *args, csv_file: Path, **options):
         if not csv_file.is_file():
             raise CommandError(f"{csv_file} is not a file.")
-        with csv_file.open(newline="", encoding="utf-8-sig") as handle:
-            reader = csv.DictReader(handle)
-            header = {name.strip().lower() for name in reader.fieldnames or []}
-            if not {"sku", "name"} <= header:
-                raise CommandError(f"The first line must name the columns; sku and name are required (known: {', '.join(IMPORT_COLUMNS)}).")
-            report = catalog_import(rows=((reader.line_num, row) for row in reader), base_dir=csv_file.parent)
-        for line, message in report["errors"]:
+        csv.field_size_limit(FIELD_LIMIT)
+        reader = csv.DictReader(io.StringIO(read_text(csv_file, options["encoding"]), newline=""))
+        header = {name.strip().lower() for name in reader.fieldnames or []}
+        if not {"sku", "name"} <= header:
+            raise CommandError(f"The first line must name the columns; sku and name are required (known: {', '.join(IMPORT_COLUMNS)}).")
+        unreadable: list = []
+        report = catalog_import(rows=csv_rows(reader, unreadable), base_dir=csv_file.parent)
+        errors = sorted(report["errors"] + unreadable)
+        for line, message in errors:
             self.stderr.write(f"line {line}: {message}")
-        self.stdout.write(f"created {report['created']}, updated {report['updated']}, rejected {len(report['errors'])}")
-        if report["errors"]:
-            raise CommandError(f"{len(report['errors'])} row(s) rejected; the other rows were imported.")
+        self.stdout.write(f"created {report['created']}, updated {report['updated']}, rejected {len(errors)}")
+        if errors:
+            raise CommandError(f"{len(errors)} row(s) rejected; the other rows were imported.")
