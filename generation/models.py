@@ -162,6 +162,16 @@ class GenerationJob(models.Model):
         """Every job parameter (generation.parameters), None where the mode does not use it."""
         return {name: getattr(self, name) for name in P.NAMES}
 
+    def parameter_rows(self) -> list[tuple[str, object]]:
+        """(label, value) of the parameters this job's mode uses, for pages."""
+        rows = [(p.label, self.get_scheduler_display() if p.name == "scheduler" else self.get_mode_display() if p.name == "mode"
+                 else getattr(self, p.name)) for p in P.PARAMETERS if self.mode in p.modes]
+        return rows + [("Model", self.model_id or "the embedded model")]
+
+    def sweep_choices(self) -> list[tuple[str, str]]:
+        """The parameters a sweep from this job can vary."""
+        return [(name, P.BY_NAME[name].label) for name in P.SWEEPABLE if self.mode in P.BY_NAME[name].modes]
+
     def parameters(self) -> dict:
         """The full parameter set that reproduces this image (the same keys as diffusers' call), model and source included."""
         params = {p.name: getattr(self, p.name) for p in P.PARAMETERS if self.mode in p.modes}

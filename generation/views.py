@@ -110,7 +110,7 @@ def _create_jobs(request: HttpRequest, data: dict) -> list[GenerationJob]:
 @login_required
 def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(jobs_for_listing().select_related("rerun_of"), pk=pk)
-    context = {"job": job, "parameters": job.parameters(), "environment_diff": environment_diff(job),
+    context = {"job": job, "environment_diff": environment_diff(job),
                "can_manage": services.can_manage(job=job, user=request.user)}
     # The review panel comes from the evaluation app ({% review_panel %}): generation knows nothing of reviews.
     return render(request, "generation/generationjob_detail.html", context)

@@ -69,7 +69,7 @@ def test_merchandiser_creates_product_uploads_photo_and_restyles_it(page, live_s
     # and the output shows next to its source, with its configuration
     page.wait_for_selector("#output-image")
     assert page.is_visible("#source-image")
-    assert "strength" in page.inner_text("#configuration") and "0.75" in page.inner_text("#configuration")
+    assert "Strength" in page.inner_text("#configuration") and "0.75" in page.inner_text("#configuration")
     job.refresh_from_db()
     assert job.status == "succeeded"
     shot(page, "merchandiser-4-output")

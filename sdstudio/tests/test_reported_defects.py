@@ -138,3 +138,25 @@ def test_admin_retry_action_requeues_a_failed_job_of_ones_own(client, admin_user
     client.post(reverse("admin:generation_generationjob_changelist"), {"action": "retry", "_selected_action": [failed.pk]})
     failed.refresh_from_db()
     assert failed.status == "queued" and failed.error == ""
+
+
+def test_job_page_uses_labels_shows_the_model_once_and_never_step_0_of_0(client, merchandiser):
+    job = finished_job(created_by=merchandiser)
+    running = GenerationJob.objects.create(prompt="x", seed=1, status="running", progress_total=0, created_by=merchandiser)
+    client.force_login(merchandiser)
+    page = client.get(job.get_absolute_url()).content.decode()
+    assert "<th>Steps</th>" in page and "<th>Guidance (CFG)</th>" in page and "<th>num_inference_steps" not in page
+    assert page.count("<th>Model</th>") == 1
+    assert "step 0 of 0" not in client.get(running.get_absolute_url()).content.decode()
+
+
+def test_error_pages_are_sd_studio_pages_with_the_reason(client, merchandiser, redis_server):
+    other = make_user("other-merch", "Merchandisers")
+    queued = GenerationJob.objects.create(prompt="x", seed=1, created_by=other)
+    client.force_login(merchandiser)
+    denied = client.post(reverse("generation:job_cancel", args=[queued.pk]))
+    assert denied.status_code == 403
+    text = denied.content.decode()
+    assert "SD Studio" in text and "Not allowed" in text and f"started job #{queued.pk}" in text
+    missing = client.get("/jobs/999999/")
+    assert missing.status_code == 404 and "Not found" in missing.content.decode() and 'rel="icon"' in missing.content.decode()

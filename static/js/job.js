@@ -16,7 +16,9 @@
         status.textContent = p.status;
         status.className = "badge " + p.status;
         if (placeholder) { placeholder.textContent = p.status === "running" ? "Generating… " + Math.round(p.fraction * 100) + "%" : p.status; }
-        if (p.status === "running") {
+        if (p.status === "running" && !p.total) {
+          text.textContent = "starting · elapsed " + fmt(p.elapsed);
+        } else if (p.status === "running") {
           text.textContent = "step " + p.step + " of " + p.total + " · elapsed " + fmt(p.elapsed) + " · ETA " + fmt(p.eta);
         } else if (p.status === "queued") {
           if (p.workers_online === 0) {
