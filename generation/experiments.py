@@ -145,14 +145,16 @@ def comparison(experiment: Experiment) -> dict:
         "source_photo": source,
         "finished": len(done),
         "total_jobs": len(rows),
+        "prompts": sorted({r["job"].prompt for r in rows}),
+        # A chart only says something when its x varies: a seed sweep has one step count, one strength.
         "time_chart": svg_chart(
             [(r["job"].num_inference_steps, r["job"].inference_seconds) for r in text_rows if r["job"].inference_seconds],
             x_label="steps", y_label="seconds",
-        ),
+        ) if len({r["job"].num_inference_steps for r in text_rows}) > 1 else "",
         "fidelity_chart": svg_chart(
             [(r["job"].strength, r["job"].fidelity_ssim) for r in image_rows if r["job"].fidelity_ssim is not None],
             x_label="strength", y_label="SSIM to source",
-        ),
+        ) if len({r["job"].strength for r in image_rows}) > 1 else "",
     }
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 import re
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
+# Links, images, emphasis, code, headings, tables: escaped. "-" and "+" are left: reviewers write bullet lists.
+MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#!|~])")
 
 
 def spreadsheet_cell(value) -> str:
@@ -17,7 +18,7 @@ def markdown_text(value) -> str:
     """Plain text for a Markdown document: HTML made inert, markup characters backslash-escaped."""
     text = "" if value is None else str(value)
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return MARKDOWN_SPECIAL.sub(r"\\\1", text).replace("&gt;", "&gt;")
+    return MARKDOWN_SPECIAL.sub(r"\\\1", text)
 
 
 def natural_key(value: str) -> list:

@@ -64,9 +64,9 @@ def test_the_briefs_study_runs_and_reports(burst_worker, client, reviewer, tmp_p
     assert {"report.md", "grid_t2i.png", "grid_i2i.png", "inputs/source.png"} <= names
     assert {f"outputs/{name}.png" for name in BRIEF} <= names
     report = archive.read("report.md").decode()
-    assert "| t2i_run02_steps15 | text2img | 15 | 7.5 | euler_a |" in report
-    assert "| i2i_run09_strength085 | img2img | 30 | 7.5 | euler_a | 0.85 | 42 | 512x512 | succeeded |" in report
-    assert "| t2i_run01_baseline | reviewer | 2 | 2 | 2 | 2 | 2 | **10** |" in report
+    assert r"| t2i\_run02\_steps15 | text2img | 15 | 7.5 | euler_a |" in report  # Markdown-escaped name
+    assert r"| i2i\_run09\_strength085 | img2img | 30 | 7.5 | euler_a | 0.85 | 42 | 512x512 | succeeded |" in report
+    assert r"| t2i\_run01\_baseline | reviewer | 2 | 2 | 2 | 2 | 2 | **10** |" in report
     assert "- balanced reference" in report and '"torch":' in report
     from PIL import Image
 

@@ -110,7 +110,7 @@ def test_report_escapes_justifications_names_the_prompt_and_orders_runs_by_numbe
     archive = zipfile.ZipFile(io.BytesIO(client.get(reverse("experiments:experiment_report", args=[experiment.pk])).content))
     report = archive.read("report.md").decode()
     assert "<script>" not in report and "&lt;script&gt;" in report
-    assert r"\*\*not bold\*\*" in report and r"\[link\]\(http://evil\.example\)" in report
+    assert r"\*\*not bold\*\*" in report and r"\[link\]\(http://evil.example\)" in report
     assert r"Prompt: red mug &lt;b&gt;on&lt;/b&gt; oak" in report
     table = [line for line in report.splitlines() if line.startswith("| seed")]
     assert [row.split(" | ")[0] for row in table[:3]] == [r"| seed\_1", r"| seed\_2", r"| seed\_10"]
@@ -160,3 +160,14 @@ def test_error_pages_are_sd_studio_pages_with_the_reason(client, merchandiser, r
     assert "SD Studio" in text and "Not allowed" in text and f"started job #{queued.pk}" in text
     missing = client.get("/jobs/999999/")
     assert missing.status_code == 404 and "Not found" in missing.content.decode() and 'rel="icon"' in missing.content.decode()
+
+
+def test_study_page_states_the_prompt_refreshes_while_running_and_draws_no_chart_for_a_seed_sweep(client, merchandiser):
+    experiment = Experiment.objects.create(name="Sweep of seed")
+    for seed in (1, 2, 3):
+        finished_job(experiment=experiment, run_name=f"seed_{seed}", seed=seed, prompt="green lamp on marble")
+    client.force_login(merchandiser)
+    page = client.get(experiment.get_absolute_url()).content.decode()
+    assert "green lamp on marble" in page and "Time against steps" not in page and 'http-equiv="refresh"' not in page
+    GenerationJob.objects.create(prompt="green lamp on marble", seed=4, experiment=experiment)
+    assert 'http-equiv="refresh"' in client.get(experiment.get_absolute_url()).content.decode()
