@@ -14,6 +14,7 @@ from generation import parameters as P
 IPTC_TRAINED = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
 IPTC_COMPOSITE = "http://cv.iptc.org/newscodes/digitalsourcetype/compositeWithTrainedAlgorithmicMedia"
 XMP_KEY = "XML:com.adobe.xmp"
+PNG_COMPRESS_LEVEL = 3
 
 def parameters_text(params: dict) -> str:
     """The de-facto "parameters" text chunk, from generation.parameters."""
@@ -46,7 +47,8 @@ def encode_png(image: Image.Image, params: dict, *, extra: dict | None = None) -
     info.add_itxt("sdstudio", json.dumps({"parameters": params, **(extra or {})}, sort_keys=True))
     info.add_itxt(XMP_KEY, xmp_packet(params.get("mode", "text2img"), description=params["prompt"]))
     buffer = io.BytesIO()
-    image.save(buffer, format="PNG", pnginfo=info)
+    # Lossless at any level; 3 instead of zlib's default 6: ~6x less CPU per image for ~10% more bytes.
+    image.save(buffer, format="PNG", pnginfo=info, compress_level=PNG_COMPRESS_LEVEL)
     return buffer.getvalue()
 
 
