@@ -6,7 +6,8 @@ For each named colour, product kind and surface of SD Studio's product-shot gram
 - colour: the product region (pixels far from the background colour, measured on the
   border) has its median colour nearest (CIELAB) to the named colour's reference;
 - surface: the border's brightness, saturation, hue and texture classify as the named
-  surface (white, gray, black, wooden table, marble, blue);
+  surface (white, gray, black, wooden table, marble, blue); "background" is the same check on
+  the colour test's images (all asked on the brief's gray background);
 - kind: the product region's silhouette, cropped to its box, overlaps the named kind's
   template best (IoU against a rendered silhouette of every kind).
 
@@ -182,12 +183,14 @@ def main() -> int:
                     if test == "colour":
                         hits.setdefault(("colour", colour), []).append(classify_colour(a, mask, productshots.COLOURS) == colour)
                         hits.setdefault(("kind", kind), []).append(classify_kind(mask, templates) == kind)
+                        hits.setdefault(("background", colour), []).append(classify_surface(a) == surface)
                     else:
                         hits.setdefault(("surface", surface), []).append(classify_surface(a) == surface)
                     sheet.append(result.image.resize((96, 96)))
             seconds = time.perf_counter() - started
             print(f"\nsteps {steps}, guidance {guidance:g}  ({len(cases)} images, {seconds:.0f} s)")
-            for test in ("colour", "surface", "kind"):
+            # colour, background (the gray of those same images) and kind: the colour test; surface: six surfaces.
+            for test in ("colour", "background", "surface", "kind"):
                 rows = [(name, v) for (t, name), v in hits.items() if t == test]
                 total = sum(sum(v) for _, v in rows) / max(1, sum(len(v) for _, v in rows))
                 print(f"  {test:8s} {total:6.1%}  " + "  ".join(f"{name} {sum(v)}/{len(v)}" for name, v in rows))

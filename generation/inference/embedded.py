@@ -70,6 +70,7 @@ SD15_SCHEDULER_CONFIG = {
     "beta_end": 0.012,
     "beta_schedule": "scaled_linear",
     "beta_start": 0.00085,
+    "clip_sample": False,  # without it DDIM clips every x0 estimate to [-1, 1] (diffusers' default is True)
     "num_train_timesteps": 1000,
     "set_alpha_to_one": False,
     "skip_prk_steps": True,

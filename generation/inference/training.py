@@ -39,6 +39,10 @@ class TrainingConfig:
     ema_decay: float = 0.999
     min_snr_gamma: float = 5.0
     checkpoint_every: int = 100
+    # Offset noise (Guttenberg 2023): a per-image, per-channel constant added to the noise, so the model learns
+    # to move an image's mean colour. Without it a schedule whose last step keeps some signal never learns white
+    # or black backgrounds (everything drifts to mid-gray).
+    noise_offset: float = 0.0
 
 
 @dataclass
@@ -115,7 +119,7 @@ def train(
     if checkpoint.exists():
         saved = torch.load(checkpoint, map_location=device)
         # The step count (and how often to checkpoint) may change on resume: to train longer, or stop sooner.
-        same = {k: v for k, v in asdict(config).items() if k not in ("steps", "checkpoint_every")}
+        same = {k: v for k, v in asdict(config).items() if k not in ("steps", "checkpoint_every", "noise_offset")}
         if {k: v for k, v in saved["config"].items() if k in same} != same:
             raise ValueError(f"{checkpoint} was made with other settings ({saved['config']}); remove it or pass the same ones.")
         unet.load_state_dict(saved["unet"])
@@ -125,7 +129,7 @@ def train(
         state = TrainingState(**saved["state"])
         logger.info("Resumed from %s at step %s", checkpoint, state.step)
 
-    state.runs.append([state.step, "bf16-autocast" if autocast_bf16 else "fp32"])
+    state.runs.append([state.step, ("bf16-autocast" if autocast_bf16 else "fp32") + f", noise offset {config.noise_offset:g}"])
     empty = tokenizer([""], padding="max_length", max_length=tokenizer.model_max_length, truncation=True, return_tensors="pt").input_ids
     token_cache = tokenizer(captions, padding="max_length", max_length=tokenizer.model_max_length, truncation=True,
                             return_tensors="pt").input_ids
@@ -141,6 +145,8 @@ def train(
         drop = torch.rand(config.batch_size, generator=g) < config.caption_dropout
         ids[drop] = empty
         noise = torch.randn(x0.shape, generator=g)
+        if config.noise_offset:
+            noise = noise + config.noise_offset * torch.randn((x0.shape[0], x0.shape[1], 1, 1), generator=g)
         t = torch.randint(0, noise_scheduler.config.num_train_timesteps, (config.batch_size,), generator=g)
         noisy = noise_scheduler.add_noise(x0, noise, t)
         for group in optimizer.param_groups:
@@ -213,37 +219,53 @@ def save_pipeline(components: dict, output: Path, state: TrainingState, config: 
     }) + "\n")
 
 
-def plot_losses(losses: list[float], path: Path, *, window: int = 50, title: str = "training loss") -> None:
-    """The loss curve (raw and a moving average) as a PNG, drawn with Pillow."""
+def changes(runs: list[list]) -> list[tuple[int, str]]:
+    """The (re)starts that changed how training ran, to mark on the loss curve."""
+    marks, previous = [], None
+    for step, note in runs:
+        if note != previous and step:
+            marks.append((step, note))
+        previous = note
+    return marks
+
+
+def plot_losses(losses: list[float], path: Path, *, window: int = 50, title: str = "training loss",
+                marks: list[tuple[int, str]] = ()) -> None:
+    """The loss curve (raw and a moving average) on a log scale as a PNG, drawn with Pillow; ``marks`` label steps."""
+    import math
+
     from PIL import Image, ImageDraw
 
-    width, height, pad = 900, 420, 56
+    width, height, pad = 900, 420, 60
     image = Image.new("RGB", (width, height), "white")
     draw = ImageDraw.Draw(image)
     if not losses:
         image.save(path)
         return
     smooth = [sum(losses[max(0, i - window + 1): i + 1]) / len(losses[max(0, i - window + 1): i + 1]) for i in range(len(losses))]
-    top = max(smooth[min(len(smooth) - 1, window):] or smooth) * 1.6
-    low = 0.0
+    low = math.floor(math.log10(max(1e-6, min(losses))))
+    high = math.ceil(math.log10(max(losses)))
 
     def xy(i: int, value: float) -> tuple[float, float]:
         x = pad + (width - 2 * pad) * i / max(1, len(losses) - 1)
-        y = height - pad - (height - 2 * pad) * (min(value, top) - low) / (top - low)
+        y = height - pad - (height - 2 * pad) * (math.log10(max(value, 10.0**low)) - low) / max(1, high - low)
         return x, y
 
     draw.line([(pad, pad), (pad, height - pad), (width - pad, height - pad)], fill="black")
-    for k in range(5):
-        value = low + (top - low) * k / 4
-        y = xy(0, value)[1]
-        draw.line([(pad - 4, y), (pad, y)], fill="black")
-        draw.text((4, y - 6), f"{value:.3f}", fill="black")
+    for power in range(low, high + 1):
+        y = xy(0, 10.0**power)[1]
+        draw.line([(pad - 4, y), (width - pad, y)], fill=(230, 230, 230))
+        draw.text((4, y - 6), f"1e{power}", fill="black")
     for k in range(6):
         i = round((len(losses) - 1) * k / 5)
-        x = xy(i, 0)[0]
-        draw.text((x - 12, height - pad + 6), str(i + 1), fill="black")
+        draw.text((xy(i, 1)[0] - 12, height - pad + 6), str(i + 1), fill="black")
+    for step, label in marks:
+        x = xy(min(step, len(losses) - 1), 1)[0]
+        draw.line([(x, pad), (x, height - pad)], fill=(200, 120, 40))
+        draw.text((x + 4, pad + 4), label, fill=(160, 90, 20))
     draw.line([xy(i, v) for i, v in enumerate(losses)], fill=(190, 200, 230), width=1)
     draw.line([xy(i, v) for i, v in enumerate(smooth)], fill=(20, 60, 180), width=3)
-    draw.text((pad, 16), f"{title}: min-SNR weighted noise-prediction MSE per step (light) and {window}-step mean (dark)", fill="black")
+    draw.text((pad, 16), f"{title}: min-SNR weighted noise-prediction MSE per step (light), {window}-step mean (dark), log scale",
+              fill="black")
     draw.text((width // 2 - 20, height - 22), "step", fill="black")
     image.save(path)

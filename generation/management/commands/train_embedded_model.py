@@ -65,5 +65,5 @@ class Command(BaseCommand):
         step_bar.close()
         plot = options["loss_plot"] or Path(settings.BASE_DIR) / "docs" / "embedded-model-loss.png"
         plot.parent.mkdir(parents=True, exist_ok=True)
-        training.plot_losses(state.losses, plot)
+        training.plot_losses(state.losses, plot, marks=training.changes(state.runs))
         self.stdout.write(f"trained {state.step} steps in {state.seconds / 60:.1f} min; saved to {output}; loss curve {plot}")
