@@ -30,6 +30,7 @@ class DecisionForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        if data.get("decision") == Decision.REJECTED and not (data.get("reason") or "").strip():
+        # A reason that failed its own check (too long) is not a missing reason.
+        if data.get("decision") == Decision.REJECTED and "reason" not in self.errors and not (data.get("reason") or "").strip():
             self.add_error("reason", "Say why it is rejected: the merchandiser needs the reason to try again.")
         return data

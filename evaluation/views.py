@@ -26,6 +26,11 @@ def _next_in_queue(after: GenerationJob) -> GenerationJob | None:
     return review_queue().exclude(pk=after.pk).first()
 
 
+def _back_to(request: HttpRequest, job: GenerationJob) -> HttpResponse:
+    """The job page, keeping the queue context when the reviewer came from the queue."""
+    return redirect(f"{job.get_absolute_url()}?next=queue" if request.POST.get("next") == "queue" else job.get_absolute_url())
+
+
 @login_required
 @require_POST
 @permission_required("evaluation.add_evaluation", raise_exception=True)
@@ -34,7 +39,7 @@ def evaluate(request: HttpRequest, pk: int) -> HttpResponse:
     form = EvaluationForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Score every criterion 0, 1 or 2: " + "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()))
-        return redirect(job)
+        return _back_to(request, job)
     try:
         evaluation = services.evaluation_submit(
             job=job,
@@ -44,9 +49,9 @@ def evaluate(request: HttpRequest, pk: int) -> HttpResponse:
         )
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
-        return redirect(job)
+        return _back_to(request, job)
     messages.success(request, f"Scored {evaluation.total}/10.")
-    return redirect(job)
+    return _back_to(request, job)
 
 
 @login_required
@@ -57,16 +62,18 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
     form = DecisionForm(request.POST)
     if not form.is_valid():
         messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
-        return redirect(job)
+        request.session[f"draft-reason-{job.pk}"] = request.POST.get("reason", "")  # what was typed is not lost
+        return _back_to(request, job)
     try:
         services.decision_record(job=job, user=request.user, decision=form.cleaned_data["decision"], reason=form.cleaned_data["reason"])
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
-        return redirect(job)
+        request.session[f"draft-reason-{job.pk}"] = request.POST.get("reason", "")
+        return _back_to(request, job)
     messages.success(request, f"Job #{job.pk} {form.cleaned_data['decision']}.")
     if request.POST.get("next") == "queue":
         following = _next_in_queue(job)
-        return redirect(following or "evaluation:queue")
+        return redirect(f"{following.get_absolute_url()}?next=queue" if following else "evaluation:queue")
     return redirect(job)
 
 

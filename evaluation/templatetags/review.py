@@ -18,7 +18,11 @@ def review_panel(context, job):
         return panel
     panel.update(review_summary(job=job, user=user))
     if user.has_perm("evaluation.add_evaluation"):
-        panel["evaluation_form"] = EvaluationForm()
+        mine = panel["my_evaluation"]
+        # "Update my scores" starts from my scores and my justification.
+        initial = {**mine.scores(), "justification": mine.justification} if mine else None
+        panel["evaluation_form"] = EvaluationForm(initial=initial)
+    panel["draft_reason"] = request.session.pop(f"draft-reason-{job.pk}", "") if hasattr(request, "session") else ""
     if request.GET.get("next") == "queue":
         panel["queue_previous"], panel["queue_next"] = queue_neighbours(job)
     return panel

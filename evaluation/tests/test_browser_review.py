@@ -30,12 +30,16 @@ def test_reviewer_scores_rejects_and_approves(page, live_server, reviewer, produ
     # and rejects it with a reason (a rejection without one is refused)
     page.click("#reject-button")
     assert "Say why it is rejected" in page.inner_text(".messages")
+    # (what was typed stays when a decision is refused)
     page.fill("#id_reason", "Contrast too harsh for the shop")
     page.click("#reject-button")
-    assert "rejected" in page.inner_text("#decision-history")
-    # and approves the other output
-    page.goto(f"{live_server.url}{second.get_absolute_url()}")
+    # then, coming from the queue, the next output opens in queue mode
+    page.wait_for_url(f"{live_server.url}{second.get_absolute_url()}?next=queue")
+    assert f"Job #{first.pk} rejected." in page.inner_text(".messages")
+    # and the reviewer approves it there
     page.click("#approve-button")
+    page.goto(f"{live_server.url}{first.get_absolute_url()}")
+    assert "rejected" in page.inner_text("#decision-history")
     # then the product page shows both decisions
     page.goto(f"{live_server.url}{product.get_absolute_url()}")
     cards = page.inner_text("#product-jobs")

@@ -94,4 +94,4 @@ def test_queue_is_oldest_first_with_previous_and_next(client, reviewer):
     assert f'href="/jobs/{jobs[2].pk}/?next=queue" id="queue-next"' in page and "queue-previous" not in page
     # deciding from the queue moves on to the next waiting output
     response = client.post(f"/review/jobs/{jobs[0].pk}/decide/", {"decision": "approved", "next": "queue"})
-    assert response["Location"] == jobs[2].get_absolute_url()
+    assert response["Location"] == f"{jobs[2].get_absolute_url()}?next=queue"  # the next job opens in queue mode

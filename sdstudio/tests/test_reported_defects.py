@@ -171,3 +171,39 @@ def test_study_page_states_the_prompt_refreshes_while_running_and_draws_no_chart
     assert "green lamp on marble" in page and "Time against steps" not in page and 'http-equiv="refresh"' not in page
     GenerationJob.objects.create(prompt="green lamp on marble", seed=4, experiment=experiment)
     assert 'http-equiv="refresh"' in client.get(experiment.get_absolute_url()).content.decode()
+
+
+SCORES = dict(prompt_adherence=2, visual_realism=1, artifacts=2, ecommerce_usability=1, reproducibility=2)
+
+
+def test_update_my_scores_starts_from_my_scores_and_scoring_keeps_the_queue(client, reviewer):
+    from evaluation.services import evaluation_submit
+
+    job = finished_job()
+    evaluation_submit(job=job, reviewer=reviewer, scores=SCORES, justification="- crisp edges")
+    client.force_login(reviewer)
+    page = client.get(job.get_absolute_url() + "?next=queue").content.decode()
+    assert 'name="prompt_adherence" value="2" required id="id_prompt_adherence_2" checked' in page
+    assert 'name="visual_realism" value="1" required id="id_visual_realism_1" checked' in page
+    assert "- crisp edges</textarea>" in page
+    response = client.post(reverse("evaluation:evaluate", args=[job.pk]), {**SCORES, "justification": "x", "next": "queue"})
+    assert response.url == f"{job.get_absolute_url()}?next=queue"
+
+
+def test_a_decision_in_the_queue_opens_the_next_job_in_queue_mode(client, reviewer):
+    first, second = finished_job(seed=1), finished_job(seed=2)
+    client.force_login(reviewer)
+    response = client.post(reverse("evaluation:decide", args=[first.pk]), {"decision": "approved", "next": "queue"})
+    assert response.url == f"{second.get_absolute_url()}?next=queue"
+
+
+def test_a_refused_decision_keeps_what_was_typed_and_names_the_real_problem(client, reviewer):
+    job = finished_job()
+    client.force_login(reviewer)
+    reason = "halo on the left edge " * 250  # 5,500 characters: over the 2,000 limit
+    response = client.post(reverse("evaluation:decide", args=[job.pk]), {"decision": "rejected", "reason": reason}, follow=True)
+    page = response.content.decode()
+    assert "at most 2000 characters" in page and "Say why it is rejected" not in page
+    assert "halo on the left edge halo" in page.split('id="id_reason"')[1][:200]
+    job.refresh_from_db()
+    assert job.decision == ""
