@@ -8,7 +8,7 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 
 from catalog.intake import CleanPhoto, clean_photo
-from catalog.models import Product, ProductPhoto, validate_sku
+from catalog.models import Product, ProductPhoto
 from sdstudio.images import thumbnail_png
 
 
@@ -26,12 +26,12 @@ def product_create(*, sku: str, name: str, description: str = "", category: str 
     sku = sku.strip()
     if not sku:
         raise ValidationError({"sku": "Give the product a SKU."})
-    validate_sku(sku)
+    product = Product(sku=sku, name=name.strip(), description=description.strip(), category=category.strip(), created_by=created_by)
+    # The model's rules (validate_sku on the field) and limits, as field errors: SQLite would store a
+    # 500-character name in a 200-character column.
+    product.full_clean(exclude=["created_by"], validate_unique=False)
     if Product.objects.filter(sku__iexact=sku).exists():
         raise ValidationError({"sku": f"SKU {sku} already exists; SKUs are unique."})
-    product = Product(sku=sku, name=name.strip(), description=description.strip(), category=category.strip(), created_by=created_by)
-    # The model's limits, checked here: SQLite would store a 500-character name in a 200-character column.
-    product.full_clean(exclude=["created_by"], validate_unique=False)
     product.save()
     return product
 

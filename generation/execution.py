@@ -114,8 +114,9 @@ class ProgressReporter:
     """Writes progress (and reads cancel flags) from a thread, so a database write never holds up a denoising step.
 
     The step callback only records the latest step; the thread writes it at
-    most every ``interval`` seconds (and the last step at once) and collects
-    the jobs whose cancel was asked for; the callback raises on the next step.
+    most every ``interval`` seconds and collects the jobs whose cancel was
+    asked for; the callback raises on the next step. The last step is written
+    by the job's end state, not here.
     """
 
     def __init__(self, job_ids: list[int], interval: float):

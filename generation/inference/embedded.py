@@ -129,11 +129,10 @@ def make_vae_near_identity(vae) -> None:
     """
     import torch
 
-    embed = _carry
     with torch.no_grad():
         _pass_through_blocks(vae)
         encoder, decoder = vae.encoder, vae.decoder
-        embed(encoder.conv_in)
+        _carry(encoder.conv_in)
         # Norms before the output convolutions: keep values where SiLU is monotonic.
         for norm in (encoder.conv_norm_out, decoder.conv_norm_out):
             norm.weight.fill_(0.5)
@@ -141,14 +140,14 @@ def make_vae_near_identity(vae) -> None:
         # Encoder: means = RGB times LATENT_GAIN (after the scaling factor); log-variances very
         # negative, so sampling the latent distribution returns its mean.
         latent = vae.config.latent_channels
-        embed(encoder.conv_out, scale=LATENT_GAIN / vae.config.scaling_factor)
+        _carry(encoder.conv_out, scale=LATENT_GAIN / vae.config.scaling_factor)
         encoder.conv_out.weight[latent:].zero_()
         encoder.conv_out.bias[latent:].fill_(-30.0)
-        embed(vae.quant_conv)
-        embed(vae.post_quant_conv)
-        embed(decoder.conv_in)
+        _carry(vae.quant_conv)
+        _carry(vae.post_quant_conv)
+        _carry(decoder.conv_in)
         # Decoder: SiLU output in about [-0.2, 1.2] -> [-1, 1], the image range.
-        embed(decoder.conv_out, scale=1.42)
+        _carry(decoder.conv_out, scale=1.42)
         decoder.conv_out.bias.fill_(-0.73)
 
 
@@ -164,8 +163,6 @@ LINEAR_LATENT_SCALE = 1.0
 def make_vae_linear(vae) -> None:
     """Set a VAE with 16-channel blocks and 8 norm groups to encode an image as its 8x-smaller copy, colours kept."""
     import torch
-
-    carry = _carry
 
     def split(conv, sources: int) -> None:
         """Input channel c -> channels 2c (+) and 2c+1 (-), scaled by PAIR_SCALE."""
@@ -199,8 +196,8 @@ def make_vae_linear(vae) -> None:
         join(vae.encoder.conv_out, 3, LINEAR_LATENT_SCALE / vae.config.scaling_factor)
         vae.encoder.conv_out.weight[latent:].zero_()
         vae.encoder.conv_out.bias[latent:].fill_(-30.0)  # log-variance: sampling returns the mean
-        carry(vae.quant_conv)
-        carry(vae.post_quant_conv)
+        _carry(vae.quant_conv)
+        _carry(vae.post_quant_conv)
         vae.decoder.conv_in.weight.zero_()
         vae.decoder.conv_in.bias.zero_()
         # The decoder receives latents / scaling_factor.
