@@ -10,6 +10,7 @@ Policy, in the order applied:
 5. Animation: animated PNG/WebP are reduced to their first frame (stated to the user).
 6. EXIF orientation is applied, then every colour mode becomes 8-bit RGB
    (CMYK converted, transparency flattened on white, 16-bit scaled down).
+   A cut-out's transparency is kept as the photo's product mask (catalog.masks).
 7. Stored re-encoded as PNG under a generated name; the SHA-256 of the RGB
    pixels identifies the photo (the same photo twice on a product is caught).
 """
@@ -28,6 +29,8 @@ from django.core.exceptions import ValidationError
 from django.template.defaultfilters import filesizeformat
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
+from catalog import masks
+
 ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP")
 ImageFile.LOAD_TRUNCATED_IMAGES = False
 
@@ -40,6 +43,7 @@ class CleanPhoto:
     original_format: str
     original_name: str
     notes: list[str]
+    mask: Image.Image | None = None  # from the alpha channel of a cut-out (255 = product)
 
     @property
     def width(self) -> int:
@@ -138,7 +142,9 @@ def clean_photo(data: bytes, *, name: str | None = None) -> CleanPhoto:
                 notes.append(f"Animated image: only the first of its {frames} frames was kept.")
                 image.seek(0)
             image.load()
-            rgb = to_rgb(ImageOps.exif_transpose(image))
+            upright = ImageOps.exif_transpose(image)
+            mask = masks.from_alpha(upright)
+            rgb = to_rgb(upright)
         except Exception as exc:  # Decoding untrusted bytes: any failure is a corrupt file, never a 500.
             raise corrupt(exc) from None
     buffer = io.BytesIO()
@@ -150,4 +156,5 @@ def clean_photo(data: bytes, *, name: str | None = None) -> CleanPhoto:
         original_format=original_format,
         original_name=safe_original_name(name),
         notes=notes,
+        mask=mask,
     )

@@ -7,8 +7,9 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 
+from catalog import masks
 from catalog.intake import CleanPhoto, clean_photo
-from catalog.models import Product, ProductPhoto
+from catalog.models import MaskSource, Product, ProductPhoto
 from sdstudio.images import thumbnail_png
 
 
@@ -60,8 +61,10 @@ def _store(*, product: Product, clean: CleanPhoto, uploaded_by) -> ProductPhoto:
     existing = ProductPhoto.objects.filter(product=product, sha256=clean.sha256).select_related("product").first()
     if existing is not None:
         raise DuplicatePhoto(existing)
+    mask, mask_source = _first_mask(clean)
     photo = ProductPhoto(
         product=product,
+        mask_source=mask_source,
         sha256=clean.sha256,
         width=clean.width,
         height=clean.height,
@@ -75,18 +78,64 @@ def _store(*, product: Product, clean: CleanPhoto, uploaded_by) -> ProductPhoto:
             stem = uuid.uuid4().hex
             photo.image.save(f"{stem}.png", ContentFile(clean.png), save=False)
             photo.thumbnail.save(f"{stem}.png", ContentFile(thumbnail_png(clean.image)), save=False)
+            if mask is not None:
+                photo.mask.save(f"{stem}.png", ContentFile(masks.png(mask)), save=False)
             photo.save()
     except IntegrityError:
-        photo.image.delete(save=False)
-        photo.thumbnail.delete(save=False)
+        for field in (photo.image, photo.thumbnail, photo.mask):
+            if field.name:
+                field.delete(save=False)
         existing = ProductPhoto.objects.select_related("product").get(product=product, sha256=clean.sha256)
         raise DuplicatePhoto(existing) from None
     except BaseException:
-        for field in (photo.image, photo.thumbnail):
+        for field in (photo.image, photo.thumbnail, photo.mask):
             if field.name:
                 field.delete(save=False)
         raise
     return photo
+
+
+def _first_mask(clean: CleanPhoto):
+    """A cut-out's own alpha, else the automatic mask; none when nothing usable stands out (the editor can draw one)."""
+    if clean.mask is not None:
+        try:
+            return masks.check(clean.mask, clean.image.size), MaskSource.ALPHA
+        except ValidationError:
+            pass
+    try:
+        return masks.check(masks.automatic(clean.image), clean.image.size), MaskSource.AUTOMATIC
+    except ValidationError:
+        return None, ""
+
+
+def photo_set_mask(*, photo: ProductPhoto, data: bytes, changed_by=None) -> ProductPhoto:
+    """Store a drawn mask (PNG bytes, white = product) for the photo, or raise ValidationError with what is wrong.
+
+    The old file stays until the row points at the new one: jobs already made keep their own copy.
+    """
+    mask = masks.decode(data, (photo.width, photo.height))
+    old = photo.mask.name
+    photo.mask.save(f"{uuid.uuid4().hex}.png", ContentFile(masks.png(mask)), save=False)
+    photo.mask_source = MaskSource.DRAWN
+    photo.save(update_fields=["mask", "mask_source", "updated_at"])
+    if old:
+        photo.mask.storage.delete(old)
+    return photo
+
+
+def photo_mask_image(photo: ProductPhoto, *, automatic: bool = False):
+    """The photo's mask as a Pillow image (or the automatic one, for the editor's 'start again'); None when it has none."""
+    from PIL import Image
+
+    if automatic:
+        with photo.image.open("rb") as handle:
+            return masks.automatic(Image.open(handle).convert("RGB"))
+    if not photo.mask:
+        return None
+    with photo.mask.open("rb") as handle:
+        image = Image.open(handle)
+        image.load()
+    return masks.binarize(image)
 
 
 IMPORT_COLUMNS = ("sku", "name", "description", "category", "photo")

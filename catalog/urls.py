@@ -10,4 +10,6 @@ urlpatterns = [
     path("<str:sku>/", views.product_detail, name="product_detail"),
     path("<str:sku>/edit/", views.product_edit, name="product_edit"),
     path("<str:sku>/photos/add/", views.photo_upload, name="photo_upload"),
+    path("<str:sku>/photos/<int:pk>/", views.photo_detail, name="photo_detail"),
+    path("<str:sku>/photos/<int:pk>/mask.png", views.photo_mask, name="photo_mask"),
 ]

@@ -7,10 +7,10 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Prefetch, Q
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
-from catalog import services
+from catalog import masks, services
 from catalog.forms import PhotoUploadForm, ProductForm
 from catalog.models import Product, ProductPhoto
 from generation.selectors import jobs_for_listing
@@ -91,6 +91,42 @@ def photo_upload(request: HttpRequest, sku: str) -> HttpResponse:
             return redirect(product)
     status = 400 if request.method == "POST" else 200
     return render(request, "catalog/photo_form.html", {"form": form, "product": product}, status=status)
+
+
+@login_required
+def photo_detail(request: HttpRequest, sku: str, pk: int) -> HttpResponse:
+    """The photo, its product mask and the mask editor (static/js/mask_editor.js)."""
+    photo = get_object_or_404(ProductPhoto.objects.select_related("product"), product__sku=sku, pk=pk)
+    return render(request, "catalog/photo_detail.html", {"photo": photo, "product": photo.product,
+                                                          "scene_jobs": photo.jobs.filter(mode="scene").count()})
+
+
+@login_required
+def photo_mask(request: HttpRequest, sku: str, pk: int) -> HttpResponse:
+    """GET: the mask as a PNG (``?automatic=1``: the automatic one, for "start again"). POST: save a drawn mask.
+
+    A POST sends the PNG as the body's ``mask`` file; it answers JSON, 400 with a sentence when the mask is unusable.
+    """
+    photo = get_object_or_404(ProductPhoto.objects.select_related("product"), product__sku=sku, pk=pk)
+    if request.method == "POST":
+        if not request.user.has_perm("catalog.change_productphoto"):
+            return JsonResponse({"error": "Only merchandisers can change a photo's mask."}, status=403)
+        upload = request.FILES.get("mask")
+        if upload is None:
+            return JsonResponse({"error": "Send the mask as a PNG file in the 'mask' field."}, status=400)
+        if upload.size > 8 * 1024 * 1024:
+            return JsonResponse({"error": "The mask file is over 8 MB; send an 8-bit PNG at the photo's size."}, status=400)
+        try:
+            services.photo_set_mask(photo=photo, data=upload.read(), changed_by=request.user)
+        except ValidationError as exc:
+            return JsonResponse({"error": " ".join(exc.messages)}, status=400)
+        return JsonResponse({"saved": True, "mask_source": photo.get_mask_source_display(), "url": request.path})
+    mask = services.photo_mask_image(photo, automatic=request.GET.get("automatic") == "1")
+    if mask is None:
+        raise Http404("This photo has no mask yet.")
+    response = HttpResponse(masks.png(mask), content_type="image/png")
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 @login_required

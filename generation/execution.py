@@ -18,7 +18,7 @@ from django.db import close_old_connections, connection
 from django.utils import timezone
 from PIL import Image
 
-from generation import fidelity, pngmeta, services
+from generation import fidelity, pngmeta, scene, services
 from generation import parameters as P
 from generation.models import GenerationJob, Status
 from sdstudio.images import thumbnail_png
@@ -224,7 +224,8 @@ def spec_for(job: GenerationJob):
     from generation.inference.runner import JobSpec
 
     source = _open_image(job.source_photo.image) if job.mode in P.SOURCE_MODES else None
-    return JobSpec(**job.parameter_values(), source_image=source)
+    mask = _open_image(job.mask) if job.mode in P.MASK_MODES else None
+    return JobSpec(**job.parameter_values(), source_image=source, mask_image=mask)
 
 
 def execute_jobs(jobs: list[GenerationJob], loaded, *, load_seconds: float = 0.0) -> list[str]:
@@ -262,7 +263,7 @@ def execute_jobs(jobs: list[GenerationJob], loaded, *, load_seconds: float = 0.0
             finished = timezone.now()
             progress.close()
         canceled = progress.canceled if results else {job.pk for job in runnable}
-        environment = loaded.fingerprint()
+        environment = loaded.environment(runnable[0].mode, edge_guidance=runnable[0].controlnet_conditioning_scale is not None)
         if len(runnable) > 1:
             environment["batch_size"] = len(runnable)
         for job, spec, result in zip(runnable, specs, results or [None] * len(runnable)):
@@ -289,7 +290,10 @@ def finish_job(job: GenerationJob, spec, result, environment: dict, *, load_seco
     from generation.inference.runner import prepare_source
 
     extra: dict = {}
-    if spec.source_image is not None:
+    if result.placed is not None:
+        kept = scene.scene_fidelity(result.image, result.placed)
+        extra["product_max_pixel_diff"], extra["background_change"] = kept.product_max_pixel_diff, kept.background_change
+    elif spec.source_image is not None:
         extra["fidelity_ssim"], extra["fidelity_phash_distance"] = fidelity.fidelity(
             prepare_source(spec.source_image, job.width, job.height), result.image
         )
@@ -298,8 +302,10 @@ def finish_job(job: GenerationJob, spec, result, environment: dict, *, load_seco
         extra["rerun_result"] = "identical" if comparison.identical else "drifted"
         extra["rerun_max_pixel_diff"] = comparison.max_diff
         extra["rerun_psnr"] = comparison.psnr
+    params = job.parameters()
+    png = pngmeta.encode_png(result.image, params, extra={"job": job.pk, "environment": environment})
     outcome = services.JobOutcome(
-        png=pngmeta.encode_png(result.image, job.parameters(), extra={"job": job.pk, "environment": environment}),
+        png=png,
         thumbnail_png=thumbnail_png(result.image),
         pixels_sha256=pngmeta.pixels_sha256(result.image),
         environment=environment,
@@ -308,5 +314,6 @@ def finish_job(job: GenerationJob, spec, result, environment: dict, *, load_seco
         seconds_per_step=result.seconds_per_step,
         steps_run=result.steps_run,
         extra_fields={**extra, **(timings or {})},
+        control_png=pngmeta.encode_plain_png(result.control_image) if result.control_image is not None else None,
     )
     return Status.SUCCEEDED if services.job_succeed(job=job, outcome=outcome) else "discarded"

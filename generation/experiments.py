@@ -27,10 +27,7 @@ class Run:
     name: str
     label: str
     changes: dict = field(default_factory=dict)
-
-    @property
-    def mode(self) -> str:
-        return Mode.IMG2IMG if "strength" in self.changes else Mode.TEXT2IMG
+    mode: str = Mode.TEXT2IMG
 
 
 # Exercise 3 (runs 01-06) and exercise 4 (runs 07-09), with the brief's file names.
@@ -41,9 +38,11 @@ STUDY_RUNS = [
     Run("t2i_run04_guid4", "Low guidance (4.0)", {"guidance_scale": 4.0}),
     Run("t2i_run05_guid12", "High guidance (12.0)", {"guidance_scale": 12.0}),
     Run("t2i_run06_ddim", "DDIM scheduler (30 steps, G=7.5)", {"scheduler": "ddim"}),
-    Run("i2i_run07_strength035", "img2img strength 0.35", {"strength": 0.35}),
-    Run("i2i_run08_strength060", "img2img strength 0.60", {"strength": 0.60}),
-    Run("i2i_run09_strength085", "img2img strength 0.85", {"strength": 0.85}),
+    Run("i2i_run07_strength035", "img2img strength 0.35", {"strength": 0.35}, Mode.IMG2IMG),
+    Run("i2i_run08_strength060", "img2img strength 0.60", {"strength": 0.60}, Mode.IMG2IMG),
+    Run("i2i_run09_strength085", "img2img strength 0.85", {"strength": 0.85}, Mode.IMG2IMG),
+    # Beyond the brief: its risk (0.85 reinvents the product) and the mitigation, side by side.
+    Run("scene_run10_keep_product", "Scene: the product's pixels kept, the scene generated", {}, Mode.SCENE),
 ]
 
 
@@ -54,7 +53,7 @@ def study_name(product, *, index: int = 1) -> str:
 
 @transaction.atomic
 def study_seed(*, product, source_photo, created_by=None, force: bool = False) -> tuple[Experiment, bool]:
-    """Create the brief's nine jobs for a product. Returns (experiment, created).
+    """Create the brief's nine jobs, and the scene that keeps the product, for a product. Returns (experiment, created).
 
     Idempotent: the same product and model give back the existing study unless force=True,
     which queues a fresh numbered set.
@@ -68,7 +67,8 @@ def study_seed(*, product, source_photo, created_by=None, force: bool = False) -
         product=product,
         created_by=created_by,
         description="The brief's controlled study: six text2img runs varying steps, guidance and scheduler; "
-        "three img2img runs at strength 0.35 / 0.60 / 0.85 from the product photo.",
+        "three img2img runs at strength 0.35 / 0.60 / 0.85 from the product photo; and one scene that keeps the "
+        "product's pixels while the background is generated.",
     )
     for run in STUDY_RUNS:
         params = {**STUDY_BASELINE, **run.changes}
@@ -76,7 +76,7 @@ def study_seed(*, product, source_photo, created_by=None, force: bool = False) -
             mode=run.mode,
             **params,
             product=product,
-            source_photo=source_photo if run.mode == Mode.IMG2IMG else None,
+            source_photo=source_photo if run.mode in P.SOURCE_MODES else None,
             experiment=experiment,
             run_name=run.name,
             created_by=created_by,
@@ -115,6 +115,7 @@ def sweep_create(*, baseline: GenerationJob, parameter: str, values: list, creat
             **params,
             product=baseline.product,
             source_photo=baseline.source_photo,
+            mask=services.job_mask_image(baseline),
             experiment=experiment,
             run_name=slugify(f"{parameter}-{value}").replace("-", "_"),
             created_by=created_by,
@@ -135,13 +136,14 @@ def comparison(experiment: Experiment) -> dict:
         changed = [name for name in COMPARED if baseline is not None and job.mode == baseline.mode and getattr(job, name) != getattr(baseline, name)]
         rows.append({"job": job, "changed": changed})
     text_rows = [r for r in rows if r["job"].mode == Mode.TEXT2IMG]
-    image_rows = [r for r in rows if r["job"].mode == Mode.IMG2IMG]
+    image_rows = [r for r in rows if r["job"].mode in P.SOURCE_MODES]
     source = image_rows[0]["job"].source_photo if image_rows else None
     done = [r["job"] for r in rows if r["job"].status == Status.SUCCEEDED]
     return {
         "rows": rows,
         "text_rows": text_rows,
         "image_rows": image_rows,
+        "has_scene": any(r["job"].mode in P.MASK_MODES for r in image_rows),
         "source_photo": source,
         "finished": len(done),
         "total_jobs": len(rows),
@@ -152,9 +154,9 @@ def comparison(experiment: Experiment) -> dict:
             x_label="steps", y_label="seconds",
         ) if len({r["job"].num_inference_steps for r in text_rows}) > 1 else "",
         "fidelity_chart": svg_chart(
-            [(r["job"].strength, r["job"].fidelity_ssim) for r in image_rows if r["job"].fidelity_ssim is not None],
+            [(r["job"].strength, r["job"].fidelity_ssim) for r in image_rows if r["job"].fidelity_ssim is not None and r["job"].strength is not None],
             x_label="strength", y_label="SSIM to source",
-        ) if len({r["job"].strength for r in image_rows}) > 1 else "",
+        ) if len({r["job"].strength for r in image_rows if r["job"].strength is not None}) > 1 else "",
     }
 
 

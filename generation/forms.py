@@ -29,17 +29,23 @@ def parameter_field(p: P.Parameter) -> forms.Field:
 
 class JobForm(forms.Form):
     product = forms.ModelChoiceField(queryset=Product.objects.all(), required=False, to_field_name="sku", empty_label="(no product)")
-    source_photo = forms.ModelChoiceField(queryset=ProductPhoto.objects.none(), required=False, help_text="img2img: one of the product's photos…")
+    source_photo = forms.ModelChoiceField(queryset=ProductPhoto.objects.none(), required=False, help_text="img2img and scene: one of the product's photos…")
     upload = forms.ImageField(required=False, label="…or upload a photo", help_text="JPEG, PNG or WebP; added to the product.")
     variants = forms.IntegerField(min_value=1, max_value=P.JOBS_PER_REQUEST_MAX, initial=1, help_text="N jobs with consecutive seeds.")
     FIELD_ORDER = ["mode", "product", "prompt", "negative_prompt", "seed", "num_inference_steps", "guidance_scale",
-                   "scheduler", "width", "height", "source_photo", "upload", "strength", "variants"]
+                   "scheduler", "width", "height", "source_photo", "upload", "strength", "product_scale", "product_x",
+                   "product_y", "controlnet_conditioning_scale", "variants"]
 
     def __init__(self, *args, product: Product | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         for p in P.PARAMETERS:
             self.fields[p.name] = parameter_field(p)
         self.order_fields(self.FIELD_ORDER)
+        # The page shows a field only for the modes that use it (static/js/job_form.js reads data-modes).
+        for name, field in self.fields.items():
+            modes = P.BY_NAME[name].modes if name in P.BY_NAME else P.SOURCE_MODES if name in ("source_photo", "upload") else P.ALL_MODES
+            if modes != P.ALL_MODES:
+                field.widget.attrs["data-modes"] = " ".join(sorted(modes))
         sku = self.data.get("product") if self.is_bound else (product.sku if product else None)
         photos = ProductPhoto.objects.select_related("product")
         self.fields["source_photo"].queryset = photos.filter(product__sku=sku) if sku else photos.none()
@@ -55,13 +61,13 @@ class JobForm(forms.Form):
         mode = data.get("mode")
         if mode in P.SOURCE_MODES:
             if not data.get("source_photo") and not data.get("upload"):
-                self.add_error("source_photo", "Image to image needs a source photo: pick one or upload one.")
+                self.add_error("source_photo", f"{P.MODES[mode]} needs a source photo: pick one or upload one.")
             if data.get("upload") and not data.get("product"):
                 self.add_error("product", "Choose the product the uploaded photo belongs to.")
         # Parameters the chosen mode does not use are dropped, not refused (the form shows them all).
         for p in P.PARAMETERS:
             if mode and mode not in p.modes:
                 data[p.name] = None
-        if mode in P.SOURCE_MODES and data.get("strength") is None and "strength" not in self.errors:
+        if mode in P.BY_NAME["strength"].modes and data.get("strength") is None and "strength" not in self.errors:
             self.add_error("strength", "Image to image needs a strength (0.35 to 0.85 in the brief).")
         return data

@@ -51,3 +51,8 @@ def model_label() -> str:
 def requested_model_id() -> str:
     """Stored on every job (blank for the default embedded model); a worker only runs jobs for its own model."""
     return "" if configured() in ("", "embedded") else configured()
+
+
+def edge_guidance_available() -> bool:
+    """Edge guidance needs a ControlNet: SDSTUDIO_CONTROLNET_MODEL, or the embedded model's own."""
+    return is_embedded() or bool((settings.SDSTUDIO_CONTROLNET_MODEL or "").strip())

@@ -18,6 +18,13 @@ def range_check(name: str) -> Q:
     return low & Q(**{f"{name}__lte": p.maximum})
 
 
+def mode_range_check(name: str) -> Q:
+    """A mode-specific parameter: blank in the other modes; in its modes within its limits (or blank when optional)."""
+    p = P.BY_NAME[name]
+    inside = range_check(name) | Q(**{f"{name}__isnull": True}) if p.optional else range_check(name)
+    return (Q(mode__in=sorted(p.modes)) & inside) | (~Q(mode__in=sorted(p.modes)) & Q(**{f"{name}__isnull": True}))
+
+
 class Status(models.TextChoices):
     QUEUED = "queued", "Queued"
     RUNNING = "running", "Running"
@@ -65,6 +72,10 @@ class GenerationJob(models.Model):
     width = models.PositiveIntegerField(default=P.BY_NAME["width"].default)
     height = models.PositiveIntegerField(default=P.BY_NAME["height"].default)
     strength = models.FloatField(null=True, blank=True, help_text="img2img only: 0 < strength <= 1.")
+    product_scale = models.FloatField(null=True, blank=True, help_text="scene only: the product's longer side / the canvas.")
+    product_x = models.FloatField(null=True, blank=True, help_text="scene only: the product's centre, 0 = left, 1 = right.")
+    product_y = models.FloatField(null=True, blank=True, help_text="scene only: the product's centre, 0 = top, 1 = bottom.")
+    controlnet_conditioning_scale = models.FloatField(null=True, blank=True, help_text="Edge guidance (ControlNet canny); blank = off.")
     model_id = models.CharField(max_length=500, blank=True, help_text="The model asked for; blank = the embedded model.")
 
     # What it belongs to.
@@ -72,6 +83,7 @@ class GenerationJob(models.Model):
     source_photo = models.ForeignKey("catalog.ProductPhoto", null=True, blank=True, on_delete=models.PROTECT, related_name="jobs")
     experiment = models.ForeignKey(Experiment, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs")
     run_name = models.CharField(max_length=100, blank=True, help_text="e.g. t2i_run01_baseline")
+    mask = models.ImageField(upload_to="masks/", blank=True, help_text="scene: the product's mask on the source photo (255 = kept), frozen when the job is made.")
     rerun_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reruns")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="generation_jobs")
 
@@ -102,6 +114,9 @@ class GenerationJob(models.Model):
     seconds_per_step = models.FloatField(null=True, blank=True)
     fidelity_ssim = models.FloatField(null=True, blank=True, help_text="img2img: SSIM of output vs source (1 = same).")
     fidelity_phash_distance = models.PositiveIntegerField(null=True, blank=True, help_text="img2img: perceptual-hash Hamming distance to source (0 = same).")
+    product_max_pixel_diff = models.PositiveIntegerField(null=True, blank=True, help_text="scene: largest difference inside the mask (0 = the photo's pixels).")
+    background_change = models.FloatField(null=True, blank=True, help_text="scene: mean grey-level change outside the mask.")
+    control_image = models.ImageField(upload_to="controls/", blank=True, help_text="Edge guidance: the Canny edge map the ControlNet saw.")
     rerun_result = models.CharField(max_length=16, choices=RerunResult.choices, blank=True)
     rerun_max_pixel_diff = models.PositiveIntegerField(null=True, blank=True)
     rerun_psnr = models.FloatField(null=True, blank=True, help_text="dB; empty when the pixels are identical (infinite).")
@@ -118,11 +133,10 @@ class GenerationJob(models.Model):
             models.CheckConstraint(condition=range_check("num_inference_steps"), name="job_steps_range"),
             models.CheckConstraint(condition=range_check("guidance_scale"), name="job_guidance_range"),
             models.CheckConstraint(condition=range_check("width") & range_check("height"), name="job_size_range"),
-            models.CheckConstraint(
-                condition=(Q(mode__in=sorted(P.ALL_MODES - P.SOURCE_MODES)) & Q(strength__isnull=True))
-                | (Q(mode__in=sorted(P.SOURCE_MODES)) & range_check("strength") & Q(source_photo__isnull=False)),
-                name="job_mode_strength_source",
-            ),
+            *[models.CheckConstraint(condition=mode_range_check(p.name), name=f"job_{p.name}_mode_range")
+              for p in P.PARAMETERS if p.modes != P.ALL_MODES],
+            models.CheckConstraint(condition=~Q(mode__in=sorted(P.SOURCE_MODES)) | Q(source_photo__isnull=False), name="job_source_mode_has_photo"),
+            models.CheckConstraint(condition=~Q(mode__in=sorted(P.MASK_MODES)) | ~Q(mask=""), name="job_mask_mode_has_mask"),
             models.CheckConstraint(condition=~Q(status="succeeded") | ~Q(output=""), name="job_succeeded_has_output"),
         ]
         indexes = [
@@ -165,7 +179,8 @@ class GenerationJob(models.Model):
     def parameter_rows(self) -> list[tuple[str, object]]:
         """(label, value) of the parameters this job's mode uses, for pages."""
         rows = [(p.label, self.get_scheduler_display() if p.name == "scheduler" else self.get_mode_display() if p.name == "mode"
-                 else getattr(self, p.name)) for p in P.PARAMETERS if self.mode in p.modes]
+                 else "off" if p.optional and getattr(self, p.name) is None else getattr(self, p.name))
+                for p in P.PARAMETERS if self.mode in p.modes]
         return rows + [("Model", self.model_id or "the embedded model")]
 
     def sweep_choices(self) -> list[tuple[str, str]]:
@@ -178,4 +193,21 @@ class GenerationJob(models.Model):
         params["model"] = self.model_id or "embedded"
         if self.mode in P.SOURCE_MODES:
             params["source_photo_sha256"] = self.source_photo.sha256 if self.source_photo_id else None
+        if self.mode in P.MASK_MODES:
+            params["mask_sha256"] = self.mask_sha256
         return params
+
+    @property
+    def mask_sha256(self) -> str | None:
+        """SHA-256 of the mask's file (a PNG written once when the job was made)."""
+        import hashlib
+
+        if not self.mask:
+            return None
+        with self.mask.open("rb") as handle:
+            return hashlib.sha256(handle.read()).hexdigest()
+
+    @property
+    def keeps_product_pixels(self) -> bool:
+        """scene: every pixel inside the mask is the photo's own."""
+        return self.mode in P.MASK_MODES and self.product_max_pixel_diff == 0

@@ -34,8 +34,9 @@ SCHEDULERS: dict[str, SchedulerInfo] = {
     "lms": SchedulerInfo("LMS", "LMSDiscreteScheduler", "LMS"),
     "unipc": SchedulerInfo("UniPC", "UniPCMultistepScheduler", "UniPC"),
 }
-MODES: dict[str, str] = {"text2img": "Text to image", "img2img": "Image to image"}
-SOURCE_MODES = frozenset({"img2img"})  # modes that start from a product photo
+MODES: dict[str, str] = {"text2img": "Text to image", "img2img": "Image to image", "scene": "Product in a new scene"}
+SOURCE_MODES = frozenset({"img2img", "scene"})  # modes that start from a product photo
+MASK_MODES = frozenset({"scene"})  # modes that keep the product's pixels through a mask
 ALL_MODES = frozenset(MODES)
 
 
@@ -50,6 +51,7 @@ class Parameter:
     exclusive_minimum: bool = False
     multiple_of: int | None = None
     modes: frozenset = ALL_MODES  # the modes that use it; other modes store None
+    optional: bool = False  # blank is a value (seed: a random one; edge guidance: off)
     choices: tuple[str, ...] = ()
     batch_key: bool = False  # jobs batched into one pipeline call must agree on it
     sweepable: bool = False
@@ -87,7 +89,7 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("prompt", "Prompt", str, "", help="What the image should show.", cli="--prompt"),
     Parameter("negative_prompt", "Negative prompt", str, "", help="What it should not show.", cli="--negative-prompt",
               a1111="Negative prompt"),
-    Parameter("seed", "Seed", int, None, minimum=0, maximum=SEED_MAX, sweepable=True, cli="--seed", a1111="Seed",
+    Parameter("seed", "Seed", int, None, minimum=0, maximum=SEED_MAX, optional=True, sweepable=True, cli="--seed", a1111="Seed",
               help="Blank: a random seed, stored with the job.", hint="or blank for a random one"),
     Parameter("num_inference_steps", "Steps", int, 30, minimum=1, maximum=150, batch_key=True, sweepable=True,
               cli="--steps", a1111="Steps", hint="the brief uses 15, 30 and 50"),
@@ -99,9 +101,22 @@ PARAMETERS: tuple[Parameter, ...] = (
               hint="SD v1.5 is trained at 512"),
     Parameter("height", "Height", int, 512, minimum=64, maximum=2048, multiple_of=8, batch_key=True, cli="--height",
               hint="SD v1.5 is trained at 512"),
-    Parameter("strength", "Strength", float, 0.6, minimum=0, maximum=1, exclusive_minimum=True, modes=SOURCE_MODES,
+    Parameter("strength", "Strength", float, 0.6, minimum=0, maximum=1, exclusive_minimum=True, modes=frozenset({"img2img"}),
               batch_key=True, sweepable=True, cli="--strength", a1111="Denoising strength",
               help="0.35 keeps the product, 0.85 reinvents it.", hint="the brief compares 0.35, 0.60 and 0.85"),
+    # Scene: where the product goes on the canvas; everything around it is generated, its pixels are kept.
+    Parameter("product_scale", "Product size", float, 0.6, minimum=0.05, maximum=1, modes=MASK_MODES, cli="--product-scale",
+              help="Scene: the product's longer side as a share of the canvas (0.6 suits a packshot).",
+              hint="0.6 suits a packshot"),
+    Parameter("product_x", "Product centre (x)", float, 0.5, minimum=0, maximum=1, modes=MASK_MODES, cli="--product-x",
+              help="Scene: 0 = left edge, 0.5 = centred, 1 = right edge."),
+    Parameter("product_y", "Product centre (y)", float, 0.55, minimum=0, maximum=1, modes=MASK_MODES, cli="--product-y",
+              help="Scene: 0 = top, 1 = bottom; 0.55 leaves room for the surface it stands on."),
+    # Edge guidance: a ControlNet conditioned on the Canny edges of the photo (the brief's own mitigation).
+    Parameter("controlnet_conditioning_scale", "Edge guidance", float, None, minimum=0, maximum=2, modes=SOURCE_MODES,
+              optional=True, batch_key=True, sweepable=True, cli="--edge-guidance", a1111="ControlNet weight",
+              help="ControlNet (Canny edges of the photo): blank = off, 1.0 = follow the edges.",
+              hint="1.0 is ControlNet's usual weight"),
 )
 BY_NAME: dict[str, Parameter] = {p.name: p for p in PARAMETERS}
 NAMES: tuple[str, ...] = tuple(BY_NAME)
@@ -110,7 +125,8 @@ SWEEPABLE: tuple[str, ...] = tuple(p.name for p in PARAMETERS if p.sweepable)
 # A re-run repeats every parameter; the model and the source photo come with it (see services.job_rerun).
 IDENTITY: tuple[str, ...] = NAMES
 # The brief's baseline (exercise 2.b): 512x512, 30 steps, guidance 7.5, Euler ancestral, seed 42.
-BASELINE = {**{p.name: p.default for p in PARAMETERS if p.name not in ("mode", "prompt", "negative_prompt", "strength")}, "seed": 42}
+BASELINE = {**{p.name: p.default for p in PARAMETERS if p.modes == ALL_MODES and p.name not in ("mode", "prompt", "negative_prompt")},
+            "seed": 42}
 
 
 def defaults(mode: str = "text2img") -> dict[str, Any]:
@@ -157,15 +173,15 @@ def validate(values: dict[str, Any], *, has_source: bool) -> dict[str, str]:
                 errors[p.name] = f"{p.label} applies to {' and '.join(MODES[m].lower() for m in sorted(p.modes))} only; leave it blank."
             continue
         if value is None or value == "":
-            if p.name != "seed" and p.type is not str:
+            if not p.optional and p.type is not str:
                 errors[p.name] = f"{MODES.get(mode, mode)} needs {p.label.lower()}: " + p.range_text().split(" must be ", 1)[1] + "."
             continue
         message = p.check(value)
         if message:
             errors[p.name] = message
-    if mode in SOURCE_MODES:
-        if not has_source:
-            errors["source_photo"] = "Image to image needs a source photo: pick one of the product's photos or upload one."
+    if mode in SOURCE_MODES and not has_source:
+        errors["source_photo"] = f"{MODES[mode]} needs a source photo: pick one of the product's photos or upload one."
+    if mode in BY_NAME["strength"].modes:
         steps, strength = values["num_inference_steps"], values["strength"]
         if "strength" not in errors and "num_inference_steps" not in errors and steps and strength and int(steps * strength) < 1:
             errors["strength"] = f"Steps x strength = {steps * strength:.2f}: fewer than one denoising step would run. Raise one of them."

@@ -52,6 +52,13 @@ def encode_png(image: Image.Image, params: dict, *, extra: dict | None = None) -
     return buffer.getvalue()
 
 
+def encode_plain_png(image: Image.Image) -> bytes:
+    """An auxiliary image (an edge map): no provenance of its own, same compression as outputs."""
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
+    return buffer.getvalue()
+
+
 def pixels_sha256(image: Image.Image) -> str:
     rgb = image.convert("RGB")
     digest = hashlib.sha256(f"{rgb.width}x{rgb.height}:".encode())

@@ -89,15 +89,24 @@ def job_create(
     rerun_of: GenerationJob | None = None,
     model_id: str | None = None,
     created_by=None,
+    mask=None,
     **params: Any,
 ) -> GenerationJob:
-    """Validate the parameters (generation.parameters), store as queued with a concrete seed, enqueue after commit."""
+    """Validate the parameters (generation.parameters), store as queued with a concrete seed, enqueue after commit.
+
+    Scene jobs keep the product through ``mask`` (a Pillow image at the photo's size, 255 = product), by default
+    the photo's own mask; the job stores its own copy, so a later edit of the photo's mask changes no job.
+    """
     values = validate_parameters(params, has_source=source_photo is not None)
+    if values["controlnet_conditioning_scale"] is not None and not modelinfo.edge_guidance_available():
+        raise ValidationError({"controlnet_conditioning_scale": "Edge guidance needs a ControlNet: set SDSTUDIO_CONTROLNET_MODEL "
+                                                                "(e.g. lllyasviel/control_v11p_sd15_canny), or leave it blank."})
+    mask_png = _job_mask_png(source_photo, mask) if values["mode"] in P.MASK_MODES else None
     if source_photo is not None and product is None:
         product = source_photo.product
     if values["seed"] is None:
         values["seed"] = new_seed()
-    job = GenerationJob.objects.create(
+    job = GenerationJob(
         **values,
         model_id=modelinfo.requested_model_id() if model_id is None else model_id,
         product=product,
@@ -107,8 +116,32 @@ def job_create(
         rerun_of=rerun_of,
         created_by=created_by,
     )
+    if mask_png is not None:
+        job.mask.save(f"{uuid.uuid4().hex}.png", ContentFile(mask_png), save=False)
+    try:
+        job.save()
+    except BaseException:
+        if job.mask.name:
+            job.mask.delete(save=False)
+        raise
     transaction.on_commit(lambda: job_enqueue(job_id=job.pk))
     return job
+
+
+def _job_mask_png(source_photo, mask) -> bytes:
+    """The scene job's own copy of the product mask, checked against its photo (PNG bytes)."""
+    from catalog import masks
+    from catalog.services import photo_mask_image
+
+    if mask is None and source_photo is not None:
+        mask = photo_mask_image(source_photo)
+    if mask is None:
+        raise ValidationError({"source_photo": "This photo has no product mask yet: open the photo and paint the product in "
+                                               "the mask editor, or upload a cut-out with transparency."})
+    try:
+        return masks.png(masks.check(mask, (source_photo.width, source_photo.height)))
+    except ValidationError as exc:
+        raise ValidationError({"mask": exc.messages}) from None
 
 
 def job_rerun(*, job: GenerationJob, user) -> GenerationJob:
@@ -122,6 +155,7 @@ def job_rerun(*, job: GenerationJob, user) -> GenerationJob:
         raise ValidationError(f"Job #{job.pk} is {job.status}; only a job that succeeded can be re-run for comparison.")
     return job_create(
         **{name: getattr(job, name) for name in P.IDENTITY},
+        mask=job_mask_image(job),
         product=job.product,
         source_photo=job.source_photo,
         run_name=job.run_name,
@@ -129,6 +163,18 @@ def job_rerun(*, job: GenerationJob, user) -> GenerationJob:
         model_id=job.model_id,
         created_by=user,
     )
+
+
+def job_mask_image(job: GenerationJob):
+    """The scene job's own mask (what a re-run or a sweep from it must keep), or None for the other modes."""
+    from PIL import Image
+
+    if job.mode not in P.MASK_MODES or not job.mask:
+        return None
+    with job.mask.open("rb") as handle:
+        image = Image.open(handle)
+        image.load()
+    return image
 
 
 def rq_job_id(job: GenerationJob) -> str:
@@ -223,6 +269,7 @@ class JobOutcome:
     seconds_per_step: float
     steps_run: int
     extra_fields: dict
+    control_png: bytes | None = None  # edge guidance: the Canny map the ControlNet saw
 
 
 def output_name(job: GenerationJob) -> str:
@@ -233,9 +280,11 @@ def output_name(job: GenerationJob) -> str:
 def job_succeed(*, job: GenerationJob, outcome: JobOutcome) -> bool:
     """Write the file first, then flip the row; if the row cannot flip, the file goes. Never one without the other."""
     name = default_storage.save(output_name(job), ContentFile(outcome.png))
-    thumb_name = ""
+    thumb_name = control_name = ""
     try:
         thumb_name = default_storage.save(output_name(job).replace("outputs/", "thumbs/"), ContentFile(outcome.thumbnail_png))
+        if outcome.control_png:
+            control_name = default_storage.save(output_name(job).replace("outputs/", "controls/"), ContentFile(outcome.control_png))
         now = timezone.now()
         with transaction.atomic():
             updated = _transition(
@@ -252,13 +301,14 @@ def job_succeed(*, job: GenerationJob, outcome: JobOutcome) -> bool:
                 progress_step=outcome.steps_run,
                 progress_total=outcome.steps_run,
                 heartbeat_at=now,
+                control_image=control_name,
                 **outcome.extra_fields,
             )
     except BaseException:
-        _delete_files(name, thumb_name)
+        _delete_files(name, thumb_name, control_name)
         raise
     if not updated:
-        _delete_files(name, thumb_name)
+        _delete_files(name, thumb_name, control_name)
         logger.warning("Job %s was no longer running when its output was ready; output discarded.", job.pk)
     return bool(updated)
 

@@ -72,7 +72,13 @@ def job_create(request: HttpRequest) -> HttpResponse:
                     return redirect(jobs[0])
                 return redirect(f"{reverse('generation:job_list')}?status=queued")
         return render(request, "generation/generationjob_form.html", {"form": form, "baseline": BASELINE}, status=400)
-    form = JobForm(product=product, initial={**BASELINE, "seed": None})
+    initial = {**BASELINE, "seed": None}
+    # Links may preselect the mode and the photo (the photo page's "New scene from this photo").
+    if request.GET.get("mode") in P.MODES:
+        initial["mode"] = request.GET["mode"]
+    if product is not None and request.GET.get("source_photo", "").isdigit():
+        initial["source_photo"] = product.photos.filter(pk=int(request.GET["source_photo"])).first()
+    form = JobForm(product=product, initial=initial)
     return render(request, "generation/generationjob_form.html", {"form": form, "baseline": BASELINE})
 
 

@@ -3,7 +3,8 @@
     .venv/bin/python scripts/screenshots.py [--url http://127.0.0.1:8000] [--out docs] [--width 1280]
 
 Logs in as `admin` with the password `make run` keeps in var/demo-logins.txt and saves
-home.png and study.png (the newest study), full pages.
+home.png, study.png (the newest study), mask-editor.png (the demo photo's page) and scene-job.png (the newest
+scene job), full pages.
 """
 from __future__ import annotations
 
@@ -47,6 +48,17 @@ def main() -> None:
             page.goto(f"{args.url}/experiments/{studies[-1]}/")
             page.wait_for_load_state("networkidle")
             page.screenshot(path=str(args.out / f"{args.prefix}study.png"), full_page=True)
+            scene = page.eval_on_selector_all("[data-run^='scene_'] a", "els => els.map(e => e.getAttribute('href'))")
+            if scene:
+                page.goto(f"{args.url}{scene[0]}")
+                page.wait_for_load_state("networkidle")
+                page.screenshot(path=str(args.out / f"{args.prefix}scene-job.png"), full_page=True)
+        page.goto(f"{args.url}/catalog/DEMO-HEADPHONES/")
+        photo = page.query_selector("#photos a")
+        if photo:
+            photo.click()
+            page.wait_for_selector("#mask-editor[data-loaded='1']")
+            page.screenshot(path=str(args.out / f"{args.prefix}mask-editor.png"), full_page=True)
         browser.close()
     print(f"saved to {args.out}")
 

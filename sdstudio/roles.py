@@ -8,7 +8,7 @@ from __future__ import annotations
 ROLES = {
     "Merchandisers": [
         "catalog.view_product", "catalog.add_product", "catalog.change_product",
-        "catalog.view_productphoto", "catalog.add_productphoto",
+        "catalog.view_productphoto", "catalog.add_productphoto", "catalog.change_productphoto",
         "generation.view_generationjob", "generation.add_generationjob", "generation.change_generationjob",
         "generation.view_experiment", "generation.add_experiment",
         "evaluation.view_evaluation", "evaluation.view_reviewdecision",

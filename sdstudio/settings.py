@@ -206,6 +206,11 @@ RQ_SHOW_ADMIN_LINK = True
 # built locally, images are noise). A Hub id or a local directory otherwise.
 SDSTUDIO_MODEL = os.environ.get("SDSTUDIO_MODEL", "")
 SDSTUDIO_MODEL_REVISION = os.environ.get("SDSTUDIO_MODEL_REVISION", "")
+# Scene mode: a dedicated inpainting checkpoint (its UNet; the VAE and text encoder stay shared), or blank to
+# inpaint with the model's own UNet. Edge guidance: a ControlNet (e.g. lllyasviel/control_v11p_sd15_canny);
+# the embedded model has its own.
+SDSTUDIO_INPAINT_MODEL = os.environ.get("SDSTUDIO_INPAINT_MODEL", "")
+SDSTUDIO_CONTROLNET_MODEL = os.environ.get("SDSTUDIO_CONTROLNET_MODEL", "")
 SDSTUDIO_DEVICE = os.environ.get("SDSTUDIO_DEVICE", "auto")
 SDSTUDIO_DTYPE = os.environ.get("SDSTUDIO_DTYPE", "auto")
 SDSTUDIO_MODEL_CACHE = Path(os.environ.get("SDSTUDIO_MODEL_CACHE") or BASE_DIR / "var" / "models")

@@ -85,3 +85,47 @@ def test_phone_width_layout_keeps_the_job_page_usable(page, live_server, merchan
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 400, f"page scrolls sideways at phone width ({width}px)"
     shot(page, "phone-job-page")
+
+
+def test_merchandiser_paints_the_mask_and_gets_a_scene_that_keeps_the_product(page, live_server, merchandiser, photo, live_worker):
+    import numpy as np
+    from PIL import Image
+
+    # given a merchandiser on the photo page, its automatic mask loaded in the editor
+    login(page, live_server, "merch")
+    page.goto(f"{live_server.url}/catalog/{photo.product.sku}/")
+    page.click("#photos a")
+    page.wait_for_selector("#mask-editor[data-loaded='1']")
+    assert "found automatically" in page.inner_text("#mask-summary")
+    before = np.asarray(Image.open(photo.mask.open("rb"))) > 0
+    # when they paint a stroke on the background (photo pixels 80..180 on row 700 of 768) and save
+    box = page.locator("#mask-canvas").bounding_box()
+    scale = box["width"] / photo.width
+    page.mouse.move(box["x"] + 80 * scale, box["y"] + 700 * scale)
+    page.mouse.down()
+    for x in range(80, 181, 20):
+        page.mouse.move(box["x"] + x * scale, box["y"] + 700 * scale)
+    page.mouse.up()
+    shot(page, "mask-editor")
+    page.click("#mask-save")
+    page.wait_for_function("document.getElementById('mask-status').textContent.startsWith('Saved')")
+    # then the stroke is in the photo's mask, the rest of the mask unchanged
+    photo.refresh_from_db()
+    after = np.asarray(Image.open(photo.mask.open("rb"))) > 0
+    assert photo.mask_source == "drawn" and "drawn by hand" in page.inner_text("#mask-source")
+    assert after[700, 80:181].all() and not before[700, 80:181].any()
+    assert (after[:600] == before[:600]).all()
+    # and a scene job started from the photo keeps the product's pixels
+    page.click("#new-scene-job")
+    assert page.is_checked("input[name=mode][value=scene]") and not page.is_visible("#id_strength")
+    page.fill("#id_prompt", "product shot of black headphones on a wooden table")
+    page.fill("#id_width", "256")
+    page.fill("#id_height", "256")
+    page.fill("#id_num_inference_steps", "8")
+    page.click("button:has-text('Queue')")
+    page.wait_for_selector("#scene-fidelity", timeout=180_000)
+    assert "product pixels identical to the photo" in page.inner_text("#scene-fidelity")
+    assert page.is_visible("#mask-image") and page.is_visible("#output-image")
+    job = GenerationJob.objects.get()
+    assert job.mode == "scene" and job.status == "succeeded" and job.product_max_pixel_diff == 0
+    shot(page, "scene-job")

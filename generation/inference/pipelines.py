@@ -28,7 +28,11 @@ logging.getLogger("transformers").setLevel(logging.ERROR)
 
 @dataclass
 class LoadedModel:
-    """The text2img pipeline and an img2img view of the same modules, ready to run."""
+    """The text2img pipeline and views of the same modules for the other modes, ready to run.
+
+    img2img is built at load; inpainting (scene) and the ControlNet pipelines
+    on first use, from the very same modules (``from_pipe``: no second copy).
+    """
 
     text2img: Any
     img2img: Any
@@ -40,6 +44,84 @@ class LoadedModel:
     load_seconds: float
     options: dict = field(default_factory=dict)
     _fingerprint: dict | None = field(default=None, repr=False)
+    _views: dict = field(default_factory=dict, repr=False)
+
+    def environment(self, mode: str, *, edge_guidance: bool = False) -> dict:
+        """The fingerprint, plus the extra models a job of this mode used."""
+        environment = self.fingerprint()
+        if mode == "scene" and (settings.SDSTUDIO_INPAINT_MODEL or "").strip():
+            environment["inpaint_model"] = settings.SDSTUDIO_INPAINT_MODEL.strip()
+        if edge_guidance:
+            environment["controlnet"] = self._views.get("controlnet_location", "")
+        return environment
+
+    def pipeline(self, mode: str, *, edge_guidance: bool = False):
+        """The pipeline for a mode (text2img, img2img or scene), with a ControlNet for edge guidance."""
+        key = (mode, edge_guidance)
+        if key not in self._views:
+            self._views[key] = self._build(mode, edge_guidance)
+        return self._views[key]
+
+    def _build(self, mode: str, edge_guidance: bool):
+        import diffusers
+
+        if mode == "text2img" and not edge_guidance:
+            return self.text2img
+        if mode == "img2img" and not edge_guidance:
+            return self.img2img
+        if mode not in ("img2img", "scene"):
+            raise ValueError(f"Edge guidance is for img2img and scene jobs, not {mode}.")
+        base = self.text2img
+        inpaint_unet = self.inpaint_unet() if mode == "scene" else None
+        extra = {"unet": inpaint_unet} if inpaint_unet is not None else {}
+        if edge_guidance:
+            cls = diffusers.StableDiffusionControlNetInpaintPipeline if mode == "scene" else diffusers.StableDiffusionControlNetImg2ImgPipeline
+            pipe = cls.from_pipe(base, controlnet=self.controlnet(), **extra)
+        else:
+            pipe = diffusers.StableDiffusionInpaintPipeline.from_pipe(base, **extra)
+        pipe.set_progress_bar_config(disable=True)
+        return pipe
+
+    def inpaint_unet(self):
+        """SDSTUDIO_INPAINT_MODEL's 9-channel UNet, or None to inpaint with the model's own UNet."""
+        location = (settings.SDSTUDIO_INPAINT_MODEL or "").strip()
+        if not location:
+            return None
+        if "inpaint_unet" not in self._views:
+            from diffusers import UNet2DConditionModel
+
+            try:
+                unet = UNet2DConditionModel.from_pretrained(location, subfolder="unet", dtype=self.dtype)
+            except OSError as exc:
+                raise ImproperlyConfigured(f"Could not load SDSTUDIO_INPAINT_MODEL={location!r}: {exc}") from exc
+            self._views["inpaint_unet"] = unet.to(self.device)
+        return self._views["inpaint_unet"]
+
+    def controlnet(self):
+        """SDSTUDIO_CONTROLNET_MODEL, or the embedded model's ControlNet (``from_unet`` of its UNet), loaded once."""
+        if "controlnet" not in self._views:
+            from diffusers import ControlNetModel
+
+            location = (settings.SDSTUDIO_CONTROLNET_MODEL or "").strip()
+            if location:
+                try:
+                    net = ControlNetModel.from_pretrained(location, dtype=self.dtype)
+                except OSError as exc:
+                    raise ImproperlyConfigured(f"Could not load SDSTUDIO_CONTROLNET_MODEL={location!r}: {exc}") from exc
+            elif modelinfo.is_embedded():
+                # The embedded ControlNet: the UNet's encoder copied, zero-initialised outputs (seeded, so every
+                # worker builds the same one).
+                with torch.random.fork_rng(devices=[]):
+                    torch.manual_seed(0)
+                    net = ControlNetModel.from_unet(self.text2img.unet)
+                location = "embedded-controlnet"
+            else:
+                raise ImproperlyConfigured(
+                    "Edge guidance needs a ControlNet: set SDSTUDIO_CONTROLNET_MODEL (e.g. lllyasviel/control_v11p_sd15_canny)."
+                )
+            self._views["controlnet"] = net.to(self.device, self.dtype)
+            self._views["controlnet_location"] = location
+        return self._views["controlnet"]
 
     def fingerprint(self) -> dict:
         """What a re-run must match to promise the same pixels (worked out once: it asks the OS for the CPU name)."""

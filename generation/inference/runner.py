@@ -9,6 +9,7 @@ import torch
 from PIL import Image, ImageOps
 
 from generation import parameters as P
+from generation import scene
 from generation.inference.pipelines import LoadedModel, make_generator, make_scheduler
 
 
@@ -16,11 +17,12 @@ class JobCanceled(Exception):
     """Raised from the step callback when a cancel was asked for."""
 
 
-# What the runner needs to make one image: every job parameter (generation.parameters) and the source image.
+# What the runner needs to make one image: every job parameter (generation.parameters), the source image and,
+# for scene jobs, the product's mask on it (255 = kept).
 JobSpec = make_dataclass(
     "JobSpec",
-    [(p.name, Any, field(default=p.default if p.name not in ("seed", "strength") else None)) for p in P.PARAMETERS]
-    + [("source_image", Any, field(default=None))],
+    [(p.name, Any, field(default=p.default if p.modes == P.ALL_MODES else None)) for p in P.PARAMETERS]
+    + [("source_image", Any, field(default=None)), ("mask_image", Any, field(default=None))],
     frozen=True,
 )
 
@@ -30,6 +32,8 @@ class RunResult:
     image: Image.Image
     inference_seconds: float
     steps_run: int
+    placed: scene.Placed | None = None  # scene: the product on the canvas, and its mask
+    control_image: Image.Image | None = None  # edge guidance: the Canny map the ControlNet saw
 
     @property
     def seconds_per_step(self) -> float:
@@ -61,7 +65,8 @@ def run_batch(specs: list[JobSpec], loaded: LoadedModel, on_step: StepCallback |
     if any(getattr(spec, key) != getattr(first, key) for spec in specs for key in P.BATCH_KEYS):
         raise ValueError(f"A batch must share {', '.join(P.BATCH_KEYS)}.")
     scheduler = make_scheduler(first.scheduler, loaded.scheduler_config)
-    pipe = loaded.img2img if first.mode in P.SOURCE_MODES else loaded.text2img
+    edge_guidance = first.controlnet_conditioning_scale is not None
+    pipe = loaded.pipeline(first.mode, edge_guidance=edge_guidance)
     # The worker runs one job (or batch) at a time, so the shared pipeline's scheduler can be swapped per call.
     pipe.scheduler = scheduler
     steps_run = 0
@@ -84,29 +89,56 @@ def run_batch(specs: list[JobSpec], loaded: LoadedModel, on_step: StepCallback |
         callback_on_step_end=callback,
         output_type="pil",
     )
-    if first.mode in P.SOURCE_MODES:
-        if any(spec.source_image is None for spec in specs) or first.strength is None:
-            raise ValueError("img2img needs a source image and a strength.")
+    placed: list = [None] * len(specs)
+    controls: list = [None] * len(specs)
+    if first.mode in P.SOURCE_MODES and any(spec.source_image is None for spec in specs):
+        raise ValueError(f"{first.mode} needs a source image.")
+    if first.mode == "img2img":
+        if first.strength is None:
+            raise ValueError("img2img needs a strength.")
         sources = [prepare_source(spec.source_image, spec.width, spec.height) for spec in specs]
         kwargs.update(image=sources[0] if single else sources, strength=first.strength)
+        controls = [scene.canny(source) for source in sources] if edge_guidance else controls
+    elif first.mode in P.MASK_MODES:
+        if any(spec.mask_image is None for spec in specs):
+            raise ValueError("A scene needs the product's mask.")
+        placed = [scene.place(spec.source_image, spec.mask_image, (spec.width, spec.height),
+                              scale=spec.product_scale, x=spec.product_x, y=spec.product_y) for spec in specs]
+        # diffusers repaints where its mask is white: everything but the product. strength 1.0: the scene starts from noise.
+        repaint = [ImageOps.invert(p.mask) for p in placed]
+        canvases = [p.canvas for p in placed]
+        kwargs.update(image=canvases[0] if single else canvases, mask_image=repaint[0] if single else repaint,
+                      width=first.width, height=first.height, strength=1.0)
+        controls = [scene.canny(canvas) for canvas in canvases] if edge_guidance else controls
     else:
         kwargs.update(width=first.width, height=first.height)
+    if edge_guidance:
+        kwargs.update(control_image=controls[0] if single else controls,
+                      controlnet_conditioning_scale=float(first.controlnet_conditioning_scale))
     started = time.perf_counter()
     with torch.inference_mode():
         output = pipe(**kwargs)
     elapsed = time.perf_counter() - started
-    return [RunResult(image=image, inference_seconds=elapsed, steps_run=steps_run) for image in output.images]
+    return [
+        RunResult(image=scene.composite(image, where) if where is not None else image, inference_seconds=elapsed,
+                  steps_run=steps_run, placed=where, control_image=control)
+        for image, where, control in zip(output.images, placed, controls)
+    ]
 
 
 def warm_up(loaded: LoadedModel, shapes: list[tuple[int, int]]) -> float:
-    """Run two steps of text2img and img2img at each served shape (compilation, kernel autotuning) and return seconds."""
+    """Run two steps of every mode at each served shape (compilation, kernel autotuning) and return seconds."""
     started = time.perf_counter()
     for width, height in shapes:
-        for mode in ("text2img", "img2img"):
+        for mode in P.MODES:
             source = mode in P.SOURCE_MODES
-            spec = JobSpec(
-                mode=mode, prompt="warm-up", seed=0, num_inference_steps=2, width=width, height=height,
-                strength=1.0 if source else None, source_image=Image.new("RGB", (width, height), (128, 128, 128)) if source else None,
-            )
+            mask = Image.new("L", (width, height), 0)
+            mask.paste(255, (width // 4, height // 4, width * 3 // 4, height * 3 // 4))
+            values = {p.name: p.default for p in P.PARAMETERS if mode in p.modes and p.default is not None}
+            values.update(mode=mode, prompt="warm-up", seed=0, num_inference_steps=2, width=width, height=height)
+            if mode in P.BY_NAME["strength"].modes:
+                values["strength"] = 1.0
+            spec = JobSpec(**values, source_image=Image.new("RGB", (width, height), (128, 128, 128)) if source else None,
+                           mask_image=mask if mode in P.MASK_MODES else None)
             run(spec, loaded)
     return time.perf_counter() - started

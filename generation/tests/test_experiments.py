@@ -22,6 +22,8 @@ BRIEF = {
     "i2i_run08_strength060": ("img2img", 30, 7.5, "euler_a", 0.60),
     "i2i_run09_strength085": ("img2img", 30, 7.5, "euler_a", 0.85),
 }
+# Beside the brief's nine: the scene that keeps the product (same prompt, seed 42).
+STUDY = {**BRIEF, "scene_run10_keep_product": ("scene", 30, 7.5, "euler_a", None)}
 
 
 @pytest.mark.worker
@@ -30,13 +32,13 @@ def test_the_briefs_study_runs_and_reports(burst_worker, client, reviewer, tmp_p
     # when the study is seeded (twice: the second time changes nothing) and a real worker runs it
     call_command("seed_tp_experiments")
     call_command("seed_tp_experiments")
-    assert Experiment.objects.count() == 1 and GenerationJob.objects.count() == 9
+    assert Experiment.objects.count() == 1 and GenerationJob.objects.count() == 10
     burst_worker(timeout=900)
     experiment = Experiment.objects.get()
     jobs = {job.run_name: job for job in experiment.jobs.all()}
     # then every job has the brief's parameters and succeeded
-    assert set(jobs) == set(BRIEF)
-    for name, (mode, steps, guidance, scheduler, strength) in BRIEF.items():
+    assert set(jobs) == set(STUDY)
+    for name, (mode, steps, guidance, scheduler, strength) in STUDY.items():
         job = jobs[name]
         assert (job.mode, job.num_inference_steps, job.guidance_scale, job.scheduler, job.strength) == (mode, steps, guidance, scheduler, strength), name
         assert (job.prompt, job.seed, job.width, job.height) == (
@@ -47,6 +49,9 @@ def test_the_briefs_study_runs_and_reports(burst_worker, client, reviewer, tmp_p
     # fidelity falls as strength rises (the brief's "too far" risk)
     ssim = [jobs[n].fidelity_ssim for n in ("i2i_run07_strength035", "i2i_run08_strength060", "i2i_run09_strength085")]
     assert ssim[0] > ssim[1] > ssim[2]
+    # and the scene kept every pixel of the product while its surroundings changed
+    scene = jobs["scene_run10_keep_product"]
+    assert scene.product_max_pixel_diff == 0 and scene.background_change > 0
     # and the side-by-side page shows the grid with the changed parameter highlighted
     from evaluation.services import evaluation_submit
 
@@ -54,7 +59,8 @@ def test_the_briefs_study_runs_and_reports(burst_worker, client, reviewer, tmp_p
                       scores={"prompt_adherence": 2, "visual_realism": 2, "artifacts": 2, "ecommerce_usability": 2, "reproducibility": 2})
     client.force_login(reviewer)
     page = client.get(experiment.get_absolute_url()).content.decode()
-    assert page.count('data-run="t2i_') == 6 and page.count('data-run="i2i_') == 3
+    assert page.count('data-run="t2i_') == 6 and page.count('data-run="i2i_') == 3 and page.count('data-run="scene_') == 1
+    assert "product pixels identical" in page
     assert '<span class="changed">15 steps</span>' in page
     assert "Rubric 10.0/10" in page and "<svg" in page and "Before" in page
     # and the exported report holds the tables, the grids and every output with its metadata
@@ -84,7 +90,7 @@ def test_force_queues_a_fresh_numbered_set(django_capture_on_commit_callbacks):
     call_command("seed_tp_experiments", force=True)
     names = list(Experiment.objects.order_by("id").values_list("name", flat=True))
     assert len(names) == 2 and names[1] == names[0] + " · #2"
-    assert GenerationJob.objects.count() == 18
+    assert GenerationJob.objects.count() == 20
 
 
 @pytest.mark.django_db

@@ -60,7 +60,7 @@ def test_admin_cli_png_and_spec_follow_the_parameters():
     parser = Command().create_parser("manage.py", "generate")
     dests = {action.dest for action in parser._actions}
     assert set(P.NAMES) <= dests
-    assert [f for f in JobSpec.__dataclass_fields__] == [*P.NAMES, "source_image"]
+    assert [f for f in JobSpec.__dataclass_fields__] == [*P.NAMES, "source_image", "mask_image"]
     text = pngmeta.parameters_text({**P.defaults("img2img"), "prompt": "a mug", "seed": 7, "model": "m"})
     # AUTOMATIC1111's spelling of each setting, written by hand here (not the code's table)
     assert text == "a mug\nSteps: 30, Sampler: Euler a, CFG scale: 7.5, Seed: 7, Size: 512x512, Model: m, Denoising strength: 0.6"
@@ -76,7 +76,8 @@ def test_services_validation_and_batching_use_the_parameters(db):
     assert caught.value.message_dict["num_inference_steps"] == ["Steps must be between 1 and 150 (the brief uses 15, 30 and 50)."]
     with pytest.raises(TypeError):
         services.validate_parameters({"prompt": "x", "steps": 3})
-    assert P.BATCH_KEYS == ("mode", "num_inference_steps", "guidance_scale", "scheduler", "width", "height", "strength")
+    assert P.BATCH_KEYS == ("mode", "num_inference_steps", "guidance_scale", "scheduler", "width", "height", "strength",
+                            "controlnet_conditioning_scale")
 
 
 # --- the web process never imports torch ----------------------------------------------------------

@@ -1,4 +1,4 @@
-// Job form: the brief's baseline preset, and img2img-only fields shown only for img2img.
+// Job form: the brief's baseline preset, and each mode's own fields (data-modes) shown only for that mode.
 (function () {
   "use strict";
   var form = document.getElementById("job-form");
@@ -17,10 +17,10 @@
   }
   function sync() {
     var checked = form.querySelector("input[name=mode]:checked");
-    var img2img = checked && checked.value === "img2img";
-    ["source_photo", "upload", "strength"].forEach(function (name) {
-      var row = form.querySelector(".field-" + name);
-      if (row) { row.hidden = !img2img; }
+    var mode = checked ? checked.value : "";
+    form.querySelectorAll("[data-modes]").forEach(function (el) {
+      var row = el.closest(".field");
+      if (row) { row.hidden = el.dataset.modes.split(" ").indexOf(mode) < 0; }
     });
   }
   form.querySelectorAll("input[name=mode]").forEach(function (el) { el.addEventListener("change", sync); });

@@ -13,7 +13,7 @@ from generation.models import Status
 
 
 class Command(BaseCommand):
-    help = "Queue one generation job (text2img, or img2img with --image) and optionally follow it to the end."
+    help = "Queue one generation job (text2img; img2img or scene with --image) and optionally follow it to the end."
 
     def add_arguments(self, parser):
         # One option per job parameter (generation.parameters); unset options take the parameter's default.
@@ -21,7 +21,9 @@ class Command(BaseCommand):
             default = "text2img, or img2img with --image" if p.name == "mode" else p.default
             parser.add_argument(p.cli, dest=p.name, type=p.type, choices=p.choices or None, required=p.name == "prompt",
                                 help=f"{p.help} (default: {default})".strip() if p.name != "prompt" else p.help)
-        parser.add_argument("--image", type=Path, help="img2img: a product photo (added to --product, or to the product IMPORTED).")
+        parser.add_argument("--image", type=Path, help="img2img and scene: a product photo (added to --product, or to the product IMPORTED).")
+        parser.add_argument("--mask", type=Path, help="scene: the product's mask as a PNG at the photo's size, white = kept "
+                                                      "(default: the photo's own: its transparency, or found automatically).")
         parser.add_argument("--product", help="SKU of the product the job (and --image) belongs to.")
         parser.add_argument("--wait", action="store_true", help="Follow progress and print the output path.")
         parser.add_argument("--inline", action="store_true", help="Run in this process instead of on a worker (no Redis needed).")
@@ -57,9 +59,19 @@ class Command(BaseCommand):
                 raise CommandError(f"{path}: {' '.join(exc.messages)}") from None
         params = {p.name: options[p.name] for p in P.PARAMETERS if options[p.name] is not None}
         params["mode"] = mode
+        mask = None
+        if options["mask"]:
+            if mode not in P.MASK_MODES:
+                raise CommandError(f"--mask is for {', '.join(sorted(P.MASK_MODES))} jobs.")
+            from catalog import masks
+
+            try:
+                mask = masks.decode(options["mask"].read_bytes(), (source.width, source.height))
+            except (OSError, ValidationError) as exc:
+                raise CommandError(f"{options['mask']}: {' '.join(getattr(exc, 'messages', [str(exc)]))}") from None
         try:
             with transaction.atomic():
-                job = services.job_create(**params, product=product, source_photo=source)
+                job = services.job_create(**params, product=product, source_photo=source, mask=mask)
         except ValidationError as exc:
             raise CommandError("; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())) from None
         self.stdout.write(f"job {job.pk}")

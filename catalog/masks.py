@@ -1,0 +1,204 @@
+"""Product masks (255 = the product, kept; 0 = the scene, regenerated): from a cut-out's alpha, found automatically, or drawn.
+
+The automatic mask is OpenCV's GrabCut, seeded from what the photo's border
+says about the background: a packshot's product sits inside the frame, so the
+border is background. A smooth model of the border (a quadratic surface per
+channel, which follows studio sweeps and gradients) marks the pixels that
+stand out as probable product, the border itself as certain background, and
+GrabCut's colour models settle the rest (textured surfaces included). Small
+specks are dropped and the product's own small holes filled; large holes
+(the inside of a headphone band, a mug's handle) stay background.
+"""
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from django.core.exceptions import ValidationError
+from PIL import Image
+
+WORK_SIZE = 256  # GrabCut runs on the photo reduced to this longest side; the mask is scaled back up
+BORDER_FRACTION = 0.03
+MIN_PRODUCT_FRACTION = 0.002  # a drawn or found mask keeps at least 0.2% of the photo...
+MAX_PRODUCT_FRACTION = 0.98  # ...and leaves at least 2% of it to the scene
+
+
+def binarize(mask: Image.Image) -> Image.Image:
+    return mask.convert("L").point(lambda v: 255 if v >= 128 else 0)
+
+
+def from_alpha(image: Image.Image) -> Image.Image | None:
+    """The product mask a cut-out carries in its alpha channel, or None when the photo has no real transparency."""
+    if image.mode == "P" and "transparency" in image.info:
+        image = image.convert("RGBA")
+    if image.mode not in ("RGBA", "LA", "PA", "RGBa", "La"):
+        return None
+    alpha = image.getchannel("A")
+    low, high = alpha.getextrema()
+    if low == 255 or high == 0:  # fully opaque (an alpha channel that says nothing) or fully transparent
+        return None
+    return binarize(alpha)
+
+
+def _border(shape: tuple[int, int], width: int) -> np.ndarray:
+    border = np.zeros(shape, dtype=bool)
+    border[:width], border[-width:], border[:, :width], border[:, -width:] = True, True, True, True
+    return border
+
+
+def _background_model(pixels: np.ndarray, border: np.ndarray) -> np.ndarray:
+    """A quadratic surface per channel fitted to the border pixels: the background as if the product were not there."""
+    h, w, _ = pixels.shape
+    y, x = np.mgrid[0:h, 0:w].astype(np.float64)
+    x, y = x / w - 0.5, y / h - 0.5
+    basis = np.stack([np.ones_like(x), x, y, x * x, y * y, x * y], axis=-1)
+    coefficients, *_ = np.linalg.lstsq(basis[border], pixels[border], rcond=None)
+    return basis @ coefficients
+
+
+def _distance_to_border_colours(pixels: np.ndarray, border: np.ndarray, clusters: int = 8) -> np.ndarray:
+    import cv2
+
+    samples = pixels[border].astype(np.float32)
+    criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 1.0)
+    cv2.setRNGSeed(0)
+    _, _, centres = cv2.kmeans(samples, min(clusters, len(samples)), None, criteria, 2, cv2.KMEANS_PP_CENTERS)
+    centres = centres.astype(np.float64)
+    # Pixels on the line between two border colours are a blend of them (a horizon, a grain edge): background too.
+    starts, ends = [], []
+    for i in range(len(centres)):
+        for j in range(i, len(centres)):
+            starts.append(centres[i])
+            ends.append(centres[j])
+    a, b = np.array(starts), np.array(ends)
+    direction = b - a
+    length2 = np.maximum((direction**2).sum(-1), 1e-9)
+    flat = pixels.reshape(-1, 1, 3)
+    t = np.clip(((flat - a[None]) * direction[None]).sum(-1) / length2[None], 0.0, 1.0)
+    nearest = a[None] + t[..., None] * direction[None]
+    return np.abs(flat - nearest).max(axis=-1).min(axis=-1).reshape(pixels.shape[:2])
+
+
+def _fill_small_holes(mask: np.ndarray, max_area: int) -> np.ndarray:
+    import cv2
+
+    holes = (~mask).astype(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(holes, connectivity=4)
+    filled = mask.copy()
+    for label in range(1, count):
+        x, y, w, h, area = stats[label]
+        touches_border = x == 0 or y == 0 or x + w == mask.shape[1] or y + h == mask.shape[0]
+        if area <= max_area and not touches_border:
+            filled[labels == label] = True
+    return filled
+
+
+def _drop_thin_border_strands(mask: np.ndarray, band: int) -> np.ndarray:
+    """Thin lines reaching the frame's edge (a horizon, a table's edge) are scenery: the product sits inside the frame."""
+    import cv2
+
+    opened = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7))).astype(bool)
+    thin = mask & ~opened
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(thin.astype(np.uint8), connectivity=8)
+    result = mask.copy()
+    for label in range(1, count):
+        x, y, w, h, _ = stats[label]
+        if x <= band or y <= band or x + w >= mask.shape[1] - band or y + h >= mask.shape[0] - band:
+            result[labels == label] = False
+    return result
+
+
+def _drop_specks(mask: np.ndarray) -> np.ndarray:
+    import cv2
+
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    if count <= 1:
+        return mask
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    keep = 1 + np.flatnonzero(areas >= max(areas.max() * 0.08, 4))
+    return np.isin(labels, keep)
+
+
+def automatic(image: Image.Image) -> Image.Image:
+    """A product mask for a packshot (product inside the frame, on a plain, gradient or textured background)."""
+    import cv2
+
+    rgb = image.convert("RGB")
+    scale = min(1.0, WORK_SIZE / max(rgb.size))
+    small = rgb.resize((max(8, round(rgb.width * scale)), max(8, round(rgb.height * scale))), Image.Resampling.LANCZOS) if scale < 1 else rgb
+    pixels = np.asarray(small, dtype=np.float64)
+    h, w, _ = pixels.shape
+    band = max(2, round(min(h, w) * BORDER_FRACTION))
+    border = _border((h, w), band)
+    expected = _background_model(pixels, border)
+    # How far each pixel is from the background: from the smooth model (sweeps, gradients), or from the nearest
+    # colour of the border (textured surfaces, a wall behind a table), whichever is closer.
+    residual = np.minimum(np.abs(pixels - expected).max(axis=-1), _distance_to_border_colours(pixels, border))
+    threshold = max(18.0, 2.5 * float(np.percentile(residual[border], 95)))
+    product = residual > threshold
+    # A cast shadow is the background darkened evenly in every channel: background, not product.
+    ratio = (pixels + 1.0) / (np.clip(expected, 0, 255) + 1.0)
+    shadow = (ratio.max(axis=-1) < 0.97) & (ratio.min(axis=-1) > 0.4) & (ratio.max(axis=-1) - ratio.min(axis=-1) < 0.08)
+    seed = np.where(product & ~shadow, cv2.GC_PR_FGD, cv2.GC_PR_BGD).astype(np.uint8)
+    seed[shadow & product] = cv2.GC_BGD
+    seed[border] = cv2.GC_BGD
+    bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+    try:
+        cv2.grabCut(np.asarray(small, dtype=np.uint8)[:, :, ::-1].copy(), seed, None, bgd, fgd, 5, cv2.GC_INIT_WITH_MASK)
+    except cv2.error:  # too little variety for its colour models (a flat image): keep what stood out, if anything
+        pass
+    mask = (seed == cv2.GC_FGD) | (seed == cv2.GC_PR_FGD)
+    # GrabCut's smoothing lets the product bleed along edges of the scenery (a horizon): keep it near what stood out.
+    stands_out = cv2.dilate((product & ~shadow).astype(np.uint8), np.ones((3, 3), np.uint8))
+    mask &= stands_out.astype(bool)
+    mask = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)).astype(bool)
+    mask = _fill_small_holes(_drop_specks(_drop_thin_border_strands(mask, band + 1)), max_area=int(h * w * 0.008))
+    found = Image.fromarray((mask * 255).astype(np.uint8), "L")
+    if found.size != rgb.size:
+        found = binarize(found.resize(rgb.size, Image.Resampling.BILINEAR))
+    return found
+
+
+def check(mask: Image.Image, size: tuple[int, int]) -> Image.Image:
+    """A mask for a photo of ``size``, made binary, or ValidationError with what is wrong."""
+    if mask.size != size:
+        raise ValidationError(
+            f"The mask is {mask.width}x{mask.height} px but the photo is {size[0]}x{size[1]} px; draw it on the photo itself.",
+            code="mask_size",
+        )
+    mask = binarize(from_alpha(mask) or mask) if mask.mode in ("RGBA", "LA", "PA") else binarize(mask)
+    kept = np.count_nonzero(np.asarray(mask)) / (size[0] * size[1])
+    if kept < MIN_PRODUCT_FRACTION:
+        raise ValidationError("The mask is empty: paint over the product so SD Studio knows which pixels to keep.", code="mask_empty")
+    if kept > MAX_PRODUCT_FRACTION:
+        raise ValidationError(
+            f"The mask covers {kept:.0%} of the photo: nothing would be left to change. Erase the background from it.",
+            code="mask_full",
+        )
+    return mask
+
+
+def decode(data: bytes, size: tuple[int, int]) -> Image.Image:
+    """A mask uploaded as PNG bytes (white = product; or transparency outside the product), checked for a photo of ``size``."""
+    try:
+        image = Image.open(io.BytesIO(data), formats=("PNG", "WEBP"))
+        if image.width * image.height > size[0] * size[1] * 4:
+            raise ValidationError("The mask is far larger than the photo; draw it on the photo itself.", code="mask_size")
+        image.load()
+    except ValidationError:
+        raise
+    except Exception:
+        raise ValidationError("The mask is not a PNG image: send it as an 8-bit PNG, white over the product.", code="mask_format") from None
+    return check(image, size)
+
+
+def png(mask: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    binarize(mask).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def iou(a: Image.Image, b: Image.Image) -> float:
+    x, y = np.asarray(binarize(a)) > 0, np.asarray(binarize(b)) > 0
+    union = np.count_nonzero(x | y)
+    return np.count_nonzero(x & y) / union if union else 1.0

@@ -1,0 +1,162 @@
+// Mask editor: paint the product (kept pixels) over the photo, erase, undo, start from the automatic mask, save.
+// The canvas holds the mask at the photo's own size (opaque = product); CSS shows it translucent over the photo.
+(function () {
+  "use strict";
+  var root = document.getElementById("mask-editor");
+  var canvas = document.getElementById("mask-canvas");
+  if (!root || !canvas) { return; }
+  var ctx = canvas.getContext("2d", { willReadFrequently: true });
+  var TINT = "rgb(255, 0, 128)";
+  var canEdit = root.dataset.canEdit === "1";
+  var status = document.getElementById("mask-status");
+  var undoButton = document.getElementById("mask-undo");
+  var brush = document.getElementById("mask-brush");
+  var undoStack = [];
+  var drawing = false;
+  var last = null;
+  var dirty = false;
+
+  function say(text, isError) {
+    if (!status) { return; }
+    status.textContent = text;
+    status.className = isError ? "error" : "";
+  }
+
+  function remember() {
+    undoStack.push(ctx.getImageData(0, 0, canvas.width, canvas.height));
+    if (undoStack.length > 30) { undoStack.shift(); }
+    if (undoButton) { undoButton.disabled = false; }
+  }
+
+  function undo() {
+    var previous = undoStack.pop();
+    if (previous) { ctx.putImageData(previous, 0, 0); dirty = true; say("Undone."); }
+    if (undoButton) { undoButton.disabled = undoStack.length === 0; }
+  }
+
+  // A white-on-black mask PNG becomes opaque tint where white.
+  function load(url, recordUndo) {
+    var image = new Image();
+    image.onload = function () {
+      var scratch = document.createElement("canvas");
+      scratch.width = canvas.width;
+      scratch.height = canvas.height;
+      var s = scratch.getContext("2d");
+      s.drawImage(image, 0, 0, canvas.width, canvas.height);
+      var source = s.getImageData(0, 0, canvas.width, canvas.height).data;
+      var out = ctx.createImageData(canvas.width, canvas.height);
+      for (var i = 0; i < source.length; i += 4) {
+        if (source[i] >= 128) { out.data[i] = 255; out.data[i + 1] = 0; out.data[i + 2] = 128; out.data[i + 3] = 255; }
+      }
+      if (recordUndo) { remember(); }
+      ctx.putImageData(out, 0, 0);
+      root.dataset.loaded = "1";
+    };
+    image.onerror = function () { say("Could not load the mask.", true); root.dataset.loaded = "1"; };
+    image.src = url + (url.indexOf("?") < 0 ? "?" : "&") + "t=" + Date.now();
+  }
+
+  function point(event) {
+    var rect = canvas.getBoundingClientRect();
+    return {
+      x: (event.clientX - rect.left) * canvas.width / rect.width,
+      y: (event.clientY - rect.top) * canvas.height / rect.height,
+    };
+  }
+
+  function tool() {
+    var checked = root.querySelector("input[name=mask-tool]:checked");
+    return checked ? checked.value : "paint";
+  }
+
+  function stroke(from, to) {
+    ctx.save();
+    ctx.globalCompositeOperation = tool() === "erase" ? "destination-out" : "source-over";
+    ctx.strokeStyle = TINT;
+    ctx.fillStyle = TINT;
+    ctx.lineWidth = Number(brush ? brush.value : 24);
+    ctx.lineCap = "round";
+    ctx.lineJoin = "round";
+    ctx.beginPath();
+    ctx.moveTo(from.x, from.y);
+    ctx.lineTo(to.x + 0.01, to.y);
+    ctx.stroke();
+    ctx.restore();
+    dirty = true;
+  }
+
+  if (root.dataset.hasMask === "1") { load(root.dataset.maskUrl, false); } else { root.dataset.loaded = "1"; }
+  if (!canEdit) { return; }
+  if (brush) { brush.value = Math.max(4, Math.round(canvas.width * 0.04)); brush.max = Math.max(40, Math.round(canvas.width / 4)); }
+
+  canvas.addEventListener("pointerdown", function (event) {
+    event.preventDefault();
+    canvas.setPointerCapture(event.pointerId);
+    remember();
+    drawing = true;
+    last = point(event);
+    stroke(last, last);
+  });
+  canvas.addEventListener("pointermove", function (event) {
+    if (!drawing) { return; }
+    var next = point(event);
+    stroke(last, next);
+    last = next;
+  });
+  function end() { drawing = false; last = null; }
+  canvas.addEventListener("pointerup", end);
+  canvas.addEventListener("pointercancel", end);
+
+  if (undoButton) { undoButton.addEventListener("click", undo); }
+  document.addEventListener("keydown", function (event) {
+    if ((event.ctrlKey || event.metaKey) && event.key === "z") { event.preventDefault(); undo(); }
+  });
+  document.getElementById("mask-automatic").addEventListener("click", function () {
+    say("Finding the product…");
+    load(root.dataset.maskUrl + "?automatic=1", true);
+    dirty = true;
+    say("Automatic mask loaded: check it, then save.");
+  });
+  document.getElementById("mask-clear").addEventListener("click", function () {
+    remember();
+    ctx.clearRect(0, 0, canvas.width, canvas.height);
+    dirty = true;
+  });
+  document.getElementById("mask-save").addEventListener("click", function () {
+    var pixels = ctx.getImageData(0, 0, canvas.width, canvas.height);
+    var scratch = document.createElement("canvas");
+    scratch.width = canvas.width;
+    scratch.height = canvas.height;
+    var s = scratch.getContext("2d");
+    var out = s.createImageData(canvas.width, canvas.height);
+    for (var i = 0; i < pixels.data.length; i += 4) {
+      var v = pixels.data[i + 3] >= 128 ? 255 : 0;
+      out.data[i] = v; out.data[i + 1] = v; out.data[i + 2] = v; out.data[i + 3] = 255;
+    }
+    s.putImageData(out, 0, 0);
+    say("Saving…");
+    scratch.toBlob(function (blob) {
+      var body = new FormData();
+      body.append("mask", blob, "mask.png");
+      var token = root.querySelector("input[name=csrfmiddlewaretoken]");
+      fetch(root.dataset.maskUrl, {
+        method: "POST", body: body, credentials: "same-origin",
+        headers: { "X-CSRFToken": token ? token.value : "" },
+      }).then(function (response) {
+        return response.json().then(function (data) { return { ok: response.ok, data: data }; });
+      }).then(function (result) {
+        if (result.ok) {
+          dirty = false;
+          var source = document.getElementById("mask-source");
+          if (source) { source.textContent = result.data.mask_source; }
+          say("Saved. New scene jobs from this photo keep these pixels.");
+        } else {
+          say(result.data.error || "The mask was not saved.", true);
+        }
+      }).catch(function () { say("The mask was not saved: the server could not be reached. Try again.", true); });
+    }, "image/png");
+  });
+  window.addEventListener("beforeunload", function (event) {
+    if (dirty) { event.preventDefault(); event.returnValue = ""; }
+  });
+})();
