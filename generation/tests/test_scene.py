@@ -276,3 +276,27 @@ def test_a_sweep_from_a_scene_keeps_the_scenes_own_mask_not_the_photos_later_one
     for job in experiment.jobs.all():
         assert (np.asarray(Image.open(job.mask.open("rb"))) == np.asarray(drawn)).all()
         assert job.mask_sha256 == baseline.mask_sha256
+
+
+def test_a_dedicated_inpainting_checkpoint_brings_its_unet_and_shares_the_rest(tmp_path, settings):
+    """SDSTUDIO_INPAINT_MODEL: a 9-channel UNet (image latents + mask + masked image), as SD's inpainting checkpoints."""
+    import torch
+    from diffusers import UNet2DConditionModel
+
+    from generation.inference import pipelines, runner
+
+    base = pipelines.load_pipelines()
+    config = dict(base.text2img.unet.config)
+    config["in_channels"] = 9
+    torch.manual_seed(0)
+    UNet2DConditionModel.from_config(config).save_pretrained(tmp_path / "unet")
+    settings.SDSTUDIO_INPAINT_MODEL = str(tmp_path)
+    pipe = base.pipeline("scene")
+    assert pipe.unet.config.in_channels == 9 and pipe.unet is not base.text2img.unet
+    assert pipe.vae is base.text2img.vae and pipe.text_encoder is base.text2img.text_encoder
+    photo = Image.open(DEMO_PHOTO).convert("RGB")
+    spec = runner.JobSpec(mode="scene", prompt="headphones on marble", seed=1, num_inference_steps=2, width=64, height=64,
+                          product_scale=0.6, product_x=0.5, product_y=0.55, source_image=photo, mask_image=masks.automatic(photo))
+    result = runner.run(spec, base)
+    assert result.image.size == (64, 64) and scene.scene_fidelity(result.image, result.placed).product_max_pixel_diff == 0
+    assert base.environment("scene")["inpaint_model"] == str(tmp_path)
