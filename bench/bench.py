@@ -135,6 +135,9 @@ def main() -> None:
         first_elapsed, _, first_jobs = full_path(0, *shapes[0], 1)  # the worker's first job: shows it pays no load
         print(f"worker's first job: {first_elapsed:.2f} s end to end, load time paid by the job {first_jobs[0].load_seconds or 0:.2f} s",
               flush=True)
+        signed = first_jobs[0].content_credentials
+        print(f"outputs' Content Credentials (C2PA): {f'signed by the {signed} signer' if signed else 'unsigned'} "
+              "(SDSTUDIO_C2PA_DEV_SIGNING=0 for unsigned outputs)", flush=True)
         summary = []
         for size, steps in shapes:
             bare(0, size, steps)

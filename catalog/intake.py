@@ -44,6 +44,8 @@ class CleanPhoto:
     original_name: str
     notes: list[str]
     mask: Image.Image | None = None  # from the alpha channel of a cut-out (255 = product)
+    declared_source_type: str = ""  # what the file says made it (IPTC digital source type URI)
+    declared_by: str = ""  # "c2pa" (a manifest that verified) or "xmp"
 
     @property
     def width(self) -> int:
@@ -157,4 +159,24 @@ def clean_photo(data: bytes, *, name: str | None = None) -> CleanPhoto:
         original_name=safe_original_name(name),
         notes=notes,
         mask=mask,
+        **dict(zip(("declared_source_type", "declared_by"), declared_origin(data))),
     )
+
+
+XMP_SOURCE_TYPE = re.compile(rb"DigitalSourceType(?:>|=\"|=')\s*(https?://cv\.iptc\.org/newscodes/digitalsourcetype/[A-Za-z]+)")
+
+
+def declared_origin(data: bytes) -> tuple[str, str]:
+    """What an upload declares about its origin: from a C2PA manifest that verifies, else from its XMP (a claim)."""
+    from sdstudio import credentials
+
+    try:
+        found = credentials.read_image_file(data)
+    except Exception:  # an unreadable manifest declares nothing; the photo itself was already checked
+        found = None
+    if found is not None and found.state == "valid" and found.digital_source_types:
+        return found.digital_source_types[0][:200], "c2pa"
+    match = XMP_SOURCE_TYPE.search(data[:4 * 1024 * 1024])
+    if match:
+        return match.group(1).decode("ascii")[:200], "xmp"
+    return "", ""

@@ -66,6 +66,9 @@ class ProductPhoto(models.Model):
     # Scene jobs keep the product's pixels through this mask (255 = product): a cut-out's alpha, drawn, or automatic.
     mask = models.ImageField(upload_to="masks/", blank=True)
     mask_source = models.CharField(max_length=16, choices=MaskSource.choices, blank=True)
+    # What the upload says about its own origin (its C2PA manifest, else its XMP): an IPTC digital source type URI.
+    declared_source_type = models.CharField(max_length=200, blank=True)
+    declared_by = models.CharField(max_length=16, blank=True, help_text="c2pa (a verified manifest) or xmp (a claim anyone can write).")
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -80,6 +83,12 @@ class ProductPhoto(models.Model):
 
     def __str__(self) -> str:
         return f"{self.product.sku} photo {self.pk} ({self.width}x{self.height})"
+
+    @property
+    def declares_ai(self) -> bool:
+        from sdstudio.credentials import AI_SOURCE_TYPES
+
+        return self.declared_source_type in AI_SOURCE_TYPES
 
     def get_absolute_url(self) -> str:
         return reverse("catalog:photo_detail", kwargs={"sku": self.product.sku, "pk": self.pk})

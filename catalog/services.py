@@ -70,6 +70,8 @@ def _store(*, product: Product, clean: CleanPhoto, uploaded_by) -> ProductPhoto:
         height=clean.height,
         original_name=clean.original_name,
         original_format=clean.original_format,
+        declared_source_type=clean.declared_source_type,
+        declared_by=clean.declared_by,
         uploaded_by=uploaded_by,
     )
     try:

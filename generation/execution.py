@@ -285,6 +285,26 @@ def execute_jobs(jobs: list[GenerationJob], loaded, *, load_seconds: float = 0.0
 
 
 
+def sign_output(job: GenerationJob, png: bytes, params: dict, environment: dict) -> tuple[bytes, str]:
+    """The PNG with its Content Credentials, and who signed it ("development", "configured"; "" = unsigned).
+
+    Signed after encoding and never re-encoded after: a signing failure raises (the job fails with its reason).
+    """
+    from sdstudio import credentials
+
+    keys = credentials.signing_keys()
+    if keys is None:
+        return png, ""
+    source = None
+    if job.mode in P.SOURCE_MODES and job.source_photo_id:
+        with job.source_photo.image.open("rb") as handle:
+            source = (f"product photo #{job.source_photo_id}", handle.read())
+    rerun_of = {"job": job.rerun_of_id, "pixels_sha256": job.rerun_of.output_sha256} if job.rerun_of_id else None
+    manifest = credentials.manifest_for(mode=job.mode, params=params, model=environment.get("model", ""),
+                                        title=f"sdstudio-job{job.pk}.png", rerun_of=rerun_of)
+    return credentials.sign_png(png, manifest, source=source, keys=keys), "development" if keys.development else "configured"
+
+
 def finish_job(job: GenerationJob, spec, result, environment: dict, *, load_seconds: float, timings: dict | None = None) -> str:
     """Measure, encode with provenance and store one output; the row turns succeeded with its file or not at all."""
     from generation.inference.runner import prepare_source
@@ -304,6 +324,7 @@ def finish_job(job: GenerationJob, spec, result, environment: dict, *, load_seco
         extra["rerun_psnr"] = comparison.psnr
     params = job.parameters()
     png = pngmeta.encode_png(result.image, params, extra={"job": job.pk, "environment": environment})
+    png, extra["content_credentials"] = sign_output(job, png, params, environment)
     outcome = services.JobOutcome(
         png=png,
         thumbnail_png=thumbnail_png(result.image),

@@ -117,9 +117,19 @@ def _create_jobs(request: HttpRequest, data: dict) -> list[GenerationJob]:
 def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(jobs_for_listing().select_related("rerun_of"), pk=pk)
     context = {"job": job, "environment_diff": environment_diff(job),
-               "can_manage": services.can_manage(job=job, user=request.user)}
+               "can_manage": services.can_manage(job=job, user=request.user), "credentials": output_credentials(job)}
     # The review panel comes from the evaluation app ({% review_panel %}): generation knows nothing of reviews.
     return render(request, "generation/generationjob_detail.html", context)
+
+
+def output_credentials(job: GenerationJob):
+    """The output's Content Credentials as verified now, from the stored file's bytes (None before there is one)."""
+    from sdstudio import credentials
+
+    if not job.output:
+        return None
+    with job.output.open("rb") as handle:
+        return credentials.read(handle.read())
 
 
 def environment_diff(job: GenerationJob) -> list[tuple[str, object, object]]:

@@ -209,6 +209,15 @@ SDSTUDIO_MODEL_REVISION = os.environ.get("SDSTUDIO_MODEL_REVISION", "")
 # Scene mode: a dedicated inpainting checkpoint (its UNet; the VAE and text encoder stay shared), or blank to
 # inpaint with the model's own UNet. Edge guidance: a ControlNet (e.g. lllyasviel/control_v11p_sd15_canny);
 # the embedded model has its own.
+# Content Credentials (C2PA) on every output: the signer's chain and key (PEM files), or a signing service's
+# callback (dotted path to sign(data) -> signature, ES256) with its chain. Development settings without them sign
+# with a development certificate made under var/c2pa; production without them leaves outputs unsigned.
+SDSTUDIO_VERSION = "0.4.0"
+SDSTUDIO_C2PA_CERT = os.environ.get("SDSTUDIO_C2PA_CERT", "")
+SDSTUDIO_C2PA_KEY = os.environ.get("SDSTUDIO_C2PA_KEY", "")
+SDSTUDIO_C2PA_SIGNER = os.environ.get("SDSTUDIO_C2PA_SIGNER", "")
+SDSTUDIO_C2PA_DEV_DIR = Path(os.environ.get("SDSTUDIO_C2PA_DEV_DIR", BASE_DIR / "var" / "c2pa"))
+SDSTUDIO_C2PA_DEV_SIGNING = env_bool("SDSTUDIO_C2PA_DEV_SIGNING", True)
 SDSTUDIO_INPAINT_MODEL = os.environ.get("SDSTUDIO_INPAINT_MODEL", "")
 SDSTUDIO_CONTROLNET_MODEL = os.environ.get("SDSTUDIO_CONTROLNET_MODEL", "")
 SDSTUDIO_DEVICE = os.environ.get("SDSTUDIO_DEVICE", "auto")

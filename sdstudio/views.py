@@ -21,3 +21,29 @@ def home(request: HttpRequest) -> HttpResponse:
             "experiments": Experiment.objects.annotate(job_count=Count("jobs"))[:5],
         },
     )
+
+
+@login_required
+def verify(request: HttpRequest) -> HttpResponse:
+    """Drop any image and see what its Content Credentials (C2PA) say: valid, invalid (changed or forged) or unsigned."""
+    from django.conf import settings
+    from django.template.defaultfilters import filesizeformat
+
+    from sdstudio import credentials
+
+    context: dict = {}
+    status = 200
+    if request.method == "POST":
+        upload = request.FILES.get("image")
+        if upload is None:
+            context["error"], status = "Choose an image file (PNG, JPEG or WebP) to verify.", 400
+        elif upload.size > settings.SDSTUDIO_UPLOAD_MAX_BYTES:
+            context["error"], status = (f"The file is {filesizeformat(upload.size)}; the limit is "
+                                        f"{filesizeformat(settings.SDSTUDIO_UPLOAD_MAX_BYTES)}."), 400
+        else:
+            found = credentials.read_image_file(upload.read())
+            if found.problems and found.state == "unsigned":  # not an image at all
+                context["error"], status = "This file is not a PNG, JPEG or WebP image.", 400
+            else:
+                context.update(credentials=found, filename=upload.name[:200])
+    return render(request, "verify.html", context, status=status)
