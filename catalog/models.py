@@ -10,7 +10,7 @@ from django.urls import reverse
 # A SKU is part of the product's URLs: letters, digits, ".", "_" and "-", starting with a letter or digit,
 # and none of the words the catalog's own URLs use.
 SKU_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-RESERVED_SKUS = {"new", "feed.csv"}
+RESERVED_SKUS = {"new", "feed.csv", "shop"}
 
 
 def validate_sku(value: str) -> None:
@@ -27,6 +27,13 @@ class Product(models.Model):
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
     category = models.CharField(max_length=100, blank=True, db_index=True)
+    # From the shop (a Shopify product CSV): its handle, vendor, type, tags and status, kept for the way back.
+    handle = models.CharField(max_length=255, blank=True, db_index=True, help_text="The shop's handle (Shopify); blank = the SKU.")
+    vendor = models.CharField(max_length=255, blank=True)
+    product_type = models.CharField(max_length=255, blank=True)
+    tags = models.CharField(max_length=1000, blank=True)
+    shop_status = models.CharField(max_length=16, blank=True, help_text="active, draft or archived in the shop.")
+    shop_image_count = models.PositiveIntegerField(default=0, help_text="Images the shop already has: exported images come after them.")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -41,6 +48,38 @@ class Product(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("catalog:product_detail", kwargs={"sku": self.sku})
+
+    @property
+    def shop_handle(self) -> str:
+        return self.handle or self.sku.lower()
+
+
+class ProductVariant(models.Model):
+    """A shop variant (size, colour...): its SKU and barcode, as the shop knows them."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="variants")
+    sku = models.CharField("SKU", max_length=255, blank=True)
+    barcode = models.CharField(max_length=64, blank=True)
+    options = models.JSONField(default=dict, blank=True, help_text="Option name -> value, e.g. {\"Color\": \"Black\"}.")
+    position = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        ordering = ["product", "position", "id"]
+
+    def __str__(self) -> str:
+        return self.sku or f"variant {self.position} of {self.product.sku}"
+
+
+class FeedToken(models.Model):
+    """A secret in the Merchant Center feed's URL, so the shop can fetch it on a schedule without a login."""
+
+    token = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
 
 
 class MaskSource(models.TextChoices):

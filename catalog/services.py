@@ -185,3 +185,16 @@ def catalog_import(*, rows, base_dir, uploaded_by=None) -> dict:
         else:
             report[report_key] += 1
     return report
+
+
+@transaction.atomic
+def feed_token_create(*, created_by=None):
+    """A new secret for the Merchant Center feed's link; the previous ones stop working."""
+    import secrets
+
+    from django.utils import timezone
+
+    from catalog.models import FeedToken
+
+    FeedToken.objects.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+    return FeedToken.objects.create(token=secrets.token_urlsafe(32), created_by=created_by)

@@ -9,8 +9,10 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Prefetch, Q
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 
 from catalog import masks, services
+from catalog import shop as shop_services
 from catalog.forms import PhotoUploadForm, ProductForm
 from catalog.models import Product, ProductPhoto
 from generation.selectors import jobs_for_listing
@@ -129,6 +131,71 @@ def photo_mask(request: HttpRequest, sku: str, pk: int) -> HttpResponse:
     return response
 
 
+def _download(content: str, filename: str, content_type: str) -> HttpResponse:
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@login_required
+@permission_required("catalog.add_product", raise_exception=True)
+def shop(request: HttpRequest) -> HttpResponse:
+    """The shop round trip: import a Shopify product CSV, download the exports, manage the Merchant Center feed's token."""
+    from catalog.models import FeedToken
+
+    report = None
+    status = 200
+    if request.method == "POST" and request.POST.get("action") == "import":
+        upload = request.FILES.get("csv_file")
+        if upload is None:
+            messages.error(request, "Choose a Shopify product CSV to import.")
+            status = 400
+        elif upload.size > 50 * 1024 * 1024:
+            messages.error(request, "The file is over 50 MB; split it into several exports.")
+            status = 400
+        else:
+            try:
+                text = upload.read().decode("utf-8-sig")
+            except UnicodeDecodeError:
+                messages.error(request, "The file is not UTF-8 text: export it again from Shopify (Products > Export).")
+                status = 400
+            else:
+                rows, header = shop_services.read_rows(text)
+                if not shop_services.is_shopify(header):
+                    messages.error(request, "This is not a Shopify product CSV: its first line must name Handle and Title columns.")
+                    status = 400
+                else:
+                    report = shop_services.shopify_import(rows=rows, uploaded_by=request.user).as_dict()
+                    status = 200 if not report["errors"] else 400 if not (report["created"] or report["updated"]) else 200
+    elif request.method == "POST" and request.POST.get("action") == "new_token":
+        services.feed_token_create(created_by=request.user)
+        messages.success(request, "New feed link made; the old ones stop working.")
+        return redirect("catalog:shop")
+    token = FeedToken.objects.filter(revoked_at__isnull=True).first()
+    feed_url = request.build_absolute_uri(reverse("catalog:merchant_feed") + f"?token={token.token}") if token else ""
+    return render(request, "catalog/shop.html", {"report": report, "feed_url": feed_url}, status=status)
+
+
+@login_required
+def shopify_export(request: HttpRequest) -> HttpResponse:
+    return _download(shop_services.shopify_export(request.build_absolute_uri("/")), "sdstudio-shopify-products.csv", "text/csv; charset=utf-8")
+
+
+def merchant_feed(request: HttpRequest) -> HttpResponse:
+    """The Merchant Center supplemental feed: for a logged-in user, or for the shop with the feed link's token."""
+    from catalog.models import FeedToken
+
+    token = request.GET.get("token", "")
+    if not request.user.is_authenticated:
+        if not token or not FeedToken.objects.filter(token=token, revoked_at__isnull=True).exists():
+            return HttpResponse("This feed link is not valid (revoked or mistyped); ask for the current one on SD Studio's Shop page.\n",
+                                status=403, content_type="text/plain; charset=utf-8")
+    response = HttpResponse(shop_services.merchant_feed(request.build_absolute_uri("/")), content_type="text/tab-separated-values; charset=utf-8")
+    response["Content-Disposition"] = 'inline; filename="sdstudio-merchant-center.tsv"'
+    response["Cache-Control"] = "private, max-age=60"
+    return response
+
+
 @login_required
 def approved_feed(request: HttpRequest) -> HttpResponse:
     """A shop feed: one row per SKU with its approved images (Google Merchant style columns)."""
@@ -138,8 +205,8 @@ def approved_feed(request: HttpRequest) -> HttpResponse:
     writer.writerow(["id", "image_link", "additional_image_link"])
     approved = jobs_for_listing().filter(decision="approved", product__isnull=False).order_by("product__sku", "finished_at", "id")
     links: dict[str, list[str]] = {}
-    for job in approved:
-        links.setdefault(job.product.sku, []).append(request.build_absolute_uri(job.output.url))
+    for job in approved.exclude(public_token__isnull=True):
+        links.setdefault(job.product.sku, []).append(request.build_absolute_uri(job.public_path))
     for sku, urls in links.items():
         writer.writerow([spreadsheet_cell(sku), urls[0], ",".join(urls[1:])])
     return response

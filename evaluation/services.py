@@ -6,6 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from evaluation.models import RUBRIC_FIELDS, Decision, Evaluation, EvaluationRevision, ReviewDecision
+from generation import services
 from generation.models import GenerationJob, Status
 
 
@@ -60,4 +61,6 @@ def decision_record(*, job: GenerationJob, user, decision: str, reason: str = ""
         raise ValidationError("Only a finished output can be approved or rejected.")
     row = ReviewDecision.objects.create(job=job, decision=decision, reason=reason.strip(), decided_by=user)
     GenerationJob.objects.filter(pk=job.pk).update(decision=decision, updated_at=timezone.now())
+    if decision == Decision.APPROVED:
+        services.job_publish(job_id=job.pk)  # its public link for the shop; a later rejection makes the link answer 410
     return row

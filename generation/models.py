@@ -124,6 +124,8 @@ class GenerationJob(models.Model):
     rerun_psnr = models.FloatField(null=True, blank=True, help_text="dB; empty when the pixels are identical (infinite).")
     # The current review decision, kept in step with evaluation.ReviewDecision (its audit trail) by the services.
     decision = models.CharField(max_length=16, blank=True, db_index=True, help_text="approved / rejected; blank = waiting.")
+    # The output's public address once approved (/p/<token>.png): unguessable, stable, answered 410 while not approved.
+    public_token = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -208,6 +210,15 @@ class GenerationJob(models.Model):
             return None
         with self.mask.open("rb") as handle:
             return hashlib.sha256(handle.read()).hexdigest()
+
+    @property
+    def public_path(self) -> str:
+        """The path of the public link (no login), or "" for an output that was never approved."""
+        return reverse("public_image", kwargs={"token": self.public_token}) if self.public_token else ""
+
+    @property
+    def is_public(self) -> bool:
+        return bool(self.public_token) and self.decision == "approved" and self.status == Status.SUCCEEDED
 
     @property
     def keeps_product_pixels(self) -> bool:

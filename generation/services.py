@@ -177,6 +177,16 @@ def job_mask_image(job: GenerationJob):
     return image
 
 
+def job_publish(*, job_id: int) -> str:
+    """Give an approved output its public link token (once: the link stays the same if it is approved again)."""
+    token = GenerationJob.objects.filter(pk=job_id).values_list("public_token", flat=True).first()
+    if token:
+        return token
+    token = secrets.token_urlsafe(32)
+    GenerationJob.objects.filter(pk=job_id, public_token__isnull=True).update(public_token=token, updated_at=timezone.now())
+    return GenerationJob.objects.filter(pk=job_id).values_list("public_token", flat=True).get()
+
+
 def rq_job_id(job: GenerationJob) -> str:
     """Deterministic per attempt: a re-delivery of the same attempt maps to the same RQ job."""
     return f"sdstudio-job-{job.pk}-attempt-{job.attempts + 1}"

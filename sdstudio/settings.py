@@ -176,6 +176,14 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 SDSTUDIO_UPLOAD_MAX_BYTES = int(os.environ.get("SDSTUDIO_UPLOAD_MAX_BYTES", str(25 * 1024 * 1024)))
 SDSTUDIO_UPLOAD_MAX_PIXELS = int(os.environ.get("SDSTUDIO_UPLOAD_MAX_PIXELS", str(40_000_000)))
+# Shop integration: image links fetched from a shop's CSV (catalog/fetch.py), public links and feeds.
+SDSTUDIO_FETCH_TIMEOUT = float(os.environ.get("SDSTUDIO_FETCH_TIMEOUT", "20"))
+SDSTUDIO_FETCH_MAX_BYTES = int(os.environ.get("SDSTUDIO_FETCH_MAX_BYTES", str(SDSTUDIO_UPLOAD_MAX_BYTES)))
+SDSTUDIO_FETCH_ALLOW_HOSTS = env_list("SDSTUDIO_FETCH_ALLOW_HOSTS", "")  # tests only: addresses allowed though not public
+# Where shops reach SD Studio (absolute public links in exports made outside a request, e.g. by a command).
+SDSTUDIO_PUBLIC_BASE_URL = os.environ.get("SDSTUDIO_PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+# The Merchant Center feed's offer id: {sku}, {handle} or {variant_sku} (one row per variant).
+SDSTUDIO_FEED_ID_TEMPLATE = os.environ.get("SDSTUDIO_FEED_ID_TEMPLATE", "{sku}")
 
 # Redis carries work; the database is the source of truth.
 # `manage.py rundemo` starts a private Redis when REDIS_URL is unset and leaves its URL here while it

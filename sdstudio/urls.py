@@ -39,6 +39,7 @@ urlpatterns = [
     path("experiments/", include("evaluation.experiment_urls")),
     path("review/", include("evaluation.urls")),
     re_path(r"^media/(?P<path>.+)$", media.serve_media, name="media"),
+    path("p/<str:token>.png", media.serve_public_image, name="public_image"),
     path(
         "django-rq/",
         include((rq_api_urlpatterns() + get_admin_urlpatterns(view_wrapper=superuser_required), "django_rq")),

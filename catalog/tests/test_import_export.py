@@ -53,7 +53,11 @@ def test_feed_lists_approved_images_per_sku(client, reviewer, product):
     response = client.get(reverse("catalog:approved_feed"))
     rows = list(csv.reader(io.StringIO(response.content.decode())))
     assert rows[0] == ["id", "image_link", "additional_image_link"]
-    assert rows[1][0] == product.sku and rows[1][1].endswith(first.output.url) and rows[1][2].endswith(second.output.url)
+    first.refresh_from_db()
+    second.refresh_from_db()
+    # public links (no login needed by the shop), not the login-protected /media/ address
+    assert rows[1][0] == product.sku and rows[1][1] == f"http://testserver/p/{first.public_token}.png"
+    assert rows[1][2] == f"http://testserver/p/{second.public_token}.png"
     assert len(rows) == 2
 
 

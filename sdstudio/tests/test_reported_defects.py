@@ -120,6 +120,9 @@ def test_feed_writes_formula_like_skus_as_text(client, merchandiser):
     product = Product.objects.create(sku="=1+2*3", name="Legacy formula")  # stored before SKUs were checked
     job = finished_job(product=product)
     GenerationJob.objects.filter(pk=job.pk).update(decision="approved")
+    from generation.services import job_publish
+
+    job_publish(job_id=job.pk)
     client.force_login(merchandiser)
     rows = list(csv.reader(io.StringIO(client.get(reverse("catalog:approved_feed")).content.decode())))
     assert rows[1][0] == "'=1+2*3"

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from catalog import shop
 from catalog.services import IMPORT_COLUMNS, catalog_import
 
 FIELD_LIMIT = 1_000_000  # characters in one CSV field; longer ones are a row error, not a crash
@@ -52,12 +53,18 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("csv_file", type=Path)
         parser.add_argument("--encoding", default=None, help="Default: UTF-8, or UTF-16 when the file starts with its BOM.")
+        parser.add_argument("--format", choices=("auto", "sdstudio", "shopify"), default="auto",
+                            help="sdstudio (sku, name, ...), shopify (Shopify's product CSV); auto: from the header.")
+        parser.add_argument("--no-images", action="store_true", help="Shopify: do not fetch the Image Src links.")
 
     def handle(self, *args, csv_file: Path, **options):
         if not csv_file.is_file():
             raise CommandError(f"{csv_file} is not a file.")
         csv.field_size_limit(FIELD_LIMIT)
-        reader = csv.DictReader(io.StringIO(read_text(csv_file, options["encoding"]), newline=""))
+        text = read_text(csv_file, options["encoding"])
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        if options["format"] == "shopify" or (options["format"] == "auto" and shop.is_shopify(reader.fieldnames or [])):
+            return self.import_shopify(text, fetch_images=not options["no_images"])
         header = {name.strip().lower() for name in reader.fieldnames or []}
         if not {"sku", "name"} <= header:
             raise CommandError(f"The first line must name the columns; sku and name are required (known: {', '.join(IMPORT_COLUMNS)}).")
@@ -69,3 +76,26 @@ class Command(BaseCommand):
         self.stdout.write(f"created {report['created']}, updated {report['updated']}, rejected {len(errors)}")
         if errors:
             raise CommandError(f"{len(errors)} row(s) rejected; the other rows were imported.")
+
+    def import_shopify(self, text: str, *, fetch_images: bool) -> None:
+        from tqdm import tqdm
+
+        rows, header = shop.read_rows(text)
+        if not shop.is_shopify(header):
+            raise CommandError("This is not a Shopify product CSV: the first line must name Handle and Title columns.")
+        bar = tqdm(unit="product", desc="Importing", file=self.stderr._out, disable=not self.stderr.isatty())
+
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        report = shop.shopify_import(rows=rows, fetch_images=fetch_images, progress=progress)
+        bar.close()
+        for line, message in report.warnings:
+            self.stderr.write(f"line {line}: warning: {message}")
+        for line, message in sorted(report.errors):
+            self.stderr.write(f"line {line}: {message}")
+        self.stdout.write(f"created {report.created}, updated {report.updated}, variants {report.variants}, "
+                          f"images {report.images}, errors {len(report.errors)}")
+        if report.errors:
+            raise CommandError(f"{len(report.errors)} row(s) not imported; the other products were.")

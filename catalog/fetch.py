@@ -1,0 +1,137 @@
+"""Fetch a shop's image URL without letting it reach anything but the public internet.
+
+Rules, in the order applied (each refusal is a FetchRefused with a sentence):
+1. http or https only; no credentials in the URL.
+2. The host is resolved once; every address it resolves to must be public
+   (no loopback, private, link-local, shared, multicast, reserved or
+   unspecified address, IPv4 or IPv6, including IPv4-mapped IPv6), and the
+   connection goes to that address (pinned: a second DNS answer cannot
+   swap in 127.0.0.1 between the check and the connection). HTTPS still
+   verifies the certificate against the host name.
+3. Redirects (at most 3) are followed by hand, each target checked again.
+4. The body stops at SDSTUDIO_FETCH_MAX_BYTES (a Content-Length over it is
+   refused before reading) and the whole fetch at SDSTUDIO_FETCH_TIMEOUT
+   seconds, however slowly the server drips.
+5. What comes back is decided by the decoded bytes: it goes through the same
+   photo intake as an upload (catalog.intake), never by its content type.
+
+SDSTUDIO_FETCH_ALLOW_HOSTS lists addresses allowed despite rule 2: for tests
+with a local HTTP server, never for production.
+"""
+from __future__ import annotations
+
+import http.client
+import ipaddress
+import socket
+import ssl
+import time
+from urllib.parse import urljoin, urlsplit
+
+from django.conf import settings
+from django.template.defaultfilters import filesizeformat
+
+MAX_REDIRECTS = 3
+USER_AGENT = "SD-Studio-image-fetcher/1.0"
+
+
+class FetchRefused(Exception):
+    """The URL or its answer is refused; the message says why, for the row's report."""
+
+
+def _public(address: str) -> bool:
+    ip = ipaddress.ip_address(address)
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not (ip.is_multicast or ip.is_reserved or ip.is_loopback or ip.is_link_local or ip.is_private)
+
+
+def resolve(host: str, port: int) -> str:
+    """The one address to connect to, after checking every address the name resolves to."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise FetchRefused(f"The host {host!r} could not be resolved ({exc.strerror}).") from None
+    addresses = [info[4][0] for info in infos]
+    allowed = set(settings.SDSTUDIO_FETCH_ALLOW_HOSTS)
+    for address in addresses:
+        if address not in allowed and not _public(address.split("%")[0]):
+            raise FetchRefused(f"{host} resolves to {address}, which is not a public internet address; SD Studio only fetches "
+                               "images from the public internet.")
+    return addresses[0]
+
+
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, host: str, address: str, port: int, timeout: float):
+        super().__init__(host, port, timeout=timeout)
+        self._address = address
+
+    def connect(self):
+        self.sock = socket.create_connection((self._address, self.port), self.timeout)
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    def __init__(self, host: str, address: str, port: int, timeout: float):
+        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
+        self._address = address
+
+    def connect(self):
+        raw = socket.create_connection((self._address, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(raw, server_hostname=self.host)  # the certificate must match the name
+
+
+def fetch(url: str) -> tuple[bytes, str]:
+    """(body, final URL) of an image URL, under the rules above; raises FetchRefused."""
+    deadline = time.monotonic() + settings.SDSTUDIO_FETCH_TIMEOUT
+    limit = settings.SDSTUDIO_FETCH_MAX_BYTES
+    for _ in range(MAX_REDIRECTS + 1):
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https"):
+            raise FetchRefused(f"Only http and https image links are fetched, not {parts.scheme or 'a bare path'}:.")
+        if not parts.hostname:
+            raise FetchRefused("The image link has no host name.")
+        if parts.username or parts.password:
+            raise FetchRefused("Image links with a user name or password are not fetched.")
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        address = resolve(parts.hostname, port)
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise FetchRefused(f"The server took longer than {settings.SDSTUDIO_FETCH_TIMEOUT:g} s.")
+        cls = _PinnedHTTPSConnection if parts.scheme == "https" else _PinnedHTTPConnection
+        # No single wait may pass the deadline; a drip of bytes is stopped by the deadline check between reads.
+        connection = cls(parts.hostname, address, port, timeout=remaining)
+        try:
+            path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+            connection.request("GET", path, headers={"User-Agent": USER_AGENT, "Accept": "image/*"})
+            response = connection.getresponse()
+            if response.status in (301, 302, 303, 307, 308):
+                location = response.getheader("Location")
+                if not location:
+                    raise FetchRefused(f"The server answered {response.status} without a Location.")
+                url = urljoin(url, location)
+                continue
+            if response.status != 200:
+                raise FetchRefused(f"The server answered {response.status} {response.reason}.")
+            declared = response.getheader("Content-Length")
+            if declared and declared.isdigit() and int(declared) > limit:
+                raise FetchRefused(f"The image is {filesizeformat(int(declared))}; the limit is {filesizeformat(limit)}.")
+            chunks, size = [], 0
+            while True:
+                if time.monotonic() > deadline:
+                    raise FetchRefused(f"The server took longer than {settings.SDSTUDIO_FETCH_TIMEOUT:g} s to send the image.")
+                chunk = response.read1(64 * 1024) if hasattr(response, "read1") else response.read(64 * 1024)
+                if not chunk:
+                    break
+                size += len(chunk)
+                if size > limit:
+                    raise FetchRefused(f"The image is over the {filesizeformat(limit)} limit.")
+                chunks.append(chunk)
+            return b"".join(chunks), url
+        except FetchRefused:
+            raise
+        except (OSError, http.client.HTTPException) as exc:
+            if time.monotonic() > deadline or isinstance(exc, TimeoutError | socket.timeout):
+                raise FetchRefused(f"The server took longer than {settings.SDSTUDIO_FETCH_TIMEOUT:g} s to send the image.") from None
+            raise FetchRefused(f"The image could not be fetched ({type(exc).__name__}: {exc}).") from None
+        finally:
+            connection.close()
+    raise FetchRefused(f"More than {MAX_REDIRECTS} redirects.")

@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from catalog import shop
+
+
+class Command(BaseCommand):
+    help = ("Write the approved images for the shop: a Shopify product CSV (--format shopify) or a Google Merchant Center "
+            "supplemental feed (--format merchant), with public links under --base-url.")
+
+    def add_arguments(self, parser):
+        parser.add_argument("out", type=Path, help="File to write ('-' for standard output).")
+        parser.add_argument("--format", choices=("shopify", "merchant"), default="shopify")
+        parser.add_argument("--base-url", default=None, help="Where shops reach SD Studio (default: SDSTUDIO_PUBLIC_BASE_URL).")
+        parser.add_argument("--id-template", default=None, help="Merchant Center offer id: {sku}, {handle} or {variant_sku}.")
+
+    def handle(self, *args, out: Path, **options):
+        base = options["base_url"] or settings.SDSTUDIO_PUBLIC_BASE_URL
+        text = shop.shopify_export(base) if options["format"] == "shopify" else shop.merchant_feed(base, options["id_template"])
+        if str(out) == "-":
+            self.stdout.write(text, ending="")
+        else:
+            out.write_text(text, encoding="utf-8")
+            self.stdout.write(f"wrote {out} ({text.count(chr(10)) - 1} rows)")

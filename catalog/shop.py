@@ -1,0 +1,279 @@
+"""Catalog integration with shops: Shopify product CSV in and out, a Merchant Center supplemental feed.
+
+Shopify's product CSV (its admin export and published template): one product
+per Handle; its first row carries Title, Body (HTML), Vendor, Product Category,
+Type, Tags, Published and Status; further rows of the same Handle add a variant
+(Option values, Variant SKU, Variant Barcode) and/or an image (Image Src, Image
+Position, Image Alt Text). Only the approved outputs go back, at their public
+links (generation.models.GenerationJob.public_path).
+"""
+from __future__ import annotations
+
+import csv
+import html
+import io
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.html import strip_tags
+
+from catalog.models import Product, ProductVariant, validate_sku
+from sdstudio.textsafe import spreadsheet_cell
+
+SHOPIFY_PRODUCT_COLUMNS = ("Handle", "Title", "Body (HTML)", "Vendor", "Product Category", "Type", "Tags", "Published")
+OPTION_COLUMNS = tuple((f"Option{i} Name", f"Option{i} Value") for i in (1, 2, 3))
+EXPORT_COLUMNS = ("Handle", "Title", "Body (HTML)", "Vendor", "Product Category", "Type", "Tags", "Published",
+                  "Option1 Name", "Option1 Value", "Option2 Name", "Option2 Value", "Option3 Name", "Option3 Value",
+                  "Variant SKU", "Variant Barcode", "Image Src", "Image Position", "Image Alt Text", "Status")
+SCIENTIFIC = re.compile(r"^\s*(\d+(?:[.,]\d+)?)[eE]\+?(\d+)\s*$")
+
+
+def is_shopify(header: list[str]) -> bool:
+    names = {name.strip() for name in header}
+    return "Handle" in names and ("Title" in names or "Image Src" in names)
+
+
+def plain_text(body_html: str) -> str:
+    """A product description from Shopify's Body (HTML): tags stripped, entities decoded, paragraphs kept as lines."""
+    text = re.sub(r"(?is)<(script|style)\b.*?</\1\s*>", "", body_html or "")
+    text = re.sub(r"(?i)<\s*(br|/p|/div|/li|/h[1-6])\s*/?>", "\n", text)
+    text = html.unescape(strip_tags(text))
+    lines = [" ".join(line.split()) for line in text.splitlines()]
+    return "\n".join(line for line in lines if line).strip()
+
+
+def barcode_value(raw: str) -> tuple[str, str]:
+    """(barcode, warning): Excel writes long barcodes as 4.00638E+12; exact digits are recovered only when all are there."""
+    raw = (raw or "").strip().lstrip("'")
+    match = SCIENTIFIC.match(raw)
+    if not match:
+        return raw, ""
+    mantissa, exponent = match.group(1).replace(",", "."), int(match.group(2))
+    try:
+        value = Decimal(mantissa) * (Decimal(10) ** exponent)
+    except InvalidOperation:
+        return raw, f"barcode {raw!r} is not a number."
+    digits = mantissa.replace(".", "").lstrip("0")
+    if value != value.to_integral_value() or len(digits) < len(str(int(value))):
+        return raw, (f"barcode {raw!r} was shortened by a spreadsheet (scientific notation): its last digits are lost. "
+                     "Re-export the file with the barcode column formatted as text.")
+    return str(int(value)), ""
+
+
+@dataclass
+class ImportReport:
+    created: int = 0
+    updated: int = 0
+    variants: int = 0
+    images: int = 0
+    errors: list = field(default_factory=list)  # (line, message): the row (or product) was not imported
+    warnings: list = field(default_factory=list)  # (line, message): imported, with something to check
+
+    def as_dict(self) -> dict:
+        return {"created": self.created, "updated": self.updated, "variants": self.variants, "images": self.images,
+                "errors": self.errors, "warnings": self.warnings}
+
+
+def _groups(rows):
+    """Rows grouped by Handle, in file order: [(handle, [(line, row), ...]), ...]; rows without a handle are errors."""
+    groups: dict[str, list] = {}
+    orphans = []
+    for line, row in rows:
+        row = {(key or "").strip(): (value or "").strip() for key, value in row.items() if key}
+        handle = row.get("Handle", "")
+        if not handle:
+            orphans.append((line, "the Handle column is empty: every row belongs to a product by its handle."))
+            continue
+        groups.setdefault(handle, []).append((line, row))
+    return list(groups.items()), orphans
+
+
+def shopify_import(*, rows, uploaded_by=None, fetch_images: bool = True, progress=None) -> ImportReport:
+    """Import Shopify product rows (``rows``: (line, dict) pairs). Each product lands whole or not at all; its images
+    are fetched afterwards through the safe fetcher and intake, each failure reported on its row."""
+    report = ImportReport()
+    groups, orphans = _groups(rows)
+    report.errors += orphans
+    for index, (handle, lines) in enumerate(groups, start=1):
+        try:
+            with transaction.atomic():
+                product, created, images = _import_product(handle, lines, uploaded_by, report)
+        except ValidationError as exc:
+            report.errors.append((lines[0][0], f"{handle}: " + " ".join(m[:300] for m in exc.messages)))
+        else:
+            report.created += created
+            report.updated += not created
+            if fetch_images:
+                for line, src in images:
+                    if _fetch_photo(product, src, uploaded_by, line, report):
+                        report.images += 1
+        if progress is not None:
+            progress(index, len(groups))
+    return report
+
+
+def _import_product(handle: str, lines: list, uploaded_by, report: ImportReport):
+    first_line, first = lines[0]
+    product = Product.objects.filter(handle=handle).first() or Product.objects.filter(sku__iexact=handle).first()
+    created = product is None
+    title = first.get("Title", "")
+    if created and not title:
+        raise ValidationError("the first row of a new product needs a Title.")
+    if created:
+        sku = handle
+        try:
+            validate_sku(sku)
+        except ValidationError:
+            sku = next((row.get("Variant SKU") for _, row in lines if row.get("Variant SKU")), "")
+            try:
+                validate_sku(sku)
+            except ValidationError:
+                raise ValidationError(f"neither the handle nor a variant SKU can be an SD Studio SKU (1-64 letters, digits, "
+                                      f"'.', '_', '-'): {handle[:80]!r}.") from None
+        if Product.objects.filter(sku__iexact=sku).exists():
+            raise ValidationError(f"SKU {sku} already belongs to another product.")
+        product = Product(sku=sku, created_by=uploaded_by)
+    if title:
+        product.name = title
+    if "Body (HTML)" in first and (created or first.get("Body (HTML)")):
+        product.description = plain_text(first.get("Body (HTML)", ""))
+    product.handle = handle
+    product.vendor = first.get("Vendor", product.vendor)
+    product.product_type = first.get("Type", product.product_type)
+    product.tags = first.get("Tags", product.tags)
+    category = first.get("Product Category", "")
+    if category:
+        product.category = category[-100:]
+    status = (first.get("Status") or "").lower()
+    if status not in ("active", "draft", "archived"):
+        published = (first.get("Published") or "").lower()
+        status = "active" if published == "true" else "draft" if published == "false" else product.shop_status
+    product.shop_status = status
+    images = [(line, row["Image Src"]) for line, row in lines if row.get("Image Src")]
+    product.shop_image_count = max([len(images)] + [int(row["Image Position"]) for _, row in lines
+                                                    if (row.get("Image Position") or "").isdigit()])
+    product.full_clean(exclude=["created_by"], validate_unique=False)
+    product.save()
+    variant_rows = [(line, row) for line, row in lines
+                    if row.get("Variant SKU") or row.get("Variant Barcode") or row.get("Option1 Value") or row.get("Variant Price")]
+    if variant_rows:
+        product.variants.all().delete()
+        names = [first.get(name_col, "") for name_col, _ in OPTION_COLUMNS]
+        for position, (line, row) in enumerate(variant_rows, start=1):
+            barcode, warning = barcode_value(row.get("Variant Barcode", ""))
+            if warning:
+                report.warnings.append((line, f"{handle}: {warning}"))
+            options = {name or f"Option{i + 1}": row.get(value_col) for i, ((_, value_col), name) in
+                       enumerate(zip(OPTION_COLUMNS, names)) if row.get(value_col)}
+            ProductVariant.objects.create(product=product, sku=row.get("Variant SKU", "")[:255], barcode=barcode[:64],
+                                          options=options, position=position)
+            report.variants += 1
+    return product, created, images
+
+
+def _fetch_photo(product, src: str, uploaded_by, line: int, report: ImportReport) -> bool:
+    from catalog.fetch import FetchRefused, fetch
+    from catalog.services import DuplicatePhoto, photo_add
+
+    try:
+        data, final_url = fetch(src)
+        photo_add(product=product, data=data, name=final_url.rsplit("/", 1)[-1][:200] or "image", uploaded_by=uploaded_by)
+    except DuplicatePhoto:
+        return False
+    except FetchRefused as exc:
+        report.errors.append((line, f"{product.sku}: image {src[:200]} not fetched: {exc}"))
+        return False
+    except ValidationError as exc:
+        report.errors.append((line, f"{product.sku}: image {src[:200]} refused: {' '.join(exc.messages)}"))
+        return False
+    return True
+
+
+def read_rows(text: str):
+    """(line, row) pairs of a CSV text (the first line names the columns), and the header."""
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    header = reader.fieldnames or []
+
+    def rows():
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                yield reader.line_num, {"Handle": "", "__error__": str(exc)}
+                continue
+            yield reader.line_num, row
+
+    return rows(), header
+
+
+def approved_outputs():
+    from generation.models import GenerationJob
+
+    return (GenerationJob.objects.filter(decision="approved", status="succeeded", public_token__isnull=False, product__isnull=False)
+            .select_related("product").order_by("product__sku", "finished_at", "id"))
+
+
+def shopify_export(base_url: str) -> str:
+    """A Shopify product CSV: every product with its variants, then its approved images as extra image rows."""
+    base_url = base_url.rstrip("/")
+    by_product: dict[int, list] = {}
+    for job in approved_outputs():
+        by_product.setdefault(job.product_id, []).append(job)
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    products = Product.objects.prefetch_related("variants").order_by("sku")
+    for product in products:
+        handle = product.shop_handle
+        variants = list(product.variants.all()) or [None]
+        option_names = list(dict.fromkeys(name for v in variants if v for name in v.options))[:3]
+        for index, variant in enumerate(variants):
+            row = {"Handle": handle}
+            if index == 0:
+                row.update({"Title": product.name, "Body (HTML)": html.escape(product.description).replace("\n", "<br>"),
+                            "Vendor": product.vendor, "Product Category": product.category, "Type": product.product_type,
+                            "Tags": product.tags, "Published": "true" if product.shop_status in ("", "active") else "false",
+                            "Status": product.shop_status or "active"})
+                for i, name in enumerate(option_names, start=1):
+                    row[f"Option{i} Name"] = name
+            if variant is not None:
+                for i, name in enumerate(option_names, start=1):
+                    row[f"Option{i} Value"] = variant.options.get(name, "")
+                row.update({"Variant SKU": variant.sku, "Variant Barcode": variant.barcode})
+            writer.writerow(row)
+        for position, job in enumerate(by_product.get(product.pk, []), start=product.shop_image_count + 1):
+            writer.writerow({"Handle": handle, "Image Src": base_url + job.public_path, "Image Position": position,
+                             "Image Alt Text": f"{product.name} (generated with SD Studio, {job.get_mode_display().lower()})"})
+    return out.getvalue()
+
+
+def offer_ids(product: Product, template: str) -> list[str]:
+    """The Merchant Center offer ids of a product: one, or one per variant when the template names {variant_sku}."""
+    values = {"sku": product.sku, "handle": product.shop_handle}
+    if "{variant_sku}" in template:
+        return [template.format(**values, variant_sku=v.sku) for v in product.variants.all() if v.sku] or [template.format(**values, variant_sku=product.sku)]
+    return [template.format(**values)]
+
+
+def merchant_feed(base_url: str, template: str | None = None) -> str:
+    """A Google Merchant Center supplemental feed (TSV): id, image_link, additional_image_link; cells safe in spreadsheets."""
+    template = template or settings.SDSTUDIO_FEED_ID_TEMPLATE
+    base_url = base_url.rstrip("/")
+    links: dict[int, list[str]] = {}
+    products: dict[int, Product] = {}
+    for job in approved_outputs().prefetch_related("product__variants"):
+        links.setdefault(job.product_id, []).append(base_url + job.public_path)
+        products[job.product_id] = job.product
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter="\t", lineterminator="\n")
+    writer.writerow(["id", "image_link", "additional_image_link"])
+    for product_id, urls in links.items():
+        for offer in offer_ids(products[product_id], template):
+            writer.writerow([spreadsheet_cell(offer), urls[0], ",".join(urls[1:10])])  # Merchant Center takes 10 more
+    return out.getvalue()

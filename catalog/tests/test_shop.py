@@ -1,0 +1,248 @@
+"""The shop round trip: a Shopify product CSV in, images fetched safely, approved images out at public links."""
+from __future__ import annotations
+
+import csv
+import io
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from django.core.management import call_command
+from PIL import Image
+
+from catalog import shop
+from catalog.demo_data import DEMO_PHOTO
+from catalog.fetch import FetchRefused, fetch
+from catalog.models import Product, ProductPhoto
+
+PNG = DEMO_PHOTO.read_bytes()
+
+
+class ImageServer(BaseHTTPRequestHandler):
+    """A local shop CDN: real images, redirects, huge and slow answers."""
+
+    def log_message(self, *args):  # quiet
+        pass
+
+    def do_GET(self):
+        if self.path == "/headphones.png":
+            self._send(200, PNG, "image/png")
+        elif self.path == "/second.png":
+            buffer = io.BytesIO()
+            Image.new("RGB", (64, 64), (200, 30, 30)).save(buffer, format="PNG")
+            self._send(200, buffer.getvalue(), "image/png")
+        elif self.path == "/to-private":
+            self.send_response(302)
+            self.send_header("Location", "http://10.0.0.1/image.png")
+            self.end_headers()
+        elif self.path == "/to-metadata":
+            self.send_response(301)
+            self.send_header("Location", "http://169.254.169.254/latest/meta-data/")
+            self.end_headers()
+        elif self.path == "/huge.png":
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Content-Length", str(200 * 1024 * 1024))
+            self.end_headers()
+            try:
+                self.wfile.write(PNG[:1024])
+            except OSError:
+                pass
+        elif self.path == "/endless.png":  # no Content-Length: the cap must stop it while reading
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.end_headers()
+            try:
+                for _ in range(4096):
+                    self.wfile.write(b"\0" * 65536)
+            except OSError:
+                pass
+        elif self.path == "/drip.png":
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Content-Length", str(len(PNG)))
+            self.end_headers()
+            try:
+                for byte in PNG[:100]:
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                    time.sleep(0.2)
+            except OSError:
+                pass
+        elif self.path == "/page.html":
+            self._send(200, b"<html><body>not an image</body></html>", "image/png")  # lies about its type
+        else:
+            self._send(404, b"missing", "text/plain")
+
+    def _send(self, status, body, content_type):
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@pytest.fixture
+def image_server(settings):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), ImageServer)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    settings.SDSTUDIO_FETCH_ALLOW_HOSTS = ["127.0.0.1"]  # the test-only exception for this local server
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def shopify_csv(base: str) -> str:
+    """A Shopify product CSV as its admin exports it (columns from Shopify's published template)."""
+    columns = ["Handle", "Title", "Body (HTML)", "Vendor", "Product Category", "Type", "Tags", "Published",
+               "Option1 Name", "Option1 Value", "Option2 Name", "Option2 Value", "Option3 Name", "Option3 Value",
+               "Variant SKU", "Variant Grams", "Variant Inventory Tracker", "Variant Inventory Qty", "Variant Inventory Policy",
+               "Variant Fulfillment Service", "Variant Price", "Variant Compare At Price", "Variant Requires Shipping",
+               "Variant Taxable", "Variant Barcode", "Image Src", "Image Position", "Image Alt Text", "Gift Card",
+               "SEO Title", "SEO Description", "Variant Image", "Variant Weight Unit", "Cost per item", "Status"]
+    rows = [
+        {"Handle": "wireless-headphones", "Title": 'Wireless Headphones "Studio", Black',
+         "Body (HTML)": '<p>Great <strong>sound</strong> &amp; 40 h battery.</p><script>alert("x")</script><ul><li>USB-C</li></ul>',
+         "Vendor": "Acme Audio", "Product Category": "Electronics > Audio > Headphones", "Type": "Headphones",
+         "Tags": "audio, wireless", "Published": "true", "Option1 Name": "Color", "Option1 Value": "Black",
+         "Variant SKU": "HP-BLK-01", "Variant Price": "99.00", "Variant Barcode": "4.006381333931E+12",
+         "Image Src": f"{base}/headphones.png", "Image Position": "1", "Image Alt Text": "Front", "Status": "active"},
+        {"Handle": "wireless-headphones", "Option1 Value": "White", "Variant SKU": "HP-WHT-01", "Variant Price": "99.00",
+         "Variant Barcode": "4.00638E+12"},
+        {"Handle": "wireless-headphones", "Image Src": f"{base}/second.png", "Image Position": "2", "Image Alt Text": "Side"},
+        {"Handle": "ceramic-mug", "Title": "Ceramic mug", "Body (HTML)": "Holds 350 ml", "Vendor": "Acme Home",
+         "Type": "Mug", "Published": "false", "Option1 Name": "Title", "Option1 Value": "Default Title",
+         "Variant SKU": "MUG-350", "Variant Barcode": "0012345678905", "Image Src": f"{base}/missing.png", "Status": "draft"},
+        {"Handle": "", "Title": "A row without a handle"},
+    ]
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=columns)
+    writer.writeheader()
+    for row in rows:
+        writer.writerow(row)
+    return out.getvalue()
+
+
+@pytest.mark.django_db
+def test_a_shopify_csv_goes_in_and_the_approved_images_come_back_at_public_links(image_server, client, reviewer, tmp_path, capsys):
+    from conftest import finished_job
+    from evaluation.services import decision_record
+
+    # given a Shopify export imported from the command line
+    path = tmp_path / "products_export.csv"
+    path.write_text(shopify_csv(image_server), encoding="utf-8")
+    with pytest.raises(Exception) as caught:  # two rows cannot be imported: the command says so and fails
+        call_command("import_catalog", str(path))
+    assert "not imported" in str(caught.value)
+    output = capsys.readouterr()
+    assert "created 2, updated 0, variants 3, images 2, errors 2" in output.out
+    assert "the Handle column is empty" in output.err and "missing.png not fetched: The server answered 404" in output.err
+    assert "shortened by a spreadsheet" in output.err  # 4.00638E+12 lost its digits: said, kept as written
+    # then one product per handle, with what the shop knows about it
+    headphones = Product.objects.get(handle="wireless-headphones")
+    assert headphones.sku == "wireless-headphones" and headphones.name == 'Wireless Headphones "Studio", Black'
+    assert headphones.description == "Great sound & 40 h battery.\nUSB-C"  # HTML stripped, never stored raw
+    assert (headphones.vendor, headphones.product_type, headphones.shop_status) == ("Acme Audio", "Headphones", "active")
+    assert [(v.sku, v.barcode, v.options) for v in headphones.variants.all()] == [
+        ("HP-BLK-01", "4006381333931", {"Color": "Black"}), ("HP-WHT-01", "4.00638E+12", {"Color": "White"})]
+    assert headphones.photos.count() == 2 and Product.objects.get(handle="ceramic-mug").shop_status == "draft"
+    # when an output of the headphones is approved
+    job = finished_job(product=headphones)
+    decision_record(job=job, user=reviewer, decision="approved")
+    job.refresh_from_db()
+    assert job.public_token and len(job.public_token) >= 43
+    # then the Shopify export carries handles, titles and SKUs, and an image row at the public link
+    call_command("export_shop", str(tmp_path / "out.csv"), format="shopify", base_url="https://studio.example")
+    exported = list(csv.DictReader(io.StringIO((tmp_path / "out.csv").read_text())))
+    by_handle = {}
+    for row in exported:
+        by_handle.setdefault(row["Handle"], []).append(row)
+    assert by_handle["wireless-headphones"][0]["Title"] == 'Wireless Headphones "Studio", Black'
+    assert [r["Variant SKU"] for r in by_handle["wireless-headphones"] if r["Variant SKU"]] == ["HP-BLK-01", "HP-WHT-01"]
+    image_rows = [r for r in by_handle["wireless-headphones"] if r["Image Src"]]
+    assert len(image_rows) == 1 and image_rows[0]["Image Position"] == "3"  # after the shop's own two images
+    link = image_rows[0]["Image Src"]
+    assert link == f"https://studio.example/p/{job.public_token}.png"
+    # and anyone (no login) gets the PNG with its metadata intact
+    client.logout()
+    response = client.get(link.removeprefix("https://studio.example"))
+    assert response.status_code == 200 and response["Content-Type"] == "image/png"
+    body = b"".join(response.streaming_content)
+    assert body == job.output.open("rb").read()
+    served = Image.open(io.BytesIO(body))
+    assert "trainedAlgorithmicMedia" in served.text["XML:com.adobe.xmp"] and "Seed: 42" in served.text["parameters"]
+    # and revoking the approval makes the link answer 410 Gone
+    decision_record(job=job, user=reviewer, decision="rejected", reason="the cable is missing")
+    assert client.get(link.removeprefix("https://studio.example")).status_code == 410
+    # nothing that was never approved has a link, and a made-up one is 404
+    assert client.get("/p/not-a-token.png").status_code == 404
+
+
+@pytest.mark.django_db
+def test_the_merchant_center_feed_is_reachable_with_its_token_only(client, reviewer, merchandiser):
+    from conftest import finished_job
+    from evaluation.services import decision_record
+
+    product = Product.objects.create(sku="=HYPERLINK", name="A formula in a SKU")
+    job = finished_job(product=product)
+    decision_record(job=job, user=reviewer, decision="approved")
+    job.refresh_from_db()
+    from catalog.services import feed_token_create
+
+    token = feed_token_create(created_by=merchandiser).token
+    response = client.get(f"/catalog/shop/merchant-center.tsv?token={token}")
+    assert response.status_code == 200
+    lines = response.content.decode().splitlines()
+    assert lines[0] == "id\timage_link\tadditional_image_link"
+    offer, link, _ = lines[1].split("\t")
+    assert offer == "'=HYPERLINK" and link.endswith(f"/p/{job.public_token}.png")  # safe in a spreadsheet
+    assert client.get("/catalog/shop/merchant-center.tsv?token=wrong").status_code == 403
+    assert client.get("/catalog/shop/merchant-center.tsv").status_code == 403
+    feed_token_create(created_by=merchandiser)  # a new link revokes the old one
+    assert client.get(f"/catalog/shop/merchant-center.tsv?token={token}").status_code == 403
+
+
+@pytest.mark.django_db
+def test_the_fetcher_refuses_what_is_not_a_public_image(image_server, settings, product):
+    settings.SDSTUDIO_FETCH_TIMEOUT = 2
+    settings.SDSTUDIO_FETCH_MAX_BYTES = 4 * 1024 * 1024
+    allowed = image_server
+    cases = {
+        "http://127.0.0.1/image.png": "not a public internet address",
+        "http://169.254.169.254/latest/meta-data/": "not a public internet address",
+        "http://[::1]/image.png": "not a public internet address",
+        "http://10.1.2.3/image.png": "not a public internet address",
+        "http://[::ffff:127.0.0.1]/image.png": "not a public internet address",
+        "file:///etc/passwd": "Only http and https",
+        "ftp://example.com/image.png": "Only http and https",
+        "http://user:secret@example.com/image.png": "user name or password",
+        f"{allowed}/to-private": "10.0.0.1, which is not a public internet address",
+        f"{allowed}/to-metadata": "169.254.169.254, which is not a public internet address",
+        f"{allowed}/huge.png": "the limit is",
+        f"{allowed}/endless.png": "over the",
+        f"{allowed}/drip.png": "took longer than 2 s",
+    }
+    settings.SDSTUDIO_FETCH_ALLOW_HOSTS = []  # the private-address cases must be refused as in production
+    for url, reason in list(cases.items())[:8]:
+        with pytest.raises(FetchRefused, match=reason):
+            fetch(url)
+    settings.SDSTUDIO_FETCH_ALLOW_HOSTS = ["127.0.0.1"]  # the local server itself, but not where it redirects
+    for url, reason in list(cases.items())[8:]:
+        started = time.monotonic()
+        with pytest.raises(FetchRefused, match=reason):
+            fetch(url)
+        assert time.monotonic() - started < 6, url
+    # through the import each refusal is a row error, the product still created, and nothing stored
+    settings.SDSTUDIO_FETCH_ALLOW_HOSTS = []
+    rows = [(i + 2, {"Handle": "refused-images", "Title": "Refused images" if i == 0 else "", "Image Src": url})
+            for i, url in enumerate(list(cases)[:8])]
+    report = shop.shopify_import(rows=rows)
+    assert report.created == 1 and len(report.errors) == 8 and [line for line, _ in report.errors] == list(range(2, 10))
+    assert not ProductPhoto.objects.filter(product__handle="refused-images").exists()
+    # a page that claims to be a PNG is judged by its bytes
+    settings.SDSTUDIO_FETCH_ALLOW_HOSTS = ["127.0.0.1"]
+    report = shop.shopify_import(rows=[(2, {"Handle": "liar", "Title": "Liar", "Image Src": f"{allowed}/page.html"})])
+    assert "not a JPEG, PNG or WebP image" in report.errors[0][1]
