@@ -32,6 +32,7 @@ admin.site.site_title = "SD Studio"
 urlpatterns = [
     path("", views.home, name="home"),
     path("verify/", views.verify, name="verify"),
+    path("api/", include("api.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("catalog/", include("catalog.urls")),

@@ -117,7 +117,9 @@ def test_merchandiser_paints_the_mask_and_gets_a_scene_that_keeps_the_product(pa
     assert (after[:600] == before[:600]).all()
     # and a scene job started from the photo keeps the product's pixels
     page.click("#new-scene-job")
-    assert page.is_checked("input[name=mode][value=scene]") and not page.is_visible("#id_strength")
+    page.wait_for_load_state()
+    page.wait_for_selector("#id_strength", state="hidden")  # strength is img2img's: the form hides it for a scene
+    assert page.is_checked("input[name=mode][value=scene]") and page.is_visible("#id_product_scale")
     page.fill("#id_prompt", "product shot of black headphones on a wooden table")
     page.fill("#id_width", "256")
     page.fill("#id_height", "256")

@@ -1,0 +1,20 @@
+from django.contrib.auth.decorators import login_required
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from api import pages, views
+
+app_name = "api"
+router = DefaultRouter(trailing_slash=True)
+router.register("products", views.ProductViewSet, basename="product")
+router.register("photos", views.PhotoViewSet, basename="photo")
+router.register("jobs", views.JobViewSet, basename="job")
+router.register("exports", views.ExportViewSet, basename="export")
+
+urlpatterns = [
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", login_required(SpectacularSwaggerView.as_view(url_name="api:schema")), name="docs"),
+    path("tokens/", pages.tokens, name="tokens"),
+    *router.urls,
+]

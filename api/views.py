@@ -1,0 +1,249 @@
+"""SD Studio's REST API: products, photos (through the intake), jobs (every mode), reviews, exports.
+
+Every write goes through the same services as the pages, so the same role rules
+and the same sentences apply; an API token acts as its user.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, transaction
+from django.http import FileResponse, HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+from api.models import IdempotentRequest
+from api.serializers import (DecisionSerializer, EvaluationSerializer, JobCreateSerializer, JobSerializer, PhotoSerializer,
+                             ProductSerializer)
+from catalog import services as catalog_services
+from catalog import shop
+from catalog.models import Product, ProductPhoto
+from generation import parameters as P
+from generation import services
+from generation.models import GenerationJob
+
+
+def handle_exception(exc, context):
+    """Django's ValidationError (what the services raise) becomes a 400 with its field errors, like DRF's own."""
+    if isinstance(exc, DjangoValidationError):
+        detail = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
+        return Response(detail, status=status.HTTP_400_BAD_REQUEST)
+    return exception_handler(exc, context)
+
+
+def _require(request, perm: str, what: str) -> None:
+    if not request.user.has_perm(perm):
+        raise PermissionDenied(f"Your role cannot {what}.")
+
+
+class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
+    """The catalog. Merchandisers create products; everyone with a login reads them."""
+
+    serializer_class = ProductSerializer
+    lookup_field = "sku"
+    lookup_value_regex = "[A-Za-z0-9][A-Za-z0-9._-]{0,63}"
+
+    def get_queryset(self):
+        queryset = Product.objects.prefetch_related("variants", "photos").order_by("sku")
+        query = self.request.query_params.get("q", "").strip()
+        return queryset.filter(sku__icontains=query) | queryset.filter(name__icontains=query) if query else queryset
+
+    def perform_create(self, serializer):
+        _require(self.request, "catalog.add_product", "create products")
+        data = serializer.validated_data
+        serializer.instance = catalog_services.product_create(
+            sku=data["sku"], name=data.get("name", ""), description=data.get("description", ""),
+            category=data.get("category", ""), created_by=self.request.user)
+
+    @extend_schema(request={"multipart/form-data": inline_serializer("PhotoUpload", {"image": serializers.ImageField()})},
+                   responses={201: PhotoSerializer, 400: OpenApiResponse(description="Refused by the photo intake, with why.")})
+    @action(detail=True, methods=["post"], parser_classes=[MultiPartParser, FormParser])
+    def photos(self, request, sku=None):
+        """Add a photo through the safe intake (format from the bytes, size and pixel caps, EXIF, alpha kept as mask)."""
+        _require(request, "catalog.add_productphoto", "add photos")
+        product = self.get_object()
+        upload = request.FILES.get("image")
+        if upload is None:
+            return Response({"image": ["Send the photo as the multipart field 'image'."]}, status=400)
+        try:
+            photo, notes = catalog_services.photo_add(product=product, data=upload.read(), name=upload.name, uploaded_by=request.user)
+        except catalog_services.DuplicatePhoto as duplicate:
+            return Response({**PhotoSerializer(duplicate.existing, context={"request": request}).data,
+                             "notes": [duplicate.messages[0]]}, status=200)
+        return Response({**PhotoSerializer(photo, context={"request": request}).data, "notes": notes}, status=201)
+
+
+class PhotoViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = PhotoSerializer
+    queryset = ProductPhoto.objects.all()
+
+    @extend_schema(responses={(200, "image/png"): OpenApiTypes.BINARY})
+    @action(detail=True, methods=["get"])
+    def image(self, request, pk=None):
+        """The stored photo (PNG)."""
+        photo = self.get_object()
+        return FileResponse(photo.image.open("rb"), content_type="image/png")
+
+
+IDEMPOTENCY_HEADER = OpenApiParameter(
+    "Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
+    description="Any unique string per intended job: a retry with the same key and body returns the first answer "
+                "instead of queuing the job twice.")
+
+
+class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Generation jobs: text2img, img2img and scene, with the full parameter set of generation.parameters."""
+
+    serializer_class = JobSerializer
+
+    def get_queryset(self):
+        queryset = GenerationJob.objects.select_related("product").order_by("-created_at", "-id")
+        params = self.request.query_params
+        if params.get("status"):
+            queryset = queryset.filter(status=params["status"])
+        if params.get("product"):
+            queryset = queryset.filter(product__sku=params["product"])
+        if params.get("decision"):
+            queryset = queryset.filter(decision=params["decision"])
+        return queryset
+
+    def get_parsers(self):
+        return [JSONParser(), MultiPartParser(), FormParser()]
+
+    @extend_schema(request={"application/json": JobCreateSerializer, "multipart/form-data": JobCreateSerializer},
+                   parameters=[IDEMPOTENCY_HEADER],
+                   responses={201: JobSerializer, 200: OpenApiResponse(JobSerializer, description="A replay of an Idempotency-Key."),
+                              409: OpenApiResponse(description="The Idempotency-Key was used with another body.")})
+    def create(self, request):
+        """Queue a job. Send an Idempotency-Key so that a retry after a lost answer does not queue it twice."""
+        _require(request, "generation.add_generationjob", "start generation jobs")
+        serializer = JobCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        mask_file = data.pop("mask", None)
+        key = request.headers.get("Idempotency-Key", "").strip()[:255]
+        body = {k: (v.pk if hasattr(v, "pk") else v) for k, v in data.items()}
+        digest = hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode())
+        mask_bytes = mask_file.read() if mask_file is not None else None
+        if mask_bytes:
+            digest.update(mask_bytes)
+        if key:
+            replay = self._replay(request, key, digest.hexdigest())
+            if replay is not None:
+                return replay
+        try:
+            with transaction.atomic():
+                job = self._create(request, data, mask_bytes)
+                if key:
+                    IdempotentRequest.objects.create(user=request.user, key=key, request_hash=digest.hexdigest(), job_ids=[job.pk])
+        except IntegrityError:
+            # The same key raced in from a concurrent retry: that request's job is the one.
+            replay = self._replay(request, key, digest.hexdigest())
+            if replay is not None:
+                return replay
+            raise
+        return Response(JobSerializer(job, context={"request": request}).data, status=201)
+
+    def _replay(self, request, key: str, request_hash: str) -> Response | None:
+        earlier = IdempotentRequest.objects.filter(user=request.user, key=key).first()
+        if earlier is None:
+            return None
+        if earlier.request_hash != request_hash:
+            return Response({"detail": f"The Idempotency-Key {key!r} was already used for another request; use a new key "
+                                       "for a new job."}, status=409)
+        job = GenerationJob.objects.get(pk=earlier.job_ids[0])
+        response = Response(JobSerializer(job, context={"request": request}).data, status=200)
+        response["Idempotent-Replayed"] = "true"
+        return response
+
+    def _create(self, request, data: dict, mask_bytes: bytes | None) -> GenerationJob:
+        params = {name: data[name] for name in P.NAMES if name in data}
+        mask = None
+        source = data.get("source_photo")
+        if mask_bytes is not None:
+            from catalog import masks
+
+            if source is None:
+                raise DjangoValidationError({"mask": "A mask goes with a source photo."})
+            try:
+                mask = masks.decode(mask_bytes, (source.width, source.height))
+            except DjangoValidationError as exc:
+                raise DjangoValidationError({"mask": exc.messages}) from None
+        return services.job_create(**params, product=data.get("product"), source_photo=source, mask=mask, created_by=request.user)
+
+    @extend_schema(request=None, responses=JobSerializer)
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        """Cancel: a queued job at once, a running one at its next step (its creator or an administrator)."""
+        job = self.get_object()
+        services.job_cancel(job=job, user=request.user)
+        job.refresh_from_db()
+        return Response(JobSerializer(job, context={"request": request}).data)
+
+    @extend_schema(request=None, responses={201: JobSerializer})
+    @action(detail=True, methods=["post"])
+    def rerun(self, request, pk=None):
+        """Re-run with identical parameters and seed (administrators); its result says identical or drifted."""
+        job = services.job_rerun(job=self.get_object(), user=request.user)
+        return Response(JobSerializer(job, context={"request": request}).data, status=201)
+
+    @extend_schema(responses={(200, "image/png"): OpenApiTypes.BINARY})
+    @action(detail=True, methods=["get"])
+    def output(self, request, pk=None):
+        """The output PNG, byte for byte (parameters, XMP and its C2PA manifest intact)."""
+        job = self.get_object()
+        if not job.output:
+            return Response({"detail": f"Job #{job.pk} is {job.status}: no output yet."}, status=404)
+        return FileResponse(job.output.open("rb"), content_type="image/png", as_attachment=True,
+                            filename=f"sdstudio-job{job.pk}-seed{job.seed}.png")
+
+    @extend_schema(request=EvaluationSerializer, responses={201: EvaluationSerializer})
+    @action(detail=True, methods=["post"])
+    def evaluation(self, request, pk=None):
+        """Score the output with the brief's rubric (reviewers); a second call updates your scores."""
+        from evaluation.services import evaluation_submit
+
+        serializer = EvaluationSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        justification = data.pop("justification", "")
+        evaluation = evaluation_submit(job=self.get_object(), reviewer=request.user, scores=data, justification=justification)
+        return Response({**evaluation.scores(), "justification": evaluation.justification, "total": evaluation.total}, status=201)
+
+    @extend_schema(request=DecisionSerializer, responses={201: JobSerializer})
+    @action(detail=True, methods=["post"])
+    def decision(self, request, pk=None):
+        """Approve or reject the output for the shop (reviewers); approval gives it its public link."""
+        from evaluation.services import decision_record
+
+        serializer = DecisionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        job = self.get_object()
+        decision_record(job=job, user=request.user, decision=serializer.validated_data["decision"],
+                        reason=serializer.validated_data.get("reason", ""))
+        job.refresh_from_db()
+        return Response(JobSerializer(job, context={"request": request}).data, status=201)
+
+
+class ExportViewSet(viewsets.ViewSet):
+    """The approved images for the shop, as the Shop page's downloads."""
+
+    @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR})
+    @action(detail=False, methods=["get"], url_path="shopify")
+    def shopify(self, request):
+        """A Shopify product CSV with the approved images at their public links."""
+        return HttpResponse(shop.shopify_export(request.build_absolute_uri("/")), content_type="text/csv; charset=utf-8")
+
+    @extend_schema(responses={(200, "text/tab-separated-values"): OpenApiTypes.STR})
+    @action(detail=False, methods=["get"], url_path="merchant-center")
+    def merchant_center(self, request):
+        """A Google Merchant Center supplemental feed (TSV)."""
+        return HttpResponse(shop.merchant_feed(request.build_absolute_uri("/")), content_type="text/tab-separated-values; charset=utf-8")

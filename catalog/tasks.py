@@ -1,0 +1,8 @@
+"""RQ entry points of the shop queue: take ids and delegate."""
+from __future__ import annotations
+
+
+def run_shop_import(import_id: int) -> None:
+    from catalog.services import shop_import_run
+
+    shop_import_run(import_id=import_id)

@@ -1,0 +1,13 @@
+"""The worker for shop work (imports that fetch images): light, no model, so it never holds up the GPU worker."""
+from __future__ import annotations
+
+from rq.serializers import JSONSerializer
+from rq.worker import SimpleWorker
+
+
+class ShopWorker(SimpleWorker):
+    """`manage.py rqworker shop --worker-class catalog.worker.ShopWorker`: JSON payloads like the generation queue."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs["serializer"] = JSONSerializer
+        super().__init__(*args, **kwargs)
