@@ -24,7 +24,7 @@ run: setup
 serve: setup
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/honcho start web worker
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/honcho start web worker shop
 
 test: setup
 	$(BIN)/python scripts/test_prerequisites.py

@@ -110,6 +110,17 @@ def burst_worker(redis_conn, transactional_db):
     return run_worker_burst
 
 
+def run_shop_worker_burst(timeout: float = 120, **env: str) -> str:
+    """The shop queue's worker (imports that fetch images) until its queue is empty."""
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "rqworker", "shop", "--burst", "--worker-class", "catalog.worker.ShopWorker"],
+        cwd=ROOT, env=worker_env(**env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    output, _ = process.communicate(timeout=timeout)
+    assert process.returncode == 0, output
+    return output
+
+
 def make_user(username: str, group: str | None = None, **extra):
     from django.contrib.auth.models import Group, User
 

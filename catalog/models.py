@@ -70,6 +70,37 @@ class ProductVariant(models.Model):
         return self.sku or f"variant {self.position} of {self.product.sku}"
 
 
+class ShopImport(models.Model):
+    """A Shopify CSV imported in the background by the shop worker (it fetches images), with its progress and report."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    file = models.FileField(upload_to="imports/")
+    original_name = models.CharField(max_length=255, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    total = models.PositiveIntegerField(default=0, help_text="Products in the file.")
+    done = models.PositiveIntegerField(default=0)
+    report = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)
+
+    def get_absolute_url(self) -> str:
+        return reverse("catalog:shop_import", kwargs={"pk": self.pk})
+
+
 class FeedToken(models.Model):
     """A secret in the Merchant Center feed's URL, so the shop can fetch it on a schedule without a login."""
 

@@ -198,3 +198,74 @@ def feed_token_create(*, created_by=None):
 
     FeedToken.objects.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
     return FeedToken.objects.create(token=secrets.token_urlsafe(32), created_by=created_by)
+
+
+SHOP_QUEUE = "shop"
+
+
+def shop_import_start(*, data: bytes, name: str = "", created_by=None):
+    """Check a Shopify CSV (UTF-8, Shopify's header), store it and queue it for the shop worker; ValidationError if unusable."""
+    from catalog import shop
+    from catalog.models import ShopImport
+
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ValidationError("The file is not UTF-8 text: export it again from Shopify (Products > Export).") from None
+    rows, header, _ = shop.read_rows(text)
+    if not shop.is_shopify(header):
+        raise ValidationError("This is not a Shopify product CSV: its first line must name Handle and Title columns.")
+    with transaction.atomic():
+        run = ShopImport(original_name=name[:255], created_by=created_by, total=len({row.get("Handle") for _, row in rows} - {""}))
+        run.file.save(f"{uuid.uuid4().hex}.csv", ContentFile(data), save=False)
+        run.save()
+        transaction.on_commit(lambda: shop_import_enqueue(import_id=run.pk))
+    return run
+
+
+def shop_import_enqueue(*, import_id: int) -> bool:
+    """Put the import on the shop queue; Redis being down leaves it queued (the page says so)."""
+    import logging
+
+    import django_rq
+    from redis.exceptions import RedisError
+
+    try:
+        django_rq.get_queue(SHOP_QUEUE).enqueue("catalog.tasks.run_shop_import", import_id, job_id=f"sdstudio-shop-import-{import_id}",
+                                                 job_timeout=3600, result_ttl=0)
+    except RedisError as exc:
+        logging.getLogger(__name__).warning("Shop import %s stays queued: Redis is unreachable (%s).", import_id, exc)
+        return False
+    return True
+
+
+def shop_import_run(*, import_id: int) -> None:
+    """On the shop worker: import the file, writing progress as products land, then the report."""
+    import time
+
+    from django.utils import timezone
+
+    from catalog import shop
+    from catalog.models import ShopImport
+
+    claimed = ShopImport.objects.filter(pk=import_id, status=ShopImport.Status.QUEUED).update(status=ShopImport.Status.RUNNING)
+    if not claimed:
+        return
+    run = ShopImport.objects.get(pk=import_id)
+    last = [0.0]
+
+    def progress(done: int, total: int) -> None:
+        if time.monotonic() - last[0] > 0.5 or done == total:
+            ShopImport.objects.filter(pk=import_id).update(done=done, total=total)
+            last[0] = time.monotonic()
+
+    try:
+        with run.file.open("rb") as handle:
+            rows, _, unreadable = shop.read_rows(handle.read().decode("utf-8-sig"))
+        report = shop.shopify_import(rows=rows, uploaded_by=run.created_by, progress=progress)
+        report.errors += unreadable
+    except Exception as exc:  # the row says what happened; the products already imported stay
+        ShopImport.objects.filter(pk=import_id).update(status=ShopImport.Status.FAILED, error=f"{type(exc).__name__}: {exc}",
+                                                       finished_at=timezone.now())
+        raise
+    ShopImport.objects.filter(pk=import_id).update(status=ShopImport.Status.DONE, report=report.as_dict(), finished_at=timezone.now())

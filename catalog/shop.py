@@ -193,23 +193,24 @@ def _fetch_photo(product, src: str, uploaded_by, line: int, report: ImportReport
     return True
 
 
-def read_rows(text: str):
-    """(line, row) pairs of a CSV text (the first line names the columns), and the header."""
+def csv_rows(reader: csv.DictReader, errors: list):
+    """(line, row) pairs; a row the csv module cannot read (e.g. an oversized field) becomes a line error."""
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            errors.append((reader.line_num + 1, f"unreadable row: {exc}."))  # the line being read
+            continue
+        yield reader.line_num, row
+
+
+def read_rows(text: str) -> tuple:
+    """(rows, header, unreadable) of a CSV text whose first line names the columns; ``unreadable`` fills as rows are read."""
     reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = reader.fieldnames or []
-
-    def rows():
-        while True:
-            try:
-                row = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as exc:
-                yield reader.line_num, {"Handle": "", "__error__": str(exc)}
-                continue
-            yield reader.line_num, row
-
-    return rows(), header
+    unreadable: list = []
+    return csv_rows(reader, unreadable), reader.fieldnames or [], unreadable
 
 
 def approved_outputs():

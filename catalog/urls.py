@@ -8,6 +8,7 @@ urlpatterns = [
     path("new/", views.product_create, name="product_create"),
     path("feed.csv", views.approved_feed, name="approved_feed"),
     path("shop/", views.shop, name="shop"),
+    path("shop/imports/<int:pk>/", views.shop_import, name="shop_import"),
     path("shop/shopify-products.csv", views.shopify_export, name="shopify_export"),
     path("shop/merchant-center.tsv", views.merchant_feed, name="merchant_feed"),
     path("<str:sku>/", views.product_detail, name="product_detail"),

@@ -143,7 +143,6 @@ def shop(request: HttpRequest) -> HttpResponse:
     """The shop round trip: import a Shopify product CSV, download the exports, manage the Merchant Center feed's token."""
     from catalog.models import FeedToken
 
-    report = None
     status = 200
     if request.method == "POST" and request.POST.get("action") == "import":
         upload = request.FILES.get("csv_file")
@@ -155,25 +154,32 @@ def shop(request: HttpRequest) -> HttpResponse:
             status = 400
         else:
             try:
-                text = upload.read().decode("utf-8-sig")
-            except UnicodeDecodeError:
-                messages.error(request, "The file is not UTF-8 text: export it again from Shopify (Products > Export).")
+                run = services.shop_import_start(data=upload.read(), name=upload.name, created_by=request.user)
+            except ValidationError as exc:
+                messages.error(request, " ".join(exc.messages))
                 status = 400
             else:
-                rows, header = shop_services.read_rows(text)
-                if not shop_services.is_shopify(header):
-                    messages.error(request, "This is not a Shopify product CSV: its first line must name Handle and Title columns.")
-                    status = 400
-                else:
-                    report = shop_services.shopify_import(rows=rows, uploaded_by=request.user).as_dict()
-                    status = 200 if not report["errors"] else 400 if not (report["created"] or report["updated"]) else 200
+                return redirect(run)
     elif request.method == "POST" and request.POST.get("action") == "new_token":
         services.feed_token_create(created_by=request.user)
         messages.success(request, "New feed link made; the old ones stop working.")
         return redirect("catalog:shop")
     token = FeedToken.objects.filter(revoked_at__isnull=True).first()
     feed_url = request.build_absolute_uri(reverse("catalog:merchant_feed") + f"?token={token.token}") if token else ""
-    return render(request, "catalog/shop.html", {"report": report, "feed_url": feed_url}, status=status)
+    recent = ShopImport.objects.select_related("created_by")[:5]
+    return render(request, "catalog/shop.html", {"feed_url": feed_url, "imports": recent}, status=status)
+
+
+@login_required
+@permission_required("catalog.add_product", raise_exception=True)
+def shop_import(request: HttpRequest, pk: int) -> HttpResponse:
+    """An import's progress (the page refreshes itself until it ends) and its report."""
+    run = get_object_or_404(ShopImport, pk=pk)
+    hint = "start one with: python manage.py rqworker shop --worker-class catalog.worker.ShopWorker"
+    return render(request, "catalog/shop_import.html", {"run": run, "report": run.report or None, "worker_hint": hint})
+
+
+from catalog.models import ShopImport  # noqa: E402
 
 
 @login_required

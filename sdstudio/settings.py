@@ -143,7 +143,7 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "SD Studio API",
     "DESCRIPTION": "Products, photos, generation jobs (text2img, img2img, scene), reviews and shop exports. "
-                   "Authenticate with 'Authorization: Bearer <token>' (make one on /api/tokens/).",
+                   "Authenticate with the header Authorization: Bearer YOUR_TOKEN (make a token on /api/tokens/).",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
@@ -238,6 +238,8 @@ RQ_QUEUES = {
         "SERIALIZER": "rq.serializers.JSONSerializer",
     },
 }
+# Shop work (imports that fetch images) has its own queue and a light worker (catalog.worker.ShopWorker).
+RQ_QUEUES["shop"] = {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 3600, "SERIALIZER": "rq.serializers.JSONSerializer"}
 RQ = {"WORKER_CLASS": "generation.worker.GenerationWorker"}
 RQ_SHOW_ADMIN_LINK = True
 

@@ -246,3 +246,32 @@ def test_the_fetcher_refuses_what_is_not_a_public_image(image_server, settings, 
     settings.SDSTUDIO_FETCH_ALLOW_HOSTS = ["127.0.0.1"]
     report = shop.shopify_import(rows=[(2, {"Handle": "liar", "Title": "Liar", "Image Src": f"{allowed}/page.html"})])
     assert "not a JPEG, PNG or WebP image" in report.errors[0][1]
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_the_shop_page_imports_in_the_background_with_progress_and_a_report(image_server, client, merchandiser, redis_conn):
+    from catalog.models import ShopImport
+    from conftest import run_shop_worker_burst
+
+    client.force_login(merchandiser)
+    # a file that is not a Shopify export is refused at once, with why
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    response = client.post("/catalog/shop/", {"action": "import", "csv_file": SimpleUploadedFile("x.csv", b"sku,name\nA,B\n")})
+    assert response.status_code == 400 and "not a Shopify product CSV" in response.content.decode()
+    # a Shopify export is queued for the shop worker, and its page says so
+    upload = SimpleUploadedFile("products_export.csv", shopify_csv(image_server).encode(), "text/csv")
+    response = client.post("/catalog/shop/", {"action": "import", "csv_file": upload})
+    run = ShopImport.objects.get()
+    assert response.status_code == 302 and response["Location"] == run.get_absolute_url()
+    page = client.get(run.get_absolute_url()).content.decode()
+    assert "waiting for the shop worker" in page and 'http-equiv="refresh"' in page and run.total == 2
+    # the shop worker (a real process; it is allowed the local image server) imports it and fetches the images
+    run_shop_worker_burst(SDSTUDIO_FETCH_ALLOW_HOSTS="127.0.0.1")
+    run.refresh_from_db()
+    assert (run.status, run.done, run.total) == ("done", 2, 2)
+    page = client.get(run.get_absolute_url()).content.decode()
+    assert "2</strong> products created" in page and "images 2" not in page and "2 images fetched" in page
+    assert "The server answered 404" in page and 'http-equiv="refresh"' not in page
+    assert Product.objects.get(handle="wireless-headphones").photos.count() == 2

@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from catalog import shop
 from catalog.services import IMPORT_COLUMNS, catalog_import
+from catalog.shop import csv_rows
 
 FIELD_LIMIT = 1_000_000  # characters in one CSV field; longer ones are a row error, not a crash
 
@@ -29,19 +30,6 @@ def read_text(path: Path, encoding: str | None) -> str:
         line = raw[: exc.start].count(b"\n") + 1
         raise CommandError(f"{path.name} is not valid {encoding} (line {line}, byte {exc.start}). If it was saved by Excel "
                            "or an older tool, pass --encoding cp1252 (or latin-1, utf-16).") from None
-
-
-def csv_rows(reader: csv.DictReader, errors: list):
-    """(line, row) pairs; a row the csv module cannot read (e.g. an oversized field) becomes a line error."""
-    while True:
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            errors.append((reader.line_num + 1, f"unreadable row: {exc}."))  # the line being read
-            continue
-        yield reader.line_num, row
 
 
 class Command(BaseCommand):
@@ -80,7 +68,7 @@ class Command(BaseCommand):
     def import_shopify(self, text: str, *, fetch_images: bool) -> None:
         from tqdm import tqdm
 
-        rows, header = shop.read_rows(text)
+        rows, header, unreadable = shop.read_rows(text)
         if not shop.is_shopify(header):
             raise CommandError("This is not a Shopify product CSV: the first line must name Handle and Title columns.")
         bar = tqdm(unit="product", desc="Importing", file=self.stderr._out, disable=not self.stderr.isatty())
@@ -90,6 +78,7 @@ class Command(BaseCommand):
             bar.update(done - bar.n)
 
         report = shop.shopify_import(rows=rows, fetch_images=fetch_images, progress=progress)
+        report.errors += unreadable
         bar.close()
         for line, message in report.warnings:
             self.stderr.write(f"line {line}: warning: {message}")

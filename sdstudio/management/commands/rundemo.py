@@ -49,6 +49,9 @@ class Command(BaseCommand):
         try:
             for _ in range(options["workers"]):
                 children.append(subprocess.Popen([sys.executable, "manage.py", "rqworker", "generation"], cwd=base, env=env))
+            # Shop imports (they fetch images) run on their own light worker, never on the GPU's.
+            children.append(subprocess.Popen([sys.executable, "manage.py", "rqworker", "shop", "--worker-class",
+                                              "catalog.worker.ShopWorker"], cwd=base, env=env))
             if not options["no_study"]:
                 # In a child so it enqueues on the Redis chosen above.
                 subprocess.run([sys.executable, "manage.py", "seed_tp_experiments"], cwd=base, env=env, check=True)
