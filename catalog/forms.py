@@ -14,4 +14,4 @@ class ProductForm(forms.ModelForm):
 
 class PhotoUploadForm(forms.Form):
     # A FileField, not an ImageField: the intake service decides what an image is, with its own messages.
-    photo = forms.FileField(help_text="JPEG, PNG or WebP, up to 40 megapixels.")
+    photo = forms.FileField(help_text="JPEG, PNG, WebP or HEIC (phones), up to 40 megapixels.")

@@ -2,7 +2,7 @@
 
 Policy, in the order applied:
 1. Size: an empty file, or one over SDSTUDIO_UPLOAD_MAX_BYTES, is refused.
-2. Format: JPEG, PNG or WebP as identified by Pillow from the bytes (the file
+2. Format: JPEG, PNG, WebP or HEIC/HEIF (phones; pillow-heif) as identified by Pillow from the bytes (the file
    name and the browser's content type are ignored).
 3. Pixel cap: width x height from the header is checked against
    SDSTUDIO_UPLOAD_MAX_PIXELS *before* any pixel is decoded (decompression bombs).
@@ -31,7 +31,19 @@ from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from catalog import masks
 
-ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP")
+ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "HEIF")
+
+
+def _register_heif() -> None:
+    """HEIC/HEIF photos as phones take them, through pillow-heif's Pillow plugin (registered once)."""
+    try:
+        import pillow_heif
+    except ImportError:  # an install without it still takes JPEG, PNG and WebP
+        return
+    pillow_heif.register_heif_opener()
+
+
+_register_heif()
 ImageFile.LOAD_TRUNCATED_IMAGES = False
 
 
@@ -123,7 +135,7 @@ def clean_photo(data: bytes, *, name: str | None = None) -> CleanPhoto:
         ) from None
     except UnidentifiedImageError:
         raise ValidationError(
-            "This file is not a JPEG, PNG or WebP image (whatever its name says). Export the photo as JPEG or PNG.",
+            "This file is not a JPEG, PNG or WebP image, nor a phone's HEIC (whatever its name says). Export the photo as JPEG or PNG.",
             code="format",
         ) from None
     except Exception as exc:  # Pillow raises many kinds of error on hostile headers; each means "corrupt".

@@ -17,13 +17,28 @@ def review_summary(*, job: GenerationJob, user) -> dict:
     }
 
 
-def review_queue() -> QuerySet[GenerationJob]:
-    """Outputs waiting for a decision, oldest first."""
-    return (
+QUEUE_FILTERS = ("product", "mode", "experiment", "reruns")
+
+
+def review_queue(filters: dict | None = None) -> QuerySet[GenerationJob]:
+    """Outputs waiting for a decision, oldest first; ``filters``: product (SKU), mode, experiment (id), reruns (only/none)."""
+    queue = (
         GenerationJob.objects.filter(status=Status.SUCCEEDED, decision="")
-        .select_related("product", "source_photo")
+        .select_related("product", "source_photo", "rerun_of")
         .order_by("finished_at", "id")
     )
+    filters = filters or {}
+    if filters.get("product"):
+        queue = queue.filter(product__sku=filters["product"])
+    if filters.get("mode"):
+        queue = queue.filter(mode=filters["mode"])
+    if str(filters.get("experiment", "")).isdigit():
+        queue = queue.filter(experiment_id=int(filters["experiment"]))
+    if filters.get("reruns") == "only":
+        queue = queue.filter(rerun_of__isnull=False)
+    elif filters.get("reruns") == "none":
+        queue = queue.filter(rerun_of__isnull=True)
+    return queue
 
 
 def average_totals(job_ids) -> dict[int, float]:

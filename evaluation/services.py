@@ -64,3 +64,11 @@ def decision_record(*, job: GenerationJob, user, decision: str, reason: str = ""
     if decision == Decision.APPROVED:
         services.job_publish(job_id=job.pk)  # its public link for the shop; a later rejection makes the link answer 410
     return row
+
+
+@transaction.atomic
+def decision_record_many(*, jobs, user, decision: str, reason: str = "") -> list[ReviewDecision]:
+    """One decision for a selection: each job gets its own audited decision, all or none."""
+    if not jobs:
+        raise ValidationError("Select at least one output.")
+    return [decision_record(job=job, user=user, decision=decision, reason=reason) for job in jobs]

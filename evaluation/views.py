@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from evaluation import reports, services
@@ -18,8 +19,46 @@ from generation.models import Experiment, GenerationJob
 @login_required
 @permission_required("evaluation.add_reviewdecision", raise_exception=True)
 def queue(request: HttpRequest) -> HttpResponse:
-    page = Paginator(review_queue(), 20).get_page(request.GET.get("page"))
-    return render(request, "evaluation/review_queue.html", {"page": page})
+    from django.utils.http import urlencode
+
+    from evaluation.selectors import QUEUE_FILTERS, average_totals
+    from generation.parameters import MODES
+
+    filters = {name: request.GET.get(name, "").strip() for name in QUEUE_FILTERS}
+    page = Paginator(review_queue(filters), 20).get_page(request.GET.get("page"))
+    totals = average_totals([job.pk for job in page])
+    for job in page:
+        job.average_total = totals.get(job.pk)
+    active = {k: v for k, v in filters.items() if v}
+    return render(request, "evaluation/review_queue.html", {
+        "page": page, "filters": filters, "filter_query": urlencode(active), "querystring": urlencode(active), "modes": MODES.items(),
+        "experiments": Experiment.objects.order_by("-created_at")[:50], "draft_reason": request.session.pop("draft-reason-bulk", ""),
+    })
+
+
+@login_required
+@require_POST
+@permission_required("evaluation.add_reviewdecision", raise_exception=True)
+def decide_many(request: HttpRequest) -> HttpResponse:
+    """Approve or reject a selection of the queue with one reason; each job's decision is recorded on its own."""
+    back = redirect(f"{reverse('evaluation:queue')}?{request.POST.get('filters', '')}")
+    form = DecisionForm(request.POST)
+    ids = [int(pk) for pk in request.POST.getlist("job") if pk.isdigit()]
+    jobs = list(GenerationJob.objects.filter(pk__in=ids).order_by("finished_at", "id"))
+    if not form.is_valid():
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+        request.session["draft-reason-bulk"] = request.POST.get("reason", "")
+        return back
+    try:
+        rows = services.decision_record_many(jobs=jobs, user=request.user, decision=form.cleaned_data["decision"],
+                                             reason=form.cleaned_data["reason"])
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        request.session["draft-reason-bulk"] = request.POST.get("reason", "")
+        return back
+    messages.success(request, f"{len(rows)} output{'s' if len(rows) != 1 else ''} {form.cleaned_data['decision']}: "
+                              + ", ".join(f"#{row.job_id}" for row in rows) + ".")
+    return back
 
 
 def _next_in_queue(after: GenerationJob) -> GenerationJob | None:

@@ -117,7 +117,10 @@ def _create_jobs(request: HttpRequest, data: dict) -> list[GenerationJob]:
 def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(jobs_for_listing().select_related("rerun_of"), pk=pk)
     context = {"job": job, "environment_diff": environment_diff(job),
-               "can_manage": services.can_manage(job=job, user=request.user), "credentials": output_credentials(job)}
+               "can_manage": services.can_manage(job=job, user=request.user), "credentials": output_credentials(job),
+               # Reviewers get the output and the rubric side by side, the configuration folded away.
+               "reviewable": job.status == Status.SUCCEEDED and (request.user.has_perm("evaluation.add_evaluation")
+                                                                 or request.user.has_perm("evaluation.add_reviewdecision"))}
     # The review panel comes from the evaluation app ({% review_panel %}): generation knows nothing of reviews.
     return render(request, "generation/generationjob_detail.html", context)
 
@@ -130,6 +133,50 @@ def output_credentials(job: GenerationJob):
         return None
     with job.output.open("rb") as handle:
         return credentials.read(handle.read())
+
+
+@login_required
+def prompt_tokens(request: HttpRequest) -> JsonResponse:
+    """The job form's token counter: the prompt's CLIP tokens with the served model's tokenizer (n/75)."""
+    from generation import tokencount
+
+    text = request.GET.get("text", "")[: P.PROMPT_MAX]
+    return JsonResponse(tokencount.count(text))
+
+
+@login_required
+def rerun_compare(request: HttpRequest, pk: int) -> HttpResponse:
+    """A re-run beside its original, with the amplified difference map, the largest difference and the PSNR."""
+    job = get_object_or_404(GenerationJob.objects.select_related("rerun_of"), pk=pk, rerun_of__isnull=False)
+    return render(request, "generation/rerun_compare.html", {"job": job, "original": job.rerun_of,
+                                                             "environment_diff": environment_diff(job), "gain": DIFF_GAIN})
+
+
+DIFF_GAIN = 16  # the difference map multiplies |original - re-run| by this, so a difference of 1 grey level shows
+
+
+@login_required
+def rerun_diff_map(request: HttpRequest, pk: int) -> HttpResponse:
+    """|original - re-run| per pixel (largest channel), amplified; black where the pixels are identical."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    job = get_object_or_404(GenerationJob.objects.select_related("rerun_of"), pk=pk, rerun_of__isnull=False)
+    if not job.output or not job.rerun_of.output:
+        raise Http404("Both outputs are needed for a difference map.")
+    with job.output.open("rb") as a, job.rerun_of.output.open("rb") as b:
+        x = np.asarray(Image.open(a).convert("RGB"), dtype=np.int16)
+        y = np.asarray(Image.open(b).convert("RGB"), dtype=np.int16)
+    if x.shape != y.shape:
+        raise Http404("The outputs differ in size.")
+    diff = np.clip(np.abs(x - y).max(axis=-1) * DIFF_GAIN, 0, 255).astype(np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(diff, "L").save(buffer, format="PNG")
+    response = HttpResponse(buffer.getvalue(), content_type="image/png")
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
 
 
 def environment_diff(job: GenerationJob) -> list[tuple[str, object, object]]:

@@ -64,7 +64,8 @@ def test_merchandiser_creates_product_uploads_photo_and_restyles_it(page, live_s
             break
         time.sleep(0.15)
     # (0 -> at least one step in between, shown as "step i of N" -> done) without a reload of the page
-    assert seen, f"progress never showed a value between 0 and 1 (last text {text!r})"
+    # the bar moved while the job ran: two different readings between 0 and 1 (the page prints one value on load)
+    assert len(seen) >= 2, f"progress did not move between 0 and 1 (readings {sorted(seen)}, last text {text!r})"
     assert any(t.startswith("step ") and " of " in t for t in texts), texts
     # and the output shows next to its source, with its configuration
     page.wait_for_selector("#output-image")

@@ -153,3 +153,54 @@ def test_progress_survives_redis_being_down(merch_client, redis_server):
         assert merch_client.get(reverse("generation:job_progress", args=[job.pk])).json()["workers_online"] is None
     finally:
         redis_server.start()
+
+
+def test_review_queue_queries_do_not_grow_with_source_photos_and_reruns(client, reviewer, product, photo, django_assert_max_num_queries):
+    def add(count: int, start: int) -> None:
+        for seed in range(start, start + count):
+            original = finished_job(product=product, seed=seed, mode="img2img", source_photo=photo, strength=0.5)
+            rerun = finished_job(product=product, seed=seed, mode="img2img", source_photo=photo, strength=0.5)
+            GenerationJob.objects.filter(pk=rerun.pk).update(rerun_of=original, rerun_result="identical")
+
+    add(2, 0)
+    client.force_login(reviewer)
+    with django_assert_max_num_queries(15) as small:
+        page = client.get(reverse("evaluation:queue")).content.decode()
+    assert "re-run of #" in page and "not scored yet" in page
+    add(8, 100)
+    with django_assert_max_num_queries(len(small.captured_queries)):
+        client.get(reverse("evaluation:queue"))
+
+
+@pytest.mark.parametrize("text", [
+    "ultra-realistic product shot of sleek black wireless headphones on a minimalist gray background, studio lighting",
+    "Red MUG!! on   oak, 4k   HDR",
+    "studio lighting, sharp focus, " * 20,  # past CLIP's 75
+])
+def test_the_token_counter_counts_like_the_models_tokenizer(client, merchandiser, text):
+    from transformers import CLIPTokenizerFast
+
+    from generation import tokencount
+
+    expected = len(CLIPTokenizerFast.from_pretrained(str(tokencount.tokenizer_folder()))(text, add_special_tokens=False).input_ids)
+    client.force_login(merchandiser)
+    data = client.get(reverse("generation:prompt_tokens"), {"text": text}).json()
+    assert data["count"] == expected and data["limit"] == 75 and data["over"] == (expected > 75)
+    if data["over"]:
+        assert data["ignored"] and text.rstrip().endswith(data["ignored"][-20:].rstrip())
+
+
+def test_the_token_counter_reads_a_slow_tokenizers_files_as_clip_does(tmp_path, settings):
+    """SD v1.5 ships vocab.json + merges.txt: the counter builds CLIP's pipeline from them (checked against transformers)."""
+    from transformers import CLIPTokenizer
+
+    from generation import productshots, tokencount, wordpieces
+
+    folder = tmp_path / "model" / "tokenizer"
+    folder.mkdir(parents=True)
+    wordpieces.write_tokenizer_files(folder, productshots.vocabulary_text())
+    (tmp_path / "model" / "model_index.json").write_text("{}")
+    settings.SDSTUDIO_MODEL = str(tmp_path / "model")
+    slow = CLIPTokenizer(str(folder / "vocab.json"), str(folder / "merges.txt"))
+    for text in ["product shot of a red mug on a wooden table", "Blue  SNEAKER, studio lighting!", "watch 12 on marble"]:
+        assert tokencount.count(text)["count"] == len(slow(text, add_special_tokens=False).input_ids), text

@@ -25,4 +25,29 @@
   }
   form.querySelectorAll("input[name=mode]").forEach(function (el) { el.addEventListener("change", sync); });
   sync();
+
+  // Token counters under the prompts (as A1111's "n/75"), counted by the server with the served model's tokenizer.
+  ["prompt", "negative_prompt"].forEach(function (name) {
+    var field = form.elements[name];
+    if (!field || !form.dataset.tokensUrl) { return; }
+    var counter = document.createElement("small");
+    counter.className = "token-count";
+    counter.id = "token-count-" + name;
+    counter.setAttribute("aria-live", "polite");
+    field.insertAdjacentElement("afterend", counter);
+    var timer = null;
+    function update() {
+      fetch(form.dataset.tokensUrl + "?text=" + encodeURIComponent(field.value), { credentials: "same-origin" })
+        .then(function (r) { return r.json(); })
+        .then(function (data) {
+          if (!data.available) { counter.textContent = ""; return; }
+          counter.textContent = data.count + "/" + data.limit + " tokens" +
+            (data.over ? ": CLIP reads the first " + data.limit + "; ignored: “" + data.ignored.slice(0, 120) + (data.ignored.length > 120 ? "…" : "") + "”" : "");
+          counter.classList.toggle("over", data.over);
+        })
+        .catch(function () { counter.textContent = ""; });
+    }
+    field.addEventListener("input", function () { window.clearTimeout(timer); timer = window.setTimeout(update, 250); });
+    update();
+  });
 })();
