@@ -10,7 +10,7 @@ from django.urls import reverse
 # A SKU is part of the product's URLs: letters, digits, ".", "_" and "-", starting with a letter or digit,
 # and none of the words the catalog's own URLs use.
 SKU_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-RESERVED_SKUS = {"new", "feed.csv", "shop"}
+RESERVED_SKUS = {"new", "feed.csv", "shop", "search.json"}
 
 
 def validate_sku(value: str) -> None:

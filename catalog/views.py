@@ -96,6 +96,24 @@ def photo_upload(request: HttpRequest, sku: str) -> HttpResponse:
 
 
 @login_required
+def product_search(request: HttpRequest) -> JsonResponse:
+    """Search-as-you-type for product fields: up to 20 products whose SKU or name holds ``q``."""
+    query = request.GET.get("q", "").strip()[:100]
+    products = Product.objects.order_by("sku")
+    if query:
+        products = products.filter(Q(sku__icontains=query) | Q(name__icontains=query))
+    return JsonResponse({"results": [{"sku": p.sku, "name": p.name} for p in products.only("sku", "name")[:20]]})
+
+
+@login_required
+def product_photos(request: HttpRequest, sku: str) -> JsonResponse:
+    """A product's photos, for the job form's Source photo once a product is chosen."""
+    product = get_object_or_404(Product, sku=sku)
+    return JsonResponse({"photos": [{"id": photo.pk, "label": str(photo), "thumbnail": photo.thumbnail.url if photo.thumbnail else ""}
+                                    for photo in product.photos.select_related("product")]})
+
+
+@login_required
 def photo_detail(request: HttpRequest, sku: str, pk: int) -> HttpResponse:
     """The photo, its product mask and the mask editor (static/js/mask_editor.js)."""
     photo = get_object_or_404(ProductPhoto.objects.select_related("product"), product__sku=sku, pk=pk)

@@ -28,9 +28,15 @@ def parameter_field(p: P.Parameter) -> forms.Field:
 
 
 class JobForm(forms.Form):
-    product = forms.ModelChoiceField(queryset=Product.objects.all(), required=False, to_field_name="sku", empty_label="(no product)")
+    # A search-as-you-type field (static/js/job_form.js asks /catalog/search.json), not a select of every product.
+    product = forms.ModelChoiceField(
+        queryset=Product.objects.all(), required=False, to_field_name="sku",
+        widget=forms.TextInput(attrs={"list": "product-options", "autocomplete": "off", "placeholder": "type a SKU or a name"}),
+        error_messages={"invalid_choice": "No product has the SKU %(value)s: pick one from the suggestions."},
+        help_text="Optional: the product the job is for (its photos appear under Source photo).")
     source_photo = forms.ModelChoiceField(queryset=ProductPhoto.objects.none(), required=False, help_text="img2img and scene: one of the product's photos…")
-    upload = forms.ImageField(required=False, label="…or upload a photo", help_text="JPEG, PNG or WebP; added to the product.")
+    # A plain file field: the photo intake (catalog.intake) decides, with its own sentences, like the product page's upload.
+    upload = forms.FileField(required=False, label="…or upload a photo", help_text="JPEG, PNG, WebP or HEIC; added to the product.")
     variants = forms.IntegerField(min_value=1, max_value=P.JOBS_PER_REQUEST_MAX, initial=1, help_text="N jobs with consecutive seeds.")
     FIELD_ORDER = ["mode", "product", "prompt", "negative_prompt", "seed", "num_inference_steps", "guidance_scale",
                    "scheduler", "width", "height", "source_photo", "upload", "strength", "product_scale", "product_x",

@@ -100,6 +100,8 @@ def _create_jobs(request: HttpRequest, data: dict) -> list[GenerationJob]:
             source, notes = photo_add(product=data["product"], data=upload.read(), name=upload.name, uploaded_by=request.user)
         except DuplicatePhoto as duplicate:
             source, notes = duplicate.existing, [str(duplicate.messages[0]) + " The existing photo was used."]
+        except ValidationError as exc:
+            raise ValidationError({"upload": exc.messages}) from None
         for note in notes:
             messages.info(request, note)
     seed = data.get("seed")

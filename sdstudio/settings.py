@@ -125,6 +125,21 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Mail, for password resets: SMTP when EMAIL_HOST is set; in development the console (the email is printed where
+# the server runs, and the page says so); in production without EMAIL_HOST, password reset is switched off.
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
+if EMAIL_HOST:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "587"))
+    EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+    EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+    EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "SD Studio <sdstudio@localhost>")
+SDSTUDIO_PASSWORD_RESET = bool(EMAIL_HOST) or DEBUG
+SDSTUDIO_MAIL_TO_CONSOLE = not EMAIL_HOST
+
 # The REST API (/api/): per-user tokens (api.ApiToken) or the browser's session, the same roles as the pages.
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -33,6 +33,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("verify/", views.verify, name="verify"),
     path("api/", include("api.urls")),
+    path("accounts/password_reset/", views.password_reset, name="password_reset"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("catalog/", include("catalog.urls")),

@@ -47,3 +47,14 @@ def verify(request: HttpRequest) -> HttpResponse:
             else:
                 context.update(credentials=found, filename=upload.name[:200])
     return render(request, "verify.html", context, status=status)
+
+
+def password_reset(request: HttpRequest) -> HttpResponse:
+    """Django's password reset when mail can be sent (SMTP, or the console in development); otherwise a page that says
+    so, instead of claiming an email was sent."""
+    from django.conf import settings
+    from django.contrib.auth import views as auth_views
+
+    if not settings.SDSTUDIO_PASSWORD_RESET:
+        return render(request, "registration/password_reset_unavailable.html")
+    return auth_views.PasswordResetView.as_view(extra_context={"mail_to_console": settings.SDSTUDIO_MAIL_TO_CONSOLE})(request)

@@ -132,3 +132,17 @@ def test_merchandiser_paints_the_mask_and_gets_a_scene_that_keeps_the_product(pa
     job = GenerationJob.objects.get()
     assert job.mode == "scene" and job.status == "succeeded" and job.product_max_pixel_diff == 0
     shot(page, "scene-job")
+
+
+def test_choosing_a_product_by_search_fills_its_photos(page, live_server, merchandiser, photo):
+    login(page, live_server, "merch")
+    page.goto(f"{live_server.url}/jobs/new/")
+    page.check("input[name=mode][value=img2img]")
+    assert page.locator("#id_source_photo option").count() <= 1  # no product yet: no photo to pick
+    page.fill("#id_product", "Black head")  # a part of the name
+    page.wait_for_function("document.querySelectorAll('#product-options option').length === 1")
+    assert page.eval_on_selector("#product-options option", "o => o.value") == photo.product.sku
+    page.fill("#id_product", photo.product.sku)
+    page.dispatch_event("#id_product", "change")
+    page.wait_for_function(f"Array.from(document.querySelectorAll('#id_source_photo option')).some(o => o.value === '{photo.pk}')")
+    assert page.eval_on_selector("#id_source_photo", "s => s.value") == str(photo.pk)  # the only photo, chosen

@@ -122,6 +122,10 @@ def test_a_reviewer_filters_the_queue_and_approves_a_selection_at_once(page, liv
     page.click("#bulk-reject")
     assert "Say why it is rejected" in page.inner_text(".messages")
     assert ReviewDecision.objects.count() == 2
+    # and the queue fits a phone: no sideways scrolling at 390 px
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{live_server.url}/review/")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
 
 
 def test_the_rerun_comparison_page_shows_both_outputs_and_the_difference(page, live_server, admin_user, product):

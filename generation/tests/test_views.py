@@ -204,3 +204,36 @@ def test_the_token_counter_reads_a_slow_tokenizers_files_as_clip_does(tmp_path, 
     slow = CLIPTokenizer(str(folder / "vocab.json"), str(folder / "merges.txt"))
     for text in ["product shot of a red mug on a wooden table", "Blue  SNEAKER, studio lighting!", "watch 12 on marble"]:
         assert tokencount.count(text)["count"] == len(slow(text, add_special_tokens=False).input_ids), text
+
+
+def test_the_job_form_searches_products_instead_of_listing_them_all(client, merchandiser, product, photo):
+    from catalog.models import Product
+
+    Product.objects.bulk_create([Product(sku=f"BULK-{i:04d}", name=f"Bulk product {i}") for i in range(2000)])
+    client.force_login(merchandiser)
+    page = client.get(reverse("generation:job_create")).content.decode()
+    assert "BULK-0001" not in page and len(page) < 64_000  # 2,000 products do not travel with the form
+    found = client.get(reverse("catalog:product_search"), {"q": "bulk product 19"}).json()["results"]
+    assert 1 <= len(found) <= 20 and all("19" in r["name"] for r in found)
+    assert client.get(reverse("catalog:product_search"), {"q": "Black head"}).json()["results"] == [
+        {"sku": product.sku, "name": product.name}]
+    photos = client.get(reverse("catalog:product_photos", args=[product.sku])).json()["photos"]
+    assert [p["id"] for p in photos] == [photo.pk]
+    response = client.post(reverse("generation:job_create"), {"mode": "text2img", "prompt": "x", "product": "NO-SUCH",
+                                                              "num_inference_steps": 2, "guidance_scale": 7.5, "scheduler": "euler_a",
+                                                              "width": 64, "height": 64, "variants": 1})
+    assert response.status_code == 400 and "No product has the SKU NO-SUCH" in response.content.decode()
+
+
+def test_a_bad_upload_on_the_job_form_gets_the_intakes_sentence_only(client, merchandiser, product):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client.force_login(merchandiser)
+    response = client.post(reverse("generation:job_create"), {
+        "mode": "img2img", "prompt": "on marble", "product": product.sku, "strength": 0.6, "num_inference_steps": 2,
+        "guidance_scale": 7.5, "scheduler": "euler_a", "width": 64, "height": 64, "variants": 1,
+        "upload": SimpleUploadedFile("photo.jpg", b"this is not a photo", "image/jpeg")})
+    page = response.content.decode()
+    assert response.status_code == 400 and "not a JPEG, PNG or WebP image" in page
+    assert "needs a source photo" not in page and "Upload a valid image" not in page
+    assert GenerationJob.objects.count() == 0

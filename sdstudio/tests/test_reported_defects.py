@@ -210,3 +210,28 @@ def test_a_refused_decision_keeps_what_was_typed_and_names_the_real_problem(clie
     assert "halo on the left edge halo" in page.split('id="id_reason"')[1][:200]
     job.refresh_from_db()
     assert job.decision == ""
+
+
+def test_password_reset_sends_a_real_link_when_mail_is_configured(client, settings, mailoutbox):
+    user = make_user("forgetful", "Merchandisers", email="forgetful@example.com")
+    settings.SDSTUDIO_PASSWORD_RESET, settings.SDSTUDIO_MAIL_TO_CONSOLE = True, True
+    page = client.get("/accounts/password_reset/").content.decode()
+    assert "printed in the terminal" in page and "SD Studio" in page and "Django administration" not in page
+    response = client.post("/accounts/password_reset/", {"email": "forgetful@example.com"}, follow=True)
+    assert "Check your email" in response.content.decode()
+    assert len(mailoutbox) == 1 and mailoutbox[0].to == ["forgetful@example.com"]
+    link = next(word for word in mailoutbox[0].body.split() if "/accounts/reset/" in word)
+    form_page = client.get(link.split("testserver", 1)[-1], follow=True)
+    assert "Choose a new password" in form_page.content.decode()
+    done = client.post(form_page.redirect_chain[-1][0], {"new_password1": "a-new-pass-phrase-9", "new_password2": "a-new-pass-phrase-9"}, follow=True)
+    assert "Password changed" in done.content.decode()
+    user.refresh_from_db()
+    assert user.check_password("a-new-pass-phrase-9")
+
+
+def test_password_reset_without_mail_says_so_and_sends_nothing(client, settings, mailoutbox):
+    make_user("forgetful", "Merchandisers", email="forgetful@example.com")
+    settings.SDSTUDIO_PASSWORD_RESET = False
+    response = client.post("/accounts/password_reset/", {"email": "forgetful@example.com"})
+    assert response.status_code == 200 and "cannot reset a password by email" in response.content.decode()
+    assert mailoutbox == []

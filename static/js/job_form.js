@@ -26,6 +26,54 @@
   form.querySelectorAll("input[name=mode]").forEach(function (el) { el.addEventListener("change", sync); });
   sync();
 
+  // Product: search as you type (suggestions from the catalog), then the product's photos fill Source photo.
+  var productField = form.elements.product;
+  var options = document.getElementById("product-options");
+  var photoSelect = form.elements.source_photo;
+  if (productField && options && form.dataset.searchUrl) {
+    var searchTimer = null;
+    var known = {};
+    function suggest() {
+      fetch(form.dataset.searchUrl + "?q=" + encodeURIComponent(productField.value), { credentials: "same-origin" })
+        .then(function (r) { return r.json(); })
+        .then(function (data) {
+          options.innerHTML = "";
+          data.results.forEach(function (p) {
+            known[p.sku] = true;
+            var option = document.createElement("option");
+            option.value = p.sku;
+            option.label = p.name;
+            options.appendChild(option);
+          });
+          if (known[productField.value]) { loadPhotos(); }
+        });
+    }
+    function loadPhotos() {
+      if (!photoSelect || !productField.value) { return; }
+      var url = form.dataset.photosUrl.replace("SKU", encodeURIComponent(productField.value));
+      fetch(url, { credentials: "same-origin" })
+        .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.json(); })
+        .then(function (data) {
+          var chosen = photoSelect.value;
+          photoSelect.innerHTML = "";
+          var empty = document.createElement("option");
+          empty.value = "";
+          empty.textContent = data.photos.length ? "---------" : "(this product has no photo yet: upload one)";
+          photoSelect.appendChild(empty);
+          data.photos.forEach(function (photo) {
+            var option = document.createElement("option");
+            option.value = photo.id;
+            option.textContent = photo.label;
+            if (String(photo.id) === chosen || data.photos.length === 1) { option.selected = true; }
+            photoSelect.appendChild(option);
+          });
+        })
+        .catch(function () {});
+    }
+    productField.addEventListener("input", function () { window.clearTimeout(searchTimer); searchTimer = window.setTimeout(suggest, 200); });
+    productField.addEventListener("change", loadPhotos);
+  }
+
   // Token counters under the prompts (as A1111's "n/75"), counted by the server with the served model's tokenizer.
   ["prompt", "negative_prompt"].forEach(function (name) {
     var field = form.elements[name];
