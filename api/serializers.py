@@ -63,6 +63,9 @@ class JobCreateSerializer(serializers.Serializer):
                                                       help_text="img2img and scene: one of the product's photos.")
     mask = serializers.ImageField(required=False, help_text="scene: a PNG at the photo's size, white = the product "
                                                             "(default: the photo's own mask).")
+    model = serializers.CharField(required=False, allow_blank=True, max_length=500,
+                                  help_text="The model to run on (default: the configured one); the job waits for a worker "
+                                            "serving it.")
 
     def get_fields(self):
         fields = super().get_fields()

@@ -177,7 +177,9 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
                 mask = masks.decode(mask_bytes, (source.width, source.height))
             except DjangoValidationError as exc:
                 raise DjangoValidationError({"mask": exc.messages}) from None
-        return services.job_create(**params, product=data.get("product"), source_photo=source, mask=mask, created_by=request.user)
+        model = data.get("model")
+        return services.job_create(**params, product=data.get("product"), source_photo=source, mask=mask, created_by=request.user,
+                                   model_id=None if not model else ("" if model == "embedded" else model))
 
     @extend_schema(request=None, responses=JobSerializer)
     @action(detail=True, methods=["post"])

@@ -27,6 +27,24 @@ def parameter_field(p: P.Parameter) -> forms.Field:
     return forms.FloatField(**limits, **common)
 
 
+def model_choices() -> list[tuple[str, str]]:
+    """The configured model first (its jobs go to the default queue), then every other model a live worker serves."""
+    from redis.exceptions import RedisError
+
+    from generation import modelinfo, services
+
+    default = modelinfo.requested_model_id()
+    choices = [("", f"{modelinfo.model_label()} (configured)")]
+    try:
+        served = services.served_models()
+    except RedisError:
+        served = {}
+    for model_id, count in sorted(served.items()):
+        if model_id and model_id != default:
+            choices.append((model_id, f"{model_id} ({count} worker{'s' if count != 1 else ''})"))
+    return choices
+
+
 class JobForm(forms.Form):
     # A search-as-you-type field (static/js/job_form.js asks /catalog/search.json), not a select of every product.
     product = forms.ModelChoiceField(
@@ -37,8 +55,9 @@ class JobForm(forms.Form):
     source_photo = forms.ModelChoiceField(queryset=ProductPhoto.objects.none(), required=False, help_text="img2img and scene: one of the product's photos…")
     # A plain file field: the photo intake (catalog.intake) decides, with its own sentences, like the product page's upload.
     upload = forms.FileField(required=False, label="…or upload a photo", help_text="JPEG, PNG, WebP or HEIC; added to the product.")
+    model = forms.ChoiceField(required=False, label="Model", help_text="The configured model, or another one a running worker serves.")
     variants = forms.IntegerField(min_value=1, max_value=P.JOBS_PER_REQUEST_MAX, initial=1, help_text="N jobs with consecutive seeds.")
-    FIELD_ORDER = ["mode", "product", "prompt", "negative_prompt", "seed", "num_inference_steps", "guidance_scale",
+    FIELD_ORDER = ["mode", "model", "product", "prompt", "negative_prompt", "seed", "num_inference_steps", "guidance_scale",
                    "scheduler", "width", "height", "source_photo", "upload", "strength", "product_scale", "product_x",
                    "product_y", "controlnet_conditioning_scale", "variants"]
 
@@ -47,6 +66,7 @@ class JobForm(forms.Form):
         for p in P.PARAMETERS:
             self.fields[p.name] = parameter_field(p)
         self.order_fields(self.FIELD_ORDER)
+        self.fields["model"].choices = model_choices()
         # The page shows a field only for the modes that use it (static/js/job_form.js reads data-modes).
         for name, field in self.fields.items():
             modes = P.BY_NAME[name].modes if name in P.BY_NAME else P.SOURCE_MODES if name in ("source_photo", "upload") else P.ALL_MODES

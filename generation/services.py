@@ -192,10 +192,51 @@ def rq_job_id(job: GenerationJob) -> str:
     return f"sdstudio-job-{job.pk}-attempt-{job.attempts + 1}"
 
 
-def get_queue():
-    import django_rq
+MODELS_KEY = "sdstudio:queue-models"  # Redis hash: queue name -> the model id its workers serve
 
-    return django_rq.get_queue(QUEUE_NAME)
+
+def queue_name(model_id: str | None) -> str:
+    """The queue of a model: "generation" for the default (embedded) model, one queue per other model.
+
+    Workers of a model listen on its queue only, so a job never reaches a worker that serves another model.
+    """
+    import hashlib
+    import re
+
+    model_id = (model_id or "").strip()
+    if not model_id:
+        return QUEUE_NAME
+    slug = re.sub(r"[^a-z0-9]+", "-", model_id.lower()).strip("-")[:48]
+    return f"{QUEUE_NAME}--{slug}-{hashlib.sha1(model_id.encode()).hexdigest()[:8]}"
+
+
+def get_queue(model_id: str | None = None):
+    """The RQ queue for a model's jobs (JSON payloads, like every SD Studio queue)."""
+    import django_rq
+    from rq import Queue
+    from rq.serializers import JSONSerializer
+
+    name = queue_name(model_id)
+    if name == QUEUE_NAME:
+        return django_rq.get_queue(QUEUE_NAME)
+    # Made on the fly (django-rq only knows the queues of its settings), on the same Redis.
+    return Queue(name, connection=django_rq.get_connection(QUEUE_NAME), serializer=JSONSerializer,
+                 default_timeout=settings.SDSTUDIO_JOB_TIMEOUT)
+
+
+def served_models() -> dict[str, int]:
+    """Model id -> live workers serving it, from the workers registered in Redis ("" = the default model)."""
+    from rq import Worker
+
+    connection = get_queue().connection
+    names = {name.decode(): model.decode() for name, model in connection.hgetall(MODELS_KEY).items()}
+    served: dict[str, int] = {}
+    for worker in Worker.all(connection=connection):
+        for name in worker.queue_names():
+            if name == QUEUE_NAME or name in names:
+                model = names.get(name, "")
+                served[model] = served.get(model, 0) + 1
+    return served
 
 
 def job_enqueue(*, job_id: int) -> bool:
@@ -207,7 +248,7 @@ def job_enqueue(*, job_id: int) -> bool:
         return False
     rq_id = rq_job_id(job)
     try:
-        get_queue().enqueue(
+        get_queue(job.model_id).enqueue(
             TASK_PATH,
             job.pk,
             job_id=rq_id,
@@ -387,10 +428,11 @@ def jobs_reconcile(*, grace_seconds: int = 5) -> dict[str, int]:
     counts = {"enqueued": 0, "retried": 0, "failed": 0, "redis_down": 0}
     now = timezone.now()
     try:
-        queue = get_queue()
+        queues: dict = {}
         for job in GenerationJob.objects.filter(
             status=Status.QUEUED, updated_at__lt=now - timezone.timedelta(seconds=grace_seconds)
-        ).only("pk", "rq_job_id", "attempts"):
+        ).only("pk", "rq_job_id", "attempts", "model_id"):
+            queue = queues.setdefault(job.model_id, get_queue(job.model_id))  # each model's jobs on its own queue
             rq_job = queue.fetch_job(job.rq_job_id) if job.rq_job_id else None
             if rq_job is not None and rq_job.get_status(refresh=False) in RQ_PENDING_STATES:
                 continue

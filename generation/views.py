@@ -111,7 +111,8 @@ def _create_jobs(request: HttpRequest, data: dict) -> list[GenerationJob]:
     jobs = []
     for offset in range(data.get("variants") or 1):
         params["seed"] = (seed + offset) % (P.SEED_MAX + 1)
-        jobs.append(services.job_create(**params, product=data.get("product"), source_photo=source, created_by=request.user))
+        jobs.append(services.job_create(**params, product=data.get("product"), source_photo=source, created_by=request.user,
+                                        model_id=data.get("model") or None))
     return jobs
 
 
@@ -215,19 +216,19 @@ def progress_payload(job: GenerationJob) -> dict:
         "output_url": job.output.url if job.output else None,
         "finished": job.is_finished,
         "cancel_requested": job.cancel_requested,
-        "workers_online": workers_online() if job.status == Status.QUEUED else None,
+        "workers_online": workers_online(job.model_id) if job.status == Status.QUEUED else None,
+        "model": job.model_id or "",
         "server_time": time.time(),
     }
 
 
-def workers_online() -> int | None:
-    """How many workers listen on the generation queue (None when Redis cannot be reached)."""
+def workers_online(model_id: str = "") -> int | None:
+    """How many workers listen on the queue of the job's model (None when Redis cannot be reached)."""
     from redis.exceptions import RedisError
     from rq import Worker
 
     try:
-        queue = services.get_queue()
-        return Worker.count(queue=queue)
+        return Worker.count(queue=services.get_queue(model_id))
     except RedisError:
         return None
 

@@ -18,12 +18,30 @@ class GenerationWorker(SimpleWorker):
     maintenance pass also reconciles the database with Redis.
     """
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, queues, *args, **kwargs):
         from django.conf import settings
 
         kwargs["serializer"] = JSONSerializer
         kwargs.setdefault("maintenance_interval", settings.SDSTUDIO_RECONCILE_INTERVAL)
-        super().__init__(*args, **kwargs)
+        super().__init__(self.model_queues(queues), *args, **kwargs)
+
+    @staticmethod
+    def model_queues(queues):
+        """`rqworker generation` serves the generation queue of the model this worker loads (SDSTUDIO_MODEL).
+
+        Its queue is registered with the model it carries, so pages can say which models have a worker.
+        """
+        from generation import modelinfo, services
+
+        model_id = modelinfo.requested_model_id()
+        routed = []
+        for queue in queues if isinstance(queues, (list, tuple)) else [queues]:
+            name = getattr(queue, "name", queue)
+            if name == services.QUEUE_NAME and model_id:
+                queue = services.queue_name(model_id)  # a name: rq makes it a queue of its own class and connection
+                services.get_queue().connection.hset(services.MODELS_KEY, queue, model_id)
+            routed.append(queue)
+        return routed
 
     @property
     def dequeue_timeout(self) -> int:

@@ -92,8 +92,13 @@ def test_same_job_delivered_twice_runs_once(burst_worker, redis_conn):
     assert sum(name.startswith(f"job{job.pk}-") for name in outputs) == 1
 
 
-def test_worker_serving_another_model_fails_the_job_with_a_reason(burst_worker):
+def test_a_job_for_another_model_waits_for_its_worker_instead_of_failing(burst_worker):
     job = queue_job(model_id="stable-diffusion-v1-5/stable-diffusion-v1-5")
+    burst_worker()  # a worker of the embedded model: it does not even see the job (another model's queue)
+    job.refresh_from_db()
+    assert job.status == Status.QUEUED and job.attempts == 0
+    # a job put by hand on the wrong queue is still refused with a reason, never run on the wrong model
+    services.get_queue().enqueue(services.TASK_PATH, job.pk, job_id="by-hand", result_ttl=0)
     burst_worker()
     job.refresh_from_db()
     assert job.status == Status.FAILED

@@ -22,7 +22,9 @@
           text.textContent = "step " + p.step + " of " + p.total + " · elapsed " + fmt(p.elapsed) + " · ETA " + fmt(p.eta);
         } else if (p.status === "queued") {
           if (p.workers_online === 0) {
-            text.textContent = "queued: no worker is running (start one with: python manage.py rqworker generation)";
+            text.textContent = p.model
+              ? "queued: no worker serves " + p.model + " (start one with: SDSTUDIO_MODEL=" + p.model + " python manage.py rqworker generation)"
+              : "queued: no worker is running (start one with: python manage.py rqworker generation)";
           } else if (p.workers_online === null) {
             text.textContent = "queued: the queue (Redis) cannot be reached; the job will be sent when it is back";
           } else {

@@ -25,6 +25,8 @@ class Command(BaseCommand):
         parser.add_argument("--mask", type=Path, help="scene: the product's mask as a PNG at the photo's size, white = kept "
                                                       "(default: the photo's own: its transparency, or found automatically).")
         parser.add_argument("--product", help="SKU of the product the job (and --image) belongs to.")
+        parser.add_argument("--model", default=None, help="The model to run it on (default: SDSTUDIO_MODEL); it waits for a "
+                                                          "worker started with that SDSTUDIO_MODEL.")
         parser.add_argument("--wait", action="store_true", help="Follow progress and print the output path.")
         parser.add_argument("--inline", action="store_true", help="Run in this process instead of on a worker (no Redis needed).")
         parser.add_argument("--timeout", type=float, default=None, help="With --wait: give up after this many seconds.")
@@ -71,7 +73,8 @@ class Command(BaseCommand):
                 raise CommandError(f"{options['mask']}: {' '.join(getattr(exc, 'messages', [str(exc)]))}") from None
         try:
             with transaction.atomic():
-                job = services.job_create(**params, product=product, source_photo=source, mask=mask)
+                job = services.job_create(**params, product=product, source_photo=source, mask=mask,
+                                          model_id=None if options["model"] is None else ("" if options["model"] in ("", "embedded") else options["model"]))
         except ValidationError as exc:
             raise CommandError("; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())) from None
         self.stdout.write(f"job {job.pk}")
