@@ -11,6 +11,7 @@ import json
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.http import FileResponse, HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
@@ -54,7 +55,7 @@ class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cr
     def get_queryset(self):
         queryset = Product.objects.prefetch_related("variants", "photos").order_by("sku")
         query = self.request.query_params.get("q", "").strip()
-        return queryset.filter(sku__icontains=query) | queryset.filter(name__icontains=query) if query else queryset
+        return queryset.filter(Q(sku__icontains=query) | Q(name__icontains=query)) if query else queryset
 
     def perform_create(self, serializer):
         _require(self.request, "catalog.add_product", "create products")

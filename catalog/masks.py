@@ -166,7 +166,7 @@ def check(mask: Image.Image, size: tuple[int, int]) -> Image.Image:
             f"The mask is {mask.width}x{mask.height} px but the photo is {size[0]}x{size[1]} px; draw it on the photo itself.",
             code="mask_size",
         )
-    mask = binarize(from_alpha(mask) or mask) if mask.mode in ("RGBA", "LA", "PA") else binarize(mask)
+    mask = binarize(from_alpha(mask) or mask)  # a transparent drawing counts by its alpha, any other by its brightness
     kept = np.count_nonzero(np.asarray(mask)) / (size[0] * size[1])
     if kept < MIN_PRODUCT_FRACTION:
         raise ValidationError("The mask is empty: paint over the product so SD Studio knows which pixels to keep.", code="mask_empty")

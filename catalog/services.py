@@ -127,17 +127,13 @@ def photo_set_mask(*, photo: ProductPhoto, data: bytes, changed_by=None) -> Prod
 
 def photo_mask_image(photo: ProductPhoto, *, automatic: bool = False):
     """The photo's mask as a Pillow image (or the automatic one, for the editor's 'start again'); None when it has none."""
-    from PIL import Image
+    from sdstudio.images import open_image
 
     if automatic:
-        with photo.image.open("rb") as handle:
-            return masks.automatic(Image.open(handle).convert("RGB"))
+        return masks.automatic(open_image(photo.image).convert("RGB"))
     if not photo.mask:
         return None
-    with photo.mask.open("rb") as handle:
-        image = Image.open(handle)
-        image.load()
-    return masks.binarize(image)
+    return masks.binarize(open_image(photo.mask))
 
 
 IMPORT_COLUMNS = ("sku", "name", "description", "category", "photo")

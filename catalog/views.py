@@ -14,7 +14,7 @@ from django.urls import reverse
 from catalog import masks, services
 from catalog import shop as shop_services
 from catalog.forms import PhotoUploadForm, ProductForm
-from catalog.models import Product, ProductPhoto
+from catalog.models import FeedToken, Product, ProductPhoto, ShopImport
 from generation.selectors import jobs_for_listing
 from sdstudio.textsafe import spreadsheet_cell
 
@@ -159,8 +159,6 @@ def _download(content: str, filename: str, content_type: str) -> HttpResponse:
 @permission_required("catalog.add_product", raise_exception=True)
 def shop(request: HttpRequest) -> HttpResponse:
     """The shop round trip: import a Shopify product CSV, download the exports, manage the Merchant Center feed's token."""
-    from catalog.models import FeedToken
-
     status = 200
     if request.method == "POST" and request.POST.get("action") == "import":
         upload = request.FILES.get("csv_file")
@@ -197,8 +195,6 @@ def shop_import(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "catalog/shop_import.html", {"run": run, "report": run.report or None, "worker_hint": hint})
 
 
-from catalog.models import ShopImport  # noqa: E402
-
 
 @login_required
 def shopify_export(request: HttpRequest) -> HttpResponse:
@@ -207,8 +203,6 @@ def shopify_export(request: HttpRequest) -> HttpResponse:
 
 def merchant_feed(request: HttpRequest) -> HttpResponse:
     """The Merchant Center supplemental feed: for a logged-in user, or for the shop with the feed link's token."""
-    from catalog.models import FeedToken
-
     token = request.GET.get("token", "")
     if not request.user.is_authenticated:
         if not token or not FeedToken.objects.filter(token=token, revoked_at__isnull=True).exists():

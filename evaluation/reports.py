@@ -14,6 +14,7 @@ from evaluation.selectors import average_totals
 from generation.experiments import comparison
 from generation.models import Experiment
 from sdstudio.textsafe import markdown_text as md
+from sdstudio.images import open_image
 from sdstudio.textsafe import natural_key
 
 
@@ -39,13 +40,6 @@ def grid_image(images: list[Image.Image], labels: list[str], *, columns: int, ce
         grid.paste(image.convert("RGB").resize((cell, cell)), (x, y + 20))
         draw.text((x + 4, y + 4), label[:40], fill="black")
     return grid
-
-
-def _open(fieldfile) -> Image.Image:
-    with fieldfile.open("rb") as handle:
-        image = Image.open(handle)
-        image.load()
-    return image
 
 
 def report_markdown(experiment: Experiment, data: dict, *, grids: dict[str, str]) -> str:
@@ -101,10 +95,10 @@ def report_zip(experiment: Experiment) -> bytes:
             done = [r["job"] for r in rows if r["job"].output]
             if not done:
                 continue
-            images = [_open(job.output) for job in done]
+            images = [open_image(job.output) for job in done]
             labels = [job.run_name or f"#{job.pk}" for job in done]
             if key == "i2i" and data["source_photo"] is not None:
-                images.insert(0, _open(data["source_photo"].image))
+                images.insert(0, open_image(data["source_photo"].image))
                 labels.insert(0, "source")
             png = io.BytesIO()
             grid_image(images, labels, columns=columns).save(png, format="PNG")

@@ -16,12 +16,11 @@ from typing import Callable
 from django.conf import settings
 from django.db import close_old_connections, connection
 from django.utils import timezone
-from PIL import Image
 
 from generation import fidelity, pngmeta, scene, services
 from generation import parameters as P
 from generation.models import GenerationJob, Status
-from sdstudio.images import thumbnail_png
+from sdstudio.images import open_image, thumbnail_png
 
 logger = logging.getLogger(__name__)
 
@@ -212,19 +211,12 @@ def is_retryable(exc: BaseException) -> bool:
     return "out of memory" in str(exc).lower()
 
 
-def _open_image(fieldfile) -> Image.Image:
-    with fieldfile.open("rb") as handle:
-        image = Image.open(handle)
-        image.load()
-    return image
-
-
 def spec_for(job: GenerationJob):
     """The runner's view of a job row: its parameters, and the source photo decoded for the modes that use one."""
     from generation.inference.runner import JobSpec
 
-    source = _open_image(job.source_photo.image) if job.mode in P.SOURCE_MODES else None
-    mask = _open_image(job.mask) if job.mode in P.MASK_MODES else None
+    source = open_image(job.source_photo.image) if job.mode in P.SOURCE_MODES else None
+    mask = open_image(job.mask) if job.mode in P.MASK_MODES else None
     return JobSpec(**job.parameter_values(), source_image=source, mask_image=mask)
 
 
@@ -318,7 +310,7 @@ def finish_job(job: GenerationJob, spec, result, environment: dict, *, load_seco
             prepare_source(spec.source_image, job.width, job.height), result.image
         )
     if job.rerun_of_id and job.rerun_of.output:
-        comparison = fidelity.compare_pixels(_open_image(job.rerun_of.output), result.image)
+        comparison = fidelity.compare_pixels(open_image(job.rerun_of.output), result.image)
         extra["rerun_result"] = "identical" if comparison.identical else "drifted"
         extra["rerun_max_pixel_diff"] = comparison.max_diff
         extra["rerun_psnr"] = comparison.psnr

@@ -10,9 +10,9 @@ from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
 from generation import parameters as P
+from sdstudio.credentials import COMPOSITE as IPTC_COMPOSITE  # IPTC's digital source types: one home for both markers
+from sdstudio.credentials import TRAINED as IPTC_TRAINED
 
-IPTC_TRAINED = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
-IPTC_COMPOSITE = "http://cv.iptc.org/newscodes/digitalsourcetype/compositeWithTrainedAlgorithmicMedia"
 XMP_KEY = "XML:com.adobe.xmp"
 PNG_COMPRESS_LEVEL = 3
 

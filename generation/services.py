@@ -167,14 +167,11 @@ def job_rerun(*, job: GenerationJob, user) -> GenerationJob:
 
 def job_mask_image(job: GenerationJob):
     """The scene job's own mask (what a re-run or a sweep from it must keep), or None for the other modes."""
-    from PIL import Image
+    from sdstudio.images import open_image
 
     if job.mode not in P.MASK_MODES or not job.mask:
         return None
-    with job.mask.open("rb") as handle:
-        image = Image.open(handle)
-        image.load()
-    return image
+    return open_image(job.mask)
 
 
 def job_publish(*, job_id: int) -> str:

@@ -166,12 +166,13 @@ def rerun_diff_map(request: HttpRequest, pk: int) -> HttpResponse:
     import numpy as np
     from PIL import Image
 
+    from sdstudio.images import open_image
+
     job = get_object_or_404(GenerationJob.objects.select_related("rerun_of"), pk=pk, rerun_of__isnull=False)
     if not job.output or not job.rerun_of.output:
         raise Http404("Both outputs are needed for a difference map.")
-    with job.output.open("rb") as a, job.rerun_of.output.open("rb") as b:
-        x = np.asarray(Image.open(a).convert("RGB"), dtype=np.int16)
-        y = np.asarray(Image.open(b).convert("RGB"), dtype=np.int16)
+    x = np.asarray(open_image(job.output).convert("RGB"), dtype=np.int16)
+    y = np.asarray(open_image(job.rerun_of.output).convert("RGB"), dtype=np.int16)
     if x.shape != y.shape:
         raise Http404("The outputs differ in size.")
     diff = np.clip(np.abs(x - y).max(axis=-1) * DIFF_GAIN, 0, 255).astype(np.uint8)

@@ -290,8 +290,7 @@ def read(data: bytes, mime: str = "image/png") -> Credentials:
         store = json.loads(reader.json())
         active = store.get("manifests", {}).get(store.get("active_manifest", ""), {})
         results = store.get("validation_results", {}).get("activeManifest", {})
-        failures = results.get("failure", []) if results else [
-            status for status in store.get("validation_status", [])]
+        failures = results.get("failure", []) if results else store.get("validation_status", [])
         problems = [f"{f.get('code')}: {f.get('explanation', '')}" for f in failures if f.get("code") not in UNTRUSTED_CODES]
         untrusted = any(f.get("code") in UNTRUSTED_CODES for f in failures)
         info = active.get("signature_info", {})

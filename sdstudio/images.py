@@ -8,6 +8,14 @@ from PIL import Image
 THUMBNAIL_SIZE = (256, 256)
 
 
+def open_image(fieldfile) -> Image.Image:
+    """A stored image (an ImageField's file, local or S3) decoded completely, its file closed."""
+    with fieldfile.open("rb") as handle:
+        image = Image.open(handle)
+        image.load()
+    return image
+
+
 def thumbnail_png(image: Image.Image) -> bytes:
     """A preview made once at write time, so list pages never resize on request."""
     thumb = image.convert("RGB")

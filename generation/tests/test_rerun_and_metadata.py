@@ -83,4 +83,4 @@ def test_downloads_keep_the_metadata(client, reviewer, tmp_path):
     response = client.get(f"/jobs/{job.pk}/download/")
     path = tmp_path / "download.png"
     path.write_bytes(b"".join(response.streaming_content))
-    assert exiftool(path)["DigitalSourceType"] == pngmeta.IPTC_TRAINED
+    assert exiftool(path)["DigitalSourceType"] == "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
