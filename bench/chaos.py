@@ -1,11 +1,16 @@
-"""Fault injection soak: jobs keep flowing while workers are SIGKILLed, Redis is flushed and restarted,
-and duplicates are delivered; at the end every job must be accounted for.
+"""Fault injection soak: jobs keep flowing while workers are SIGKILLed (mid-generation and while an image is
+being stored), Redis is flushed and restarted empty, and duplicate messages are delivered. At the end every
+job must be accounted for.
 
-    python bench/chaos.py [--jobs 40] [--kills 6] [--flushes 2] [--restarts 1] [--duplicates 10]
+    python bench/chaos.py [--each 20] [--workers 2] [--settle 600]
 
-Uses a scratch SQLite database, media folder and a private Redis (loopback only); bounded in count
-and time. Prints how many faults of each kind were injected and how many jobs were lost (queued or
-running forever, or succeeded without a readable file) -- the goal is zero.
+Every planned fault is sent, each once its moment has come: a worker is killed only while one of its jobs
+is `running` (some between denoising steps, some while the finished image is being written: the storage is
+made slow to write for that, `generation.tests.slow_storage_settings`), Redis is flushed or restarted while
+jobs are queued in it, and a duplicate is delivered for a job that is queued or running. A scratch SQLite
+database, media folder and private Redis (loopback only) are used. Prints per fault kind: injected, jobs it
+hit, jobs lost (succeeded without a readable file), stuck (still queued or running after --settle seconds),
+retried (attempts > 1) and failed with a reason. Exit status 1 if a job is lost or stuck.
 """
 from __future__ import annotations
 
@@ -17,20 +22,29 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+KINDS = {
+    "kill-running": "worker SIGKILLed mid-generation",
+    "kill-saving": "worker SIGKILLed while storing an image",
+    "flush": "Redis FLUSHALL",
+    "restart": "Redis restarted empty",
+    "duplicate": "duplicate delivery",
+}
+JOB = dict(width=128, height=128, num_inference_steps=16)
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--jobs", type=int, default=40)
-    parser.add_argument("--kills", type=int, default=6)
-    parser.add_argument("--flushes", type=int, default=2)
-    parser.add_argument("--restarts", type=int, default=1, help="Redis stopped and started empty")
-    parser.add_argument("--duplicates", type=int, default=10)
-    parser.add_argument("--timeout", type=float, default=900)
+    parser.add_argument("--each", type=int, default=20, help="injections of each fault kind")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--backlog", type=int, default=4, help="jobs kept waiting in the queue")
+    parser.add_argument("--wait", type=float, default=120, help="longest wait for a fault's moment (s)")
+    parser.add_argument("--settle", type=float, default=600, help="time for the jobs to finish after the last fault (s)")
     args = parser.parse_args()
     rng = random.Random(7)
     scratch = Path(tempfile.mkdtemp(prefix="sdstudio-chaos-"))
@@ -42,10 +56,13 @@ def main() -> None:
         "DATABASE_URL": f"sqlite:///{scratch / 'chaos.sqlite3'}",
         "MEDIA_ROOT": str(scratch / "media"),
         "REDIS_URL": f"redis://127.0.0.1:{port}/0",
+        "SDSTUDIO_MODEL": "embedded-random",
         "SDSTUDIO_TORCH_THREADS": "1",
-        "SDSTUDIO_HEARTBEAT_STALE_SECONDS": "3",
-        "SDSTUDIO_MAX_ATTEMPTS": "10",
-        "SDSTUDIO_PROGRESS_INTERVAL": "0.2",
+        "SDSTUDIO_HEARTBEAT_STALE_SECONDS": "4",
+        "SDSTUDIO_RECONCILE_INTERVAL": "3",
+        "SDSTUDIO_MAX_ATTEMPTS": "50",
+        "SDSTUDIO_PROGRESS_INTERVAL": "0.1",
+        "SDSTUDIO_C2PA_DEV_SIGNING": "0",
         "HF_HUB_OFFLINE": "1",
     })
     redis = start_redis(port=port, directory=scratch / "redis")
@@ -53,84 +70,166 @@ def main() -> None:
 
     django.setup()
     from django.core.management import call_command
-    from django.db import transaction
 
     from generation import services
     from generation.models import GenerationJob, Status
 
     call_command("migrate", verbosity=0)
+    call_command("reconcile_jobs", stdout=open(os.devnull, "w"))  # builds the model once before the workers start
 
-    def worker() -> subprocess.Popen:
-        return subprocess.Popen([sys.executable, "manage.py", "rqworker", "generation"], cwd=ROOT,
-                                env={**os.environ, "SDSTUDIO_BATCH_MAX": "1"}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    class Worker:
+        """A real `rqworker generation` whose storage pauses 0.6 s before writing an output (marker file first)."""
 
-    workers = [worker(), worker()]
-    injected = {"worker SIGKILL": 0, "Redis FLUSHALL": 0, "Redis restarted empty": 0, "duplicate delivery": 0}
-    jobs = []
+        def __init__(self, slot: int):
+            self.markers = scratch / f"markers-{slot}"
+            self.markers.mkdir(exist_ok=True)
+            env = {**os.environ, "DJANGO_SETTINGS_MODULE": "generation.tests.slow_storage_settings",
+                   "SDSTUDIO_TEST_MARKER_DIR": str(self.markers), "SDSTUDIO_TEST_SAVE_SECONDS": "0.6"}
+            self.process = subprocess.Popen([sys.executable, "manage.py", "rqworker", "generation"], cwd=ROOT, env=env,
+                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            self.name = f"{os.uname().nodename}:{self.process.pid}"
+
+        def kill(self) -> None:
+            os.kill(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+    workers = [Worker(slot) for slot in range(args.workers)]
+    injected: dict[str, int] = defaultdict(int)
+    hit: dict[str, set[int]] = defaultdict(set)
+    waited_out: dict[str, int] = defaultdict(int)
+    respawned = 0
+    created = 0
     started = time.monotonic()
-    plan = (["kill"] * args.kills + ["flush"] * args.flushes + ["restart"] * args.restarts + ["dup"] * args.duplicates)
+
+    def feed() -> None:
+        nonlocal created
+        waiting = GenerationJob.objects.filter(status=Status.QUEUED).count()
+        for _ in range(max(0, args.backlog - waiting)):
+            services.job_create(prompt=f"chaos {created}", seed=created, model_id="embedded-random", **JOB)
+            created += 1
+
+    def keep_workers_up() -> None:
+        nonlocal respawned
+        for slot, worker in enumerate(workers):
+            if worker.process.poll() is not None:
+                workers[slot] = Worker(slot)
+                respawned += 1
+
+    def wait_for(condition, kind: str):
+        deadline = time.monotonic() + args.wait
+        while time.monotonic() < deadline:
+            keep_workers_up()
+            feed()
+            found = condition()
+            if found:
+                return found
+            time.sleep(0.05)
+        waited_out[kind] += 1
+        return None
+
+    def running_mid_generation():
+        for worker in workers:
+            jobs = list(GenerationJob.objects.filter(status=Status.RUNNING, worker_name=worker.name, progress_step__gte=2)
+                        .exclude(progress_step__gte=JOB["num_inference_steps"] - 2).values_list("pk", flat=True))
+            if jobs:
+                return worker, jobs
+        return None
+
+    def storing_an_image():
+        for worker in workers:
+            marker = worker.markers / "saving"
+            if marker.exists():
+                name = marker.read_text()
+                marker.unlink()
+                pk = int(name.split("/job")[1].split("-")[0])
+                return worker, [pk]
+        return None
+
+    def queued_in_redis():
+        jobs = list(GenerationJob.objects.filter(status=Status.QUEUED).exclude(rq_job_id="").values_list("pk", flat=True))
+        return jobs if jobs and services.get_queue("embedded-random").count else None
+
+    plan = [kind for kind in KINDS for _ in range(args.each)]
     rng.shuffle(plan)
     try:
-        for index in range(args.jobs):
-            with transaction.atomic():
-                jobs.append(services.job_create(prompt=f"chaos {index}", seed=index, width=256, height=256, num_inference_steps=12))
-            if plan and index % max(1, args.jobs // (len(plan) + 1)) == 0:
-                fault = plan.pop()
-                time.sleep(rng.uniform(0.5, 2.0))
-                if fault == "kill":
-                    victim = rng.randrange(len(workers))
-                    os.kill(workers[victim].pid, signal.SIGKILL)
-                    workers[victim].wait()
-                    workers[victim] = worker()
-                    injected["worker SIGKILL"] += 1
-                elif fault == "flush":
-                    services.get_queue().connection.flushall()
-                    injected["Redis FLUSHALL"] += 1
-                elif fault == "restart":
-                    redis.terminate()
-                    redis.wait()
-                    time.sleep(1)
-                    redis = start_redis(port=port, directory=scratch / "redis")
-                    injected["Redis restarted empty"] += 1
-                else:
-                    target = rng.choice(jobs)
-                    try:
-                        services.get_queue().enqueue(services.TASK_PATH, target.pk, job_id=f"chaos-duplicate-{index}")
-                        injected["duplicate delivery"] += 1
-                    except Exception:
-                        pass
-            print(f"\rjobs created {index + 1}/{args.jobs}, faults {sum(injected.values())}", end="", flush=True)
+        for number, kind in enumerate(plan, 1):
+            if kind in ("kill-running", "kill-saving"):
+                if kind == "kill-saving":
+                    for worker in workers:  # only a save that starts from now on counts
+                        (worker.markers / "saving").unlink(missing_ok=True)
+                found = wait_for(running_mid_generation if kind == "kill-running" else storing_an_image, kind)
+                if found:
+                    worker, jobs = found
+                    worker.kill()
+                    hit[kind].update(jobs)
+                    injected[kind] += 1
+                    keep_workers_up()
+            elif kind in ("flush", "restart"):
+                jobs = wait_for(queued_in_redis, kind)
+                if jobs:
+                    if kind == "flush":
+                        services.get_queue().connection.flushall()
+                    else:
+                        redis.terminate()
+                        redis.wait()
+                        time.sleep(0.5)
+                        redis = start_redis(port=port, directory=scratch / "redis")
+                    hit[kind].update(jobs)
+                    injected[kind] += 1
+            else:
+                target = wait_for(lambda: list(GenerationJob.objects.filter(status__in=[Status.QUEUED, Status.RUNNING])
+                                               .values_list("pk", flat=True)[:20]), kind)
+                if target:
+                    pk = rng.choice(target)
+                    services.get_queue("embedded-random").enqueue(services.TASK_PATH, pk, job_id=f"chaos-duplicate-{number}")
+                    hit[kind].add(pk)
+                    injected[kind] += 1
+            time.sleep(rng.uniform(0.2, 1.0))
+            print(f"\rfaults {number}/{len(plan)} ({dict(injected)}), jobs {created}, {time.monotonic() - started:.0f} s   ",
+                  end="", flush=True)
         print()
-        # The reconciler runs in every worker's maintenance pass; run it here too until everything settles.
-        while time.monotonic() - started < args.timeout:
+        settle_until = time.monotonic() + args.settle
+        while time.monotonic() < settle_until:
+            keep_workers_up()
             call_command("reconcile_jobs", stdout=open(os.devnull, "w"))
             open_jobs = GenerationJob.objects.filter(status__in=[Status.QUEUED, Status.RUNNING]).count()
-            done = GenerationJob.objects.filter(status=Status.SUCCEEDED).count()
-            print(f"\rsucceeded {done}/{len(jobs)}, still open {open_jobs}   ", end="", flush=True)
+            print(f"\rsettling: still open {open_jobs}   ", end="", flush=True)
             if open_jobs == 0:
                 break
-            time.sleep(2)
+            time.sleep(1)
         print()
     finally:
-        for process in workers:
-            process.terminate()
-        for process in workers:
-            process.wait(timeout=60)
+        for worker in workers:
+            worker.process.terminate()
+        for worker in workers:
+            try:
+                worker.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                worker.kill()
         redis.terminate()
-    rows = list(GenerationJob.objects.all())
-    lost = [job.pk for job in rows if job.status in (Status.QUEUED, Status.RUNNING)]
-    missing_files = [job.pk for job in rows if job.status == Status.SUCCEEDED and not job.output.storage.exists(job.output.name)]
-    failed = [(job.pk, job.error) for job in rows if job.status == Status.FAILED]
-    print("\n| fault | injected |\n| --- | --: |")
-    for name, count in injected.items():
-        print(f"| {name} | {count} |")
-    attempts = sorted(job.attempts for job in rows)
-    print(f"\njobs: {len(rows)}; succeeded {sum(j.status == Status.SUCCEEDED for j in rows)}; failed with a reason {len(failed)}; "
-          f"lost (still queued/running) {len(lost)}; succeeded without a file {len(missing_files)}; "
-          f"attempts max {attempts[-1]}, jobs retried {sum(a > 1 for a in attempts)}; {time.monotonic() - started:.0f} s")
-    for pk, error in failed:
-        print(f"  failed job {pk}: {error}")
-    if lost or missing_files:
+    rows = {job.pk: job for job in GenerationJob.objects.all()}
+
+    def lost(job) -> bool:
+        return job.status == Status.SUCCEEDED and not (job.output and job.output.storage.exists(job.output.name))
+
+    def stuck(job) -> bool:
+        return job.status in (Status.QUEUED, Status.RUNNING)
+
+    print("\n| fault | injected | jobs hit | lost | stuck | retried | failed |\n| --- | --: | --: | --: | --: | --: | --: |")
+    for kind, label in KINDS.items():
+        jobs = [rows[pk] for pk in hit[kind]]
+        print(f"| {label} | {injected[kind]} | {len(jobs)} | {sum(map(lost, jobs))} | {sum(map(stuck, jobs))} | "
+              f"{sum(job.attempts > 1 for job in jobs)} | {sum(job.status == Status.FAILED for job in jobs)} |")
+    everything = list(rows.values())
+    print(f"\nall jobs: {len(everything)}; succeeded {sum(j.status == Status.SUCCEEDED for j in everything)}; "
+          f"lost {sum(map(lost, everything))}; stuck {sum(map(stuck, everything))}; "
+          f"failed {sum(j.status == Status.FAILED for j in everything)}; attempts max {max(j.attempts for j in everything)}; "
+          f"workers restarted after exiting on their own {respawned}; moments not found in {args.wait:.0f} s "
+          f"{dict(waited_out) or 0}; {time.monotonic() - started:.0f} s")
+    for job in everything:
+        if job.status == Status.FAILED:
+            print(f"  failed job {job.pk}: {job.error}")
+    if any(map(lost, everything)) or any(map(stuck, everything)):
         raise SystemExit(1)
 
 

@@ -314,6 +314,8 @@ def finish_job(job: GenerationJob, spec, result, environment: dict, *, load_seco
         extra["rerun_result"] = "identical" if comparison.identical else "drifted"
         extra["rerun_max_pixel_diff"] = comparison.max_diff
         extra["rerun_psnr"] = comparison.psnr
+    if result.safety is not None:
+        extra["nsfw_flagged"], extra["nsfw_score"] = result.safety.flagged, result.safety.score
     params = job.parameters()
     png = pngmeta.encode_png(result.image, params, extra={"job": job.pk, "environment": environment})
     png, extra["content_credentials"] = sign_output(job, png, params, environment)

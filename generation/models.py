@@ -116,6 +116,8 @@ class GenerationJob(models.Model):
     fidelity_phash_distance = models.PositiveIntegerField(null=True, blank=True, help_text="img2img: perceptual-hash Hamming distance to source (0 = same).")
     product_max_pixel_diff = models.PositiveIntegerField(null=True, blank=True, help_text="scene: largest difference inside the mask (0 = the photo's pixels).")
     background_change = models.FloatField(null=True, blank=True, help_text="scene: mean grey-level change outside the mask.")
+    nsfw_flagged = models.BooleanField(null=True, blank=True, help_text="The model's safety checker flagged the output (blank = no checker ran).")
+    nsfw_score = models.FloatField(null=True, blank=True, help_text="The safety checker's highest concept score; above 0 flags.")
     content_credentials = models.CharField(max_length=16, blank=True,
                                            help_text="Who signed the output's C2PA manifest: development or configured; blank = unsigned.")
     control_image = models.ImageField(upload_to="controls/", blank=True, help_text="Edge guidance: the Canny edge map the ControlNet saw.")

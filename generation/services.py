@@ -1,6 +1,7 @@
 """Every write to generation jobs goes through here: views, admin, commands and RQ tasks call these."""
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 import uuid
@@ -234,6 +235,30 @@ def served_models() -> dict[str, int]:
                 model = names.get(name, "")
                 served[model] = served.get(model, 0) + 1
     return served
+
+
+LOADING_KEY = "sdstudio:worker-loading"  # + ":<queue>:<worker>": what a starting worker is doing, JSON, expiring
+
+
+def worker_loading_set(connection, *, queue: str, worker: str, state: dict, ttl: int) -> None:
+    """Say what a worker that is not taking jobs yet is doing (downloading, loading, warming up)."""
+    connection.set(f"{LOADING_KEY}:{queue}:{worker}", json.dumps(state), ex=ttl)
+
+
+def worker_loading_clear(connection, *, queue: str, worker: str) -> None:
+    connection.delete(f"{LOADING_KEY}:{queue}:{worker}")
+
+
+def workers_loading(model_id: str | None = None) -> list[dict]:
+    """The starting workers of a model's queue and their states (an empty list when Redis cannot be reached)."""
+    from redis.exceptions import RedisError
+
+    try:
+        connection = get_queue(model_id).connection
+        states = [connection.get(key) for key in connection.scan_iter(match=f"{LOADING_KEY}:{queue_name(model_id)}:*", count=100)]
+    except RedisError:
+        return []
+    return [json.loads(state) for state in states if state]
 
 
 def job_enqueue(*, job_id: int) -> bool:

@@ -200,6 +200,7 @@ def job_progress(request: HttpRequest, pk: int) -> JsonResponse:
 
 def progress_payload(job: GenerationJob) -> dict:
     elapsed = eta = None
+    online = workers_online(job.model_id) if job.status == Status.QUEUED else None
     if job.started_at:
         end = job.finished_at or timezone.now()
         elapsed = max(0.0, (end - job.started_at).total_seconds())
@@ -217,7 +218,9 @@ def progress_payload(job: GenerationJob) -> dict:
         "output_url": job.output.url if job.output else None,
         "finished": job.is_finished,
         "cancel_requested": job.cancel_requested,
-        "workers_online": workers_online(job.model_id) if job.status == Status.QUEUED else None,
+        "workers_online": online,
+        # Workers of the job's model that are starting: downloading (bytes), loading or warming up.
+        "workers_loading": services.workers_loading(job.model_id) if online == 0 else [],
         "model": job.model_id or "",
         "server_time": time.time(),
     }

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 
 from rq.serializers import JSONSerializer
@@ -54,7 +55,14 @@ class GenerationWorker(SimpleWorker):
 
         from generation import execution
 
-        self.warm_up()
+        from generation import modelinfo
+
+        reporter = LoadReporter(self.connection, self.queue_names(), self.name,
+                                modelinfo.requested_model_id() or modelinfo.model_label())
+        try:
+            self.warm_up(reporter)
+        finally:
+            reporter.close()  # from here on the worker is registered and counted as online
         # Outputs are encoded and stored on a thread while the next job runs; drained before the worker exits.
         execution.start_postprocessor(settings.SDSTUDIO_POSTPROCESS_QUEUE)
         try:
@@ -62,14 +70,16 @@ class GenerationWorker(SimpleWorker):
         finally:
             execution.stop_postprocessor()
 
-    def warm_up(self) -> None:
+    def warm_up(self, report=None) -> None:
         from django.conf import settings
 
         from generation.inference import pipelines, runner
 
         started = time.perf_counter()
-        loaded = pipelines.get_pipelines()
+        loaded = pipelines.get_pipelines(report=report)
         shapes = pipelines.parse_shapes(settings.SDSTUDIO_WARMUP_SHAPES)
+        if shapes and report is not None:
+            report("warming")
         warm = runner.warm_up(loaded, shapes) if shapes else 0.0
         logger.info(
             "Worker %s ready: %s on %s (%s), loaded in %.2f s, warm-up %.2f s (start-up %.2f s)",
@@ -89,3 +99,62 @@ class GenerationWorker(SimpleWorker):
             logger.exception("Reconcile pass failed")
         finally:
             close_old_connections()
+
+
+class LoadReporter:
+    """What a starting worker is doing, in Redis for the pages, until it takes jobs.
+
+    ``reporter(state, **details)``: "starting", "downloading" (done/total bytes), "loading", "warming". The
+    state is written again every few seconds with a short expiry, so a worker that dies while loading
+    disappears from the pages; ``close()`` removes it once the worker is registered and serving.
+    """
+
+    TTL = 30
+    REFRESH = 5.0
+
+    def __init__(self, connection, queues: list[str], worker: str, model: str):
+        self.connection, self.queues, self.worker = connection, list(queues), worker
+        self.state = {"state": "starting", "model": model, "since": time.time()}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._write()
+        self._thread = threading.Thread(target=self._refresh, daemon=True, name="sdstudio-load-reporter")
+        self._thread.start()
+
+    def __call__(self, state: str, **details) -> None:
+        with self._lock:
+            since = self.state["since"] if state == self.state["state"] else time.time()
+            self.state = {"state": state, "model": self.state["model"], "since": since, **details}
+        self._write()
+        if state != "downloading":
+            logger.info("Worker %s: %s %s", self.worker, state, self.state["model"])
+
+    def _write(self) -> None:
+        from redis.exceptions import RedisError
+
+        from generation import services
+
+        with self._lock:
+            state = dict(self.state)
+        try:
+            for queue in self.queues:
+                services.worker_loading_set(self.connection, queue=queue, worker=self.worker, state=state, ttl=self.TTL)
+        except RedisError as exc:  # the pages lose a detail, the worker loads on
+            logger.warning("Could not report the worker's state: %s", exc)
+
+    def _refresh(self) -> None:
+        while not self._stop.wait(self.REFRESH):
+            self._write()
+
+    def close(self) -> None:
+        from redis.exceptions import RedisError
+
+        from generation import services
+
+        self._stop.set()
+        self._thread.join(timeout=2)
+        try:
+            for queue in self.queues:
+                services.worker_loading_clear(self.connection, queue=queue, worker=self.worker)
+        except RedisError:
+            pass

@@ -262,6 +262,9 @@ RQ_SHOW_ADMIN_LINK = True
 # built locally, images are noise). A Hub id or a local directory otherwise.
 SDSTUDIO_MODEL = os.environ.get("SDSTUDIO_MODEL", "")
 SDSTUDIO_MODEL_REVISION = os.environ.get("SDSTUDIO_MODEL_REVISION", "")
+# A model's safety checker (SD v1.5 has one) runs on every output as a review signal: flagged outputs keep
+# their pixels, are stored as flagged and shown blurred to reviewers. off = not loaded, not run.
+SDSTUDIO_SAFETY_CHECKER = env_bool("SDSTUDIO_SAFETY_CHECKER", True)
 # Scene mode: a dedicated inpainting checkpoint (its UNet; the VAE and text encoder stay shared), or blank to
 # inpaint with the model's own UNet. Edge guidance: a ControlNet (e.g. lllyasviel/control_v11p_sd15_canny);
 # the embedded model has its own.

@@ -43,6 +43,7 @@ class LoadedModel:
     dtype: torch.dtype
     load_seconds: float
     options: dict = field(default_factory=dict)
+    safety: Any = None  # safety.SafetyCheck when the model has a checker and it is on
     _fingerprint: dict | None = field(default=None, repr=False)
     _views: dict = field(default_factory=dict, repr=False)
 
@@ -174,11 +175,19 @@ def resolve_dtype(device: str, requested: str | None = None) -> torch.dtype:
 
 
 def model_location() -> str:
-    """The folder or Hub id handed to from_pretrained."""
+    """The folder or Hub id of SDSTUDIO_MODEL (the embedded models are folders built or shipped locally)."""
     size = modelinfo.embedded_size()
     if size:
         return str(ensure_embedded_model(settings.SDSTUDIO_MODEL_CACHE, size))
     return modelinfo.configured()
+
+
+def model_files(torch_dtype: torch.dtype, report=None):
+    """The folder to load, its commit and weight variant (a Hub id resolved through the Hugging Face cache)."""
+    from generation.inference import hub
+
+    return hub.locate(model_location(), revision=settings.SDSTUDIO_MODEL_REVISION or None,
+                      dtype_name=str(torch_dtype).removeprefix("torch."), report=report)
 
 
 def make_scheduler(slug: str, base_config: dict):
@@ -206,9 +215,14 @@ def configure_threads() -> None:
             pass
 
 
-def load_pipelines(*, device: str | None = None, dtype: str | None = None) -> LoadedModel:
-    """Load text2img from SDSTUDIO_MODEL and derive img2img from its very modules (no second copy)."""
+def load_pipelines(*, device: str | None = None, dtype: str | None = None, report=None) -> LoadedModel:
+    """Load text2img from SDSTUDIO_MODEL and derive img2img from its very modules (no second copy).
+
+    ``report(state, **details)`` hears "downloading" (bytes done/total) and "loading".
+    """
     from diffusers import StableDiffusionImg2ImgPipeline, StableDiffusionPipeline
+
+    from generation.inference.safety import SafetyCheck
 
     configure_threads()
     if modelinfo.is_embedded():
@@ -218,19 +232,36 @@ def load_pipelines(*, device: str | None = None, dtype: str | None = None) -> Lo
         diffusers.utils.logging.set_verbosity_error()
     device = resolve_device(device)
     torch_dtype = resolve_dtype(device, dtype)
-    location = model_location()
     started = time.perf_counter()
+    files = model_files(torch_dtype, report)
+    if report is not None:
+        report("loading")
     kwargs: dict[str, Any] = {"dtype": torch_dtype}
-    if settings.SDSTUDIO_MODEL_REVISION:
-        kwargs["revision"] = settings.SDSTUDIO_MODEL_REVISION
+    if files.variant:
+        kwargs["variant"] = files.variant
+    checking = files.has_safety_checker and settings.SDSTUDIO_SAFETY_CHECKER
+    if files.has_safety_checker and not checking:
+        kwargs.update(safety_checker=None, requires_safety_checker=False)  # not even loaded
     try:
-        text2img = StableDiffusionPipeline.from_pretrained(location, **kwargs)
-    except OSError as exc:
+        text2img = StableDiffusionPipeline.from_pretrained(files.folder, **kwargs)
+    except (OSError, ValueError) as exc:
         raise ImproperlyConfigured(
-            f"Could not load the model {location!r}: {exc}. Set SDSTUDIO_MODEL to a diffusers folder or a Hub id "
-            "that is in the local Hugging Face cache (or allow downloads), or unset it for the embedded model."
+            f"Could not load the model {model_location()!r} from {files.folder}: {exc}. Set SDSTUDIO_MODEL to a diffusers "
+            "folder or a Hub id that is in the local Hugging Face cache (or allow downloads), or unset it for the embedded model."
         ) from exc
     options: dict[str, Any] = {"attention": "sdpa" if hasattr(torch.nn.functional, "scaled_dot_product_attention") else "classic"}
+    if files.commit:
+        options["model_commit"] = files.commit
+    if files.variant:
+        options["variant"] = files.variant
+    safety = None
+    if files.has_safety_checker:
+        options["safety_checker"] = "on" if checking else "off"
+    if checking:
+        # Out of the pipeline (it would blacken flagged images), run by the runner on every output instead.
+        safety = SafetyCheck(text2img.safety_checker, text2img.feature_extractor, device, torch_dtype)
+        text2img.register_modules(safety_checker=None)
+        text2img.register_to_config(requires_safety_checker=False)
     if settings.SDSTUDIO_DETERMINISTIC:
         torch.use_deterministic_algorithms(True, warn_only=True)
         torch.backends.cuda.matmul.allow_tf32 = False
@@ -241,6 +272,8 @@ def load_pipelines(*, device: str | None = None, dtype: str | None = None) -> Lo
         options["cpu_offload"] = True
     elif device != "cpu":  # from_pretrained already put the weights on the CPU.
         text2img.to(device)
+    if safety is not None:
+        safety.checker.to(device)
     if settings.SDSTUDIO_CHANNELS_LAST and device.startswith("cuda"):
         text2img.unet.to(memory_format=torch.channels_last)
         options["channels_last"] = True
@@ -273,6 +306,7 @@ def load_pipelines(*, device: str | None = None, dtype: str | None = None) -> Lo
         dtype=torch_dtype,
         load_seconds=load_seconds,
         options=options,
+        safety=safety,
     )
 
 
@@ -292,12 +326,12 @@ _loaded: LoadedModel | None = None
 _lock = threading.Lock()
 
 
-def get_pipelines() -> LoadedModel:
+def get_pipelines(report=None) -> LoadedModel:
     """The process-wide pipelines, loaded on first use and kept (the worker loads them at start)."""
     global _loaded
     with _lock:
         if _loaded is None:
-            _loaded = load_pipelines()
+            _loaded = load_pipelines(report=report)
         return _loaded
 
 

@@ -34,6 +34,7 @@ class RunResult:
     steps_run: int
     placed: scene.Placed | None = None  # scene: the product on the canvas, and its mask
     control_image: Image.Image | None = None  # edge guidance: the Canny map the ControlNet saw
+    safety: Any = None  # safety.Verdict when the model's safety checker ran on the image
 
     @property
     def seconds_per_step(self) -> float:
@@ -119,10 +120,12 @@ def run_batch(specs: list[JobSpec], loaded: LoadedModel, on_step: StepCallback |
     with torch.inference_mode():
         output = pipe(**kwargs)
     elapsed = time.perf_counter() - started
+    images = [scene.composite(image, where) if where is not None else image for image, where in zip(output.images, placed)]
+    # The safety checker judges the image as delivered (after the product is put back) and never alters it.
+    verdicts = loaded.safety(images) if loaded.safety is not None else [None] * len(images)
     return [
-        RunResult(image=scene.composite(image, where) if where is not None else image, inference_seconds=elapsed,
-                  steps_run=steps_run, placed=where, control_image=control)
-        for image, where, control in zip(output.images, placed, controls)
+        RunResult(image=image, inference_seconds=elapsed, steps_run=steps_run, placed=where, control_image=control, safety=verdict)
+        for image, where, control, verdict in zip(images, placed, controls, verdicts)
     ]
 
 

@@ -1,0 +1,71 @@
+"""A starting worker says what it is doing (downloading, loading, warming up), and the job page shows it."""
+from __future__ import annotations
+
+import time
+
+import pytest
+from django.urls import reverse
+
+from conftest import login, shot, start_worker
+from generation import services
+from generation.modelinfo import SD15_HUB_ID
+from generation.worker import LoadReporter
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_downloading_worker_is_on_the_job_page_until_it_serves(redis_conn, page, live_server, merchandiser,
+                                                                  django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        job = services.job_create(prompt="product shot of a red mug", seed=1, model_id=SD15_HUB_ID,
+                                  num_inference_steps=2, width=64, height=64, created_by=merchandiser)
+    queue = services.queue_name(SD15_HUB_ID)
+    reporter = LoadReporter(redis_conn, [queue], "worker-under-test", SD15_HUB_ID)
+    try:
+        reporter("downloading", done=1_234_000_000, total=2_130_000_000)
+        assert services.workers_loading(SD15_HUB_ID) == [{
+            "state": "downloading", "model": SD15_HUB_ID, "since": pytest.approx(time.time(), abs=5),
+            "done": 1_234_000_000, "total": 2_130_000_000,
+        }]
+        assert services.workers_loading("") == []  # another model's queue sees nothing
+        login(page, live_server, "merch")
+        page.goto(live_server.url + job.get_absolute_url())
+        text = page.locator("#progress-text")
+        text.filter(has_text="downloading").wait_for()
+        assert text.inner_text() == "queued: the worker is downloading SD v1.5: 1.2 of 2.1 GB"
+        shot(page, "job-worker-downloading")
+        reporter("loading")
+        text.filter(has_text="the worker is loading SD v1.5").wait_for()
+    finally:
+        reporter.close()
+    # once it serves (registered), the starting state is gone
+    assert services.workers_loading(SD15_HUB_ID) == []
+    text.filter(has_text="no worker serves").wait_for()
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_reports_loading_and_warming_before_it_takes_jobs(redis_conn, client, merchandiser,
+                                                                        django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        job = services.job_create(prompt="a red mug", seed=1, model_id="embedded-random", num_inference_steps=2, width=64, height=64)
+    client.force_login(merchandiser)
+    progress = reverse("generation:job_progress", args=[job.pk])
+    # warm-up at 256x256 takes long enough to be seen
+    worker = start_worker("--burst", SDSTUDIO_MODEL="embedded-random", SDSTUDIO_WARMUP_SHAPES="256x256")
+    seen = []
+    try:
+        deadline = time.monotonic() + 120
+        while worker.poll() is None and time.monotonic() < deadline:
+            payload = client.get(progress).json()
+            for state in payload["workers_loading"]:
+                if state["state"] not in seen:
+                    seen.append(state["state"])
+            time.sleep(0.05)
+        output, _ = worker.communicate(timeout=120)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    job.refresh_from_db()
+    assert job.status == "succeeded", output
+    assert "warming" in seen and seen.index("warming") == len(seen) - 1, seen
+    assert "loading embedded-random" in output and "warming embedded-random" in output
