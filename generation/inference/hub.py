@@ -117,7 +117,7 @@ def expected_bytes(siblings: dict[str, int], variant: str | None) -> int:
 
 
 class _Watcher(threading.Thread):
-    """Reports the bytes in the repository's blobs folder (finished and .incomplete files) every second."""
+    """Reports the bytes in the repository's blobs folder (finished and .incomplete files) twice a second."""
 
     def __init__(self, blobs: Path, total: int, report: Report | None):
         super().__init__(daemon=True, name="sdstudio-download-watcher")
@@ -132,9 +132,11 @@ class _Watcher(threading.Thread):
             return 0
 
     def run(self) -> None:
-        while self.report is not None and not self._stop_event.wait(1.0):
+        while self.report is not None and not self._stop_event.wait(0.5):
             self.report("downloading", done=max(0, self._size() - self.before), total=self.total)
 
     def stop(self) -> None:
         self._stop_event.set()
         self.join(timeout=2)
+        if self.report is not None:
+            self.report("downloading", done=max(0, self._size() - self.before), total=self.total)

@@ -5,16 +5,19 @@ architecture family; SD Studio's own code resolves and loads it, in a real worke
 """
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 from django.urls import reverse
 
-from conftest import run_worker_burst
+from conftest import run_worker_burst, start_worker
 from generation import services
 from generation.modelinfo import SD15_HUB_ID
-from generation.tests.hubcache import commit_for, repo_folder_name, write_hub_cache
+from generation.tests.hubcache import commit_for, repo_folder_name, write_hub_cache, write_snapshot
+from generation.tests.hubserver import HubServer
 from sdstudio.images import open_image
 
 TINY = dict(num_inference_steps=2, width=64, height=64)
@@ -122,3 +125,34 @@ def test_the_variant_follows_the_workers_precision():
     assert choose_variant(both, "float16") == "fp16" and choose_variant(both, "bfloat16") == "fp16"
     assert choose_variant(both, "float32") is None
     assert choose_variant(["diffusion_pytorch_model.safetensors"], "float16") is None
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_downloads_only_the_fp16_files_and_says_how_far_it_is(tmp_path, redis_conn, django_capture_on_commit_callbacks):
+    # given the repository on a local Hub (HTTP, rate-limited) and an empty cache
+    source = tmp_path / "repository"
+    write_snapshot(source)
+    with django_capture_on_commit_callbacks(execute=True):
+        job = services.job_create(prompt="a red mug", seed=1, model_id=SD15_HUB_ID, **TINY)
+    with HubServer(SD15_HUB_ID, source, MAIN, bytes_per_second=250_000) as hub:
+        worker = start_worker("--burst", SDSTUDIO_MODEL=SD15_HUB_ID, SDSTUDIO_DTYPE="fp16", HF_HUB_OFFLINE="0",
+                              HF_ENDPOINT=hub.url, HF_HUB_CACHE=str(tmp_path / "cache"), HF_HUB_DISABLE_TELEMETRY="1")
+        seen = []
+        while worker.poll() is None:
+            seen += [state for state in services.workers_loading(SD15_HUB_ID) if state["state"] == "downloading"]
+            time.sleep(0.1)
+        output = worker.stdout.read()
+    job.refresh_from_db()
+    assert job.status == "succeeded", (job.error, output)
+    assert job.environment["model_commit"] == MAIN and job.environment["variant"] == "fp16"
+    # only the fp16 weights travelled: half the download
+    weights = [request for request in hub.requests if request.startswith("GET") and request.endswith(".safetensors")]
+    assert weights and all(request.endswith(".fp16.safetensors") for request in weights), weights
+    fp16_bytes = sum(path.stat().st_size for path in source.rglob("*.fp16.safetensors"))
+    # and the pages heard how far it was, in bytes of what it was fetching
+    assert seen, output
+    total = seen[-1]["total"]
+    assert fp16_bytes <= total < fp16_bytes + 100_000
+    assert all(0 <= state["done"] <= total * 1.05 for state in seen)
+    assert any(0 < state["done"] < total for state in seen)  # seen part-way
