@@ -85,8 +85,9 @@ def main() -> None:
             self.markers.mkdir(exist_ok=True)
             env = {**os.environ, "DJANGO_SETTINGS_MODULE": "generation.tests.slow_storage_settings",
                    "SDSTUDIO_TEST_MARKER_DIR": str(self.markers), "SDSTUDIO_TEST_SAVE_SECONDS": "0.6"}
+            self.log = scratch / f"worker-{slot}-{time.monotonic_ns()}.log"
             self.process = subprocess.Popen([sys.executable, "manage.py", "rqworker", "generation"], cwd=ROOT, env=env,
-                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                            stdout=self.log.open("w"), stderr=subprocess.STDOUT)
             self.name = f"{os.uname().nodename}:{self.process.pid}"
 
         def kill(self) -> None:
@@ -98,6 +99,7 @@ def main() -> None:
     hit: dict[str, set[int]] = defaultdict(set)
     waited_out: dict[str, int] = defaultdict(int)
     respawned = 0
+    exit_reasons: dict[str, int] = defaultdict(int)
     created = 0
     started = time.monotonic()
 
@@ -112,6 +114,9 @@ def main() -> None:
         nonlocal respawned
         for slot, worker in enumerate(workers):
             if worker.process.poll() is not None:
+                lines = [line for line in worker.log.read_text(errors="replace").splitlines() if line.strip()]
+                errors = [line for line in lines if "Error" in line or "quitting" in line]
+                exit_reasons[(errors[-1] if errors else lines[-1] if lines else "no output")[-160:]] += 1
                 workers[slot] = Worker(slot)
                 respawned += 1
 
@@ -161,9 +166,9 @@ def main() -> None:
                 if found:
                     worker, jobs = found
                     worker.kill()
+                    workers[workers.index(worker)] = Worker(workers.index(worker))
                     hit[kind].update(jobs)
                     injected[kind] += 1
-                    keep_workers_up()
             elif kind in ("flush", "restart"):
                 jobs = wait_for(queued_in_redis, kind)
                 if jobs:
@@ -224,8 +229,11 @@ def main() -> None:
     print(f"\nall jobs: {len(everything)}; succeeded {sum(j.status == Status.SUCCEEDED for j in everything)}; "
           f"lost {sum(map(lost, everything))}; stuck {sum(map(stuck, everything))}; "
           f"failed {sum(j.status == Status.FAILED for j in everything)}; attempts max {max(j.attempts for j in everything)}; "
-          f"workers restarted after exiting on their own {respawned}; moments not found in {args.wait:.0f} s "
+          f"workers that exited on their own (restarted) {respawned}; moments not found in {args.wait:.0f} s "
           f"{dict(waited_out) or 0}; {time.monotonic() - started:.0f} s")
+    for reason, count in sorted(exit_reasons.items(), key=lambda item: -item[1]):
+        print(f"  a worker exited {count}x: {reason}")
+    print(f"worker logs: {scratch}")
     for job in everything:
         if job.status == Status.FAILED:
             print(f"  failed job {job.pk}: {job.error}")

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 from rq.serializers import JSONSerializer
-from rq.worker import SimpleWorker
+
+from sdstudio.rqworkers import RedisTolerantWorker
 
 
-class ShopWorker(SimpleWorker):
+class ShopWorker(RedisTolerantWorker):
     """`manage.py rqworker shop --worker-class catalog.worker.ShopWorker`: JSON payloads like the generation queue."""
 
     def __init__(self, *args, **kwargs):

@@ -52,6 +52,7 @@ class PostProcessor:
     def _loop(self) -> None:
         from django.db import connections
 
+        lower_priority(settings.SDSTUDIO_POSTPROCESS_NICE)
         while True:
             item = self.queue.get()
             if item is None:
@@ -71,6 +72,16 @@ class PostProcessor:
                 logger.info("Job %s: %s", job_id, state)
             finally:
                 close_old_connections()
+
+
+def lower_priority(nice: int) -> None:
+    """Give the calling thread a lower CPU priority (Linux: per thread), so it takes cores the pipeline leaves idle."""
+    if nice <= 0 or not hasattr(os, "setpriority"):
+        return
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
+    except OSError as exc:
+        logger.info("Could not lower the post-processing thread's priority: %s", exc)
 
 
 class PipelineCalls:

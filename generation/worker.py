@@ -6,12 +6,13 @@ import threading
 import time
 
 from rq.serializers import JSONSerializer
-from rq.worker import SimpleWorker
+
+from sdstudio.rqworkers import RedisTolerantWorker
 
 logger = logging.getLogger(__name__)
 
 
-class GenerationWorker(SimpleWorker):
+class GenerationWorker(RedisTolerantWorker):
     """A non-forking worker (CUDA does not survive fork) with the JSON serializer and a warm pipeline.
 
     `manage.py rqworker` ignores the queue's SERIALIZER setting and passes its
@@ -28,10 +29,7 @@ class GenerationWorker(SimpleWorker):
 
     @staticmethod
     def model_queues(queues):
-        """`rqworker generation` serves the generation queue of the model this worker loads (SDSTUDIO_MODEL).
-
-        Its queue is registered with the model it carries, so pages can say which models have a worker.
-        """
+        """`rqworker generation` serves the generation queue of the model this worker loads (SDSTUDIO_MODEL)."""
         from generation import modelinfo, services
 
         model_id = modelinfo.requested_model_id()
@@ -40,9 +38,17 @@ class GenerationWorker(SimpleWorker):
             name = getattr(queue, "name", queue)
             if name == services.QUEUE_NAME and model_id:
                 queue = services.queue_name(model_id)  # a name: rq makes it a queue of its own class and connection
-                services.get_queue().connection.hset(services.MODELS_KEY, queue, model_id)
             routed.append(queue)
         return routed
+
+    def register_birth(self):
+        """rq's registration, plus each served queue's model in SD Studio's registry (again after a Redis reset)."""
+        from generation import modelinfo, services
+
+        super().register_birth()
+        model_id = modelinfo.requested_model_id()
+        for name in self.queue_names() if model_id else []:
+            self.connection.hset(services.MODELS_KEY, name, model_id)
 
     @property
     def dequeue_timeout(self) -> int:
@@ -50,12 +56,10 @@ class GenerationWorker(SimpleWorker):
         # worker would reconcile every 7 minutes. Waking at the maintenance interval keeps the promise.
         return max(1, min(self.worker_ttl - 15, int(self.maintenance_interval)))
 
-    def work(self, *args, **kwargs):
+    def work(self, burst: bool = False, *args, **kwargs):
         from django.conf import settings
 
-        from generation import execution
-
-        from generation import modelinfo
+        from generation import execution, modelinfo
 
         reporter = LoadReporter(self.connection, self.queue_names(), self.name,
                                 modelinfo.requested_model_id() or modelinfo.model_label())
@@ -66,7 +70,7 @@ class GenerationWorker(SimpleWorker):
         # Outputs are encoded and stored on a thread while the next job runs; drained before the worker exits.
         execution.start_postprocessor(settings.SDSTUDIO_POSTPROCESS_QUEUE)
         try:
-            return super().work(*args, **kwargs)
+            return super().work(burst, *args, **kwargs)
         finally:
             execution.stop_postprocessor()
 

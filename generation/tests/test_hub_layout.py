@@ -13,7 +13,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 from django.urls import reverse
 
-from conftest import run_worker_burst, start_worker
+from conftest import login, run_worker_burst, shot, start_worker
 from generation import services
 from generation.modelinfo import SD15_HUB_ID
 from generation.tests.hubcache import commit_for, repo_folder_name, write_hub_cache, write_snapshot
@@ -65,7 +65,7 @@ def test_sd15_by_hub_id_runs_offline_in_a_real_worker_in_fp16_with_its_safety_ch
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
 def test_a_flagged_output_keeps_its_pixels_and_is_blurred_in_the_review_queue(
-        hub_cache, redis_conn, client, reviewer, django_capture_on_commit_callbacks):
+        hub_cache, redis_conn, client, reviewer, page, live_server, django_capture_on_commit_callbacks):
     # given a revision whose safety checker flags every image (its concept thresholds set to -1 in its weights)
     with django_capture_on_commit_callbacks(execute=True):
         job = services.job_create(prompt="product shot of a red mug", seed=3, model_id=SD15_HUB_ID, **TINY)
@@ -83,8 +83,19 @@ def test_a_flagged_output_keeps_its_pixels_and_is_blurred_in_the_review_queue(
     queue = client.get(reverse("evaluation:queue")).content.decode()
     assert f'alt="Output {job.pk}" loading="lazy" class="flagged"' in queue
     assert "flagged by the safety checker" in queue
-    page = client.get(job.get_absolute_url()).content.decode()
-    assert 'id="output-image" class="flagged"' in page and 'id="safety-warning"' in page
+    detail = client.get(job.get_absolute_url()).content.decode()
+    assert 'id="output-image" class="flagged"' in detail and 'id="safety-warning"' in detail
+    # in a browser: the thumbnail is drawn blurred; on the job page "Show the image" lifts the blur
+    login(page, live_server, "reviewer")
+    page.goto(live_server.url + reverse("evaluation:queue"))
+    thumbnail = page.locator(f'img[alt="Output {job.pk}"]')
+    assert "blur" in thumbnail.evaluate("img => getComputedStyle(img).filter")
+    shot(page, "review-queue-flagged")
+    page.goto(live_server.url + job.get_absolute_url())
+    output = page.locator("#output-image")
+    assert "blur" in output.evaluate("img => getComputedStyle(img).filter")
+    page.click("#reveal-output")
+    assert output.evaluate("img => getComputedStyle(img).filter") == "none"
 
 
 @pytest.mark.django_db

@@ -158,3 +158,26 @@ def test_an_idle_worker_reconciles_on_time_and_runs_jobs_redis_lost(redis_conn):
     for job in waiting:
         job.refresh_from_db()
         assert job.attempts == 1
+
+
+def test_a_worker_outlives_a_redis_restart_and_serves_the_jobs_after_it(redis_server, redis_conn):
+    # given a worker serving, busy with a job
+    first = queue_job(width=256, height=256, num_inference_steps=12)
+    worker = start_worker(SDSTUDIO_RECONCILE_INTERVAL="3", SDSTUDIO_PROGRESS_INTERVAL="0.2", SDSTUDIO_HEARTBEAT_STALE_SECONDS="5")
+    try:
+        wait_until(lambda: GenerationJob.objects.filter(pk=first.pk, status=Status.RUNNING).exists(), 120, "the job to start")
+        # when Redis is restarted (empty) under it
+        redis_server.stop()
+        time.sleep(1.5)
+        redis_server.start()
+        # then the same process serves on: the job it had, and one queued after the restart, succeed
+        second = queue_job(seed=5)
+        wait_until(lambda: GenerationJob.objects.filter(pk__in=[first.pk, second.pk], status=Status.SUCCEEDED).count() == 2,
+                   120, "both jobs to succeed on the worker")
+        assert worker.poll() is None, "the worker exited"
+        second.refresh_from_db()
+        assert second.worker_name.endswith(f":{worker.pid}")
+    finally:
+        worker.terminate()
+        output, _ = worker.communicate(timeout=30)
+    assert "serving again" in output

@@ -97,4 +97,8 @@ def test_the_documented_production_start_serves_pages_and_static_files(tmp_path,
         try:
             formation.wait(timeout=30)
         except subprocess.TimeoutExpired:
+            pass
+        try:  # nothing of the formation outlives the test
             os.killpg(formation.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass

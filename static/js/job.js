@@ -32,7 +32,9 @@
           text.textContent = "step " + p.step + " of " + p.total + " · elapsed " + fmt(p.elapsed) + " · ETA " + fmt(p.eta);
         } else if (p.status === "queued") {
           if (p.workers_online === 0 && p.workers_loading && p.workers_loading.length) {
-            text.textContent = loading(p.workers_loading[0]);
+            var w = p.workers_loading[0];
+            text.textContent = loading(w);
+            if (w.state === "downloading" && w.total) { bar.value = Math.min(1, w.done / w.total); }
           } else if (p.workers_online === 0) {
             text.textContent = p.model
               ? "queued: no worker serves " + p.model + " (start one with: SDSTUDIO_MODEL=" + p.model + " python manage.py rqworker generation)"
