@@ -147,6 +147,7 @@ def main() -> None:
             in_process(0, size, steps)
             times: dict[str, list[float]] = {"a": [], "b": [], "c": []}
             gaps: list[float] = []
+            calls: list[float] = []  # the worker's own pipeline calls (pipeline_started_at to pipeline_finished_at)
             print(f"\n{size}x{size}, {steps} steps", flush=True)
             for round_index in range(1, args.images + 1):
                 seed = 1000 + round_index
@@ -155,6 +156,7 @@ def main() -> None:
                 elapsed, round_gaps, rows = full_path(seed * 100, size, steps, args.queue)
                 times["c"].append(elapsed)
                 gaps += round_gaps
+                calls += [(job.pipeline_finished_at - job.pipeline_started_at).total_seconds() for job in rows]
                 print(f"round {round_index}/{args.images}: (a) {times['a'][-1]:.3f} s  (b) {times['b'][-1]:.3f} s  "
                       f"(c) {elapsed:.3f} s/image over {args.queue} jobs [idle gaps ms: "
                       f"{', '.join(f'{g * 1000:.0f}' for g in round_gaps)}]", flush=True)
@@ -168,7 +170,9 @@ def main() -> None:
             for key in times:
                 print(f"| {labels[key]} | {median[key]:.3f} | {1 / median[key]:.3f} | {median['a'] / median[key]:.3f} |")
             print(f"\n(b)/(a) = {median['a'] / median['b']:.3f}   (c)/(a) = {median['a'] / median['c']:.3f}   "
-                  f"idle gap median {gap_median * 1000:.1f} ms, p95 {gap_p95 * 1000:.1f} ms ({len(gaps)} gaps)", flush=True)
+                  f"idle gap median {gap_median * 1000:.1f} ms, p95 {gap_p95 * 1000:.1f} ms ({len(gaps)} gaps); "
+                  f"the worker's pipeline call median {statistics.median(calls):.3f} s = (a) x {statistics.median(calls) / median['a']:.3f}",
+                  flush=True)
             summary.append((size, steps, median["a"] / median["b"], median["a"] / median["c"], gap_median, gap_p95))
         print("\n| shape | (b)/(a) | (c)/(a) | idle gap median | idle gap p95 |")
         print("| --- | --: | --: | --: | --: |")

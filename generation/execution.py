@@ -36,8 +36,9 @@ class PostProcessor:
     job is ever ``succeeded`` without its file.
     """
 
-    def __init__(self, maxsize: int):
+    def __init__(self, maxsize: int, jobs_waiting: Callable[[], bool] | None = None):
         self.queue: queue.Queue = queue.Queue(maxsize=maxsize)
+        self.jobs_waiting = jobs_waiting
         self.thread = threading.Thread(target=self._loop, name="sdstudio-postprocess", daemon=True)
         self.thread.start()
 
@@ -60,8 +61,9 @@ class PostProcessor:
                 return
             job_id, work, calls_at_submit = item
             # Let the next job's pipeline call start first (claim, decode, first step): the work then overlaps
-            # denoising instead of lengthening the gap between two calls. Alone in the queue, wait a moment only.
-            pipeline_calls.wait_for_more_than(calls_at_submit, timeout=POSTPROCESS_HOLD_SECONDS)
+            # denoising instead of lengthening the gap between two calls. With no job waiting, start at once.
+            if self._next_job_coming():
+                pipeline_calls.wait_for_more_than(calls_at_submit, timeout=POSTPROCESS_HOLD_SECONDS)
             try:
                 logger.info("Job %s: %s", job_id, work())
             except Exception as exc:
@@ -72,6 +74,14 @@ class PostProcessor:
                 logger.info("Job %s: %s", job_id, state)
             finally:
                 close_old_connections()
+
+    def _next_job_coming(self) -> bool:
+        if self.jobs_waiting is None:
+            return True
+        try:
+            return self.jobs_waiting()
+        except Exception:  # Redis away: the hold is only an optimisation
+            return False
 
 
 def lower_priority(nice: int) -> None:
@@ -106,10 +116,13 @@ POSTPROCESS_HOLD_SECONDS = 0.05  # the gap between two calls is ~10 ms; alone in
 _postprocessor: PostProcessor | None = None
 
 
-def start_postprocessor(maxsize: int) -> PostProcessor | None:
-    """Called by the worker at start-up; without it (commands, --inline) outputs are stored before returning."""
+def start_postprocessor(maxsize: int, jobs_waiting: Callable[[], bool] | None = None) -> PostProcessor | None:
+    """Called by the worker at start-up; without it (commands, --inline) outputs are stored before returning.
+
+    ``jobs_waiting()`` says whether the worker's queues hold another job (the thread then lets it start first).
+    """
     global _postprocessor
-    _postprocessor = PostProcessor(maxsize) if maxsize > 0 else None
+    _postprocessor = PostProcessor(maxsize, jobs_waiting) if maxsize > 0 else None
     return _postprocessor
 
 

@@ -68,7 +68,8 @@ class GenerationWorker(RedisTolerantWorker):
         finally:
             reporter.close()  # from here on the worker is registered and counted as online
         # Outputs are encoded and stored on a thread while the next job runs; drained before the worker exits.
-        execution.start_postprocessor(settings.SDSTUDIO_POSTPROCESS_QUEUE)
+        execution.start_postprocessor(settings.SDSTUDIO_POSTPROCESS_QUEUE,
+                                      jobs_waiting=lambda: any(queue.count for queue in self.queues))
         try:
             return super().work(burst, *args, **kwargs)
         finally:
