@@ -91,7 +91,7 @@ class JobSerializer(serializers.ModelSerializer):
         fields = ["id", *P.NAMES, "model_id", "product", "source_photo", "experiment", "run_name", "rerun_of", "status",
                   "progress", "error", "attempts", "output_url", "output_sha256", "content_credentials", "decision",
                   "public_url", "fidelity_ssim", "fidelity_phash_distance", "product_max_pixel_diff", "background_change",
-                  "rerun_result", "inference_seconds", "created_at", "started_at", "finished_at"]
+                  "rerun_result", "nsfw_flagged", "nsfw_score", "inference_seconds", "created_at", "started_at", "finished_at"]
         read_only_fields = fields
 
     def get_progress(self, job) -> dict:

@@ -78,6 +78,11 @@ def test_a_flagged_output_keeps_its_pixels_and_is_blurred_in_the_review_queue(
     assert job.nsfw_flagged is True and job.nsfw_score > 0
     pixels = np.asarray(open_image(job.output))
     assert pixels.max() > 0 and pixels.std() > 1
+    # the API says so too
+    from api.tests.test_api import client_for
+
+    api, _ = client_for(reviewer)
+    assert api.get(f"/api/jobs/{job.pk}/").json()["nsfw_flagged"] is True
     # and reviewers see it blurred, with the warning
     client.force_login(reviewer)
     queue = client.get(reverse("evaluation:queue")).content.decode()
