@@ -172,3 +172,16 @@ def test_a_worker_downloads_only_the_fp16_files_and_says_how_far_it_is(tmp_path,
     assert fp16_bytes <= total < fp16_bytes + 100_000
     assert all(0 <= state["done"] <= total * 1.05 for state in seen)
     assert any(0 < state["done"] < total for state in seen)  # seen part-way
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_local_folder_of_the_repository_serves_jobs_in_a_real_worker(hub_cache, redis_conn, django_capture_on_commit_callbacks):
+    folder = str(hub_cache / repo_folder_name(SD15_HUB_ID) / "snapshots" / MAIN)
+    with django_capture_on_commit_callbacks(execute=True):
+        job = services.job_create(prompt="product shot of a red mug", seed=3, model_id=folder, **TINY)
+    log = run_worker_burst(SDSTUDIO_MODEL=folder, HF_HUB_OFFLINE="1")
+    job.refresh_from_db()
+    assert job.status == "succeeded", (job.error, log)
+    assert job.environment["model"] == folder and job.environment["model_revision"] == "local"
+    assert job.environment["safety_checker"] == "on" and job.nsfw_flagged is False
