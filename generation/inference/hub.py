@@ -54,8 +54,12 @@ def choose_variant(names: list[str], dtype_name: str) -> str | None:
     return None
 
 
-def locate(location: str, *, revision: str | None, dtype_name: str, report: Report | None = None) -> ModelFiles:
-    """The files to load for SDSTUDIO_MODEL (a folder or a Hub id) at SDSTUDIO_MODEL_REVISION."""
+def locate(location: str, *, revision: str | None, dtype_name: str, report: Report | None = None,
+           skip: tuple[str, ...] = ()) -> ModelFiles:
+    """The files to load for SDSTUDIO_MODEL (a folder or a Hub id) at SDSTUDIO_MODEL_REVISION.
+
+    ``skip``: components not to download (the safety checker when it is off).
+    """
     folder = Path(location).expanduser()
     if folder.is_dir():
         index = read_index(folder)
@@ -75,10 +79,11 @@ def locate(location: str, *, revision: str | None, dtype_name: str, report: Repo
             "and HF_HUB_OFFLINE=1 forbids downloading it. Download it once (unset HF_HUB_OFFLINE), or point "
             "SDSTUDIO_MODEL at a diffusers folder."
         )
-    return download(location, revision=revision, dtype_name=dtype_name, report=report)
+    return download(location, revision=revision, dtype_name=dtype_name, report=report, skip=skip)
 
 
-def download(location: str, *, revision: str | None, dtype_name: str, report: Report | None = None) -> ModelFiles:
+def download(location: str, *, revision: str | None, dtype_name: str, report: Report | None = None,
+             skip: tuple[str, ...] = ()) -> ModelFiles:
     """Download what the pipeline needs (diffusers' own file selection), reporting bytes as they land in the cache."""
     from diffusers import DiffusionPipeline
     from huggingface_hub import HfApi, constants
@@ -88,14 +93,15 @@ def download(location: str, *, revision: str | None, dtype_name: str, report: Re
         info = HfApi().model_info(location, revision=revision or None, files_metadata=True)
     except (HfHubHTTPError, OSError) as exc:
         raise ImproperlyConfigured(f"Could not reach the model {location!r} on the Hugging Face Hub: {exc}") from exc
-    siblings = {s.rfilename: s.size or 0 for s in info.siblings or []}
+    siblings = {s.rfilename: s.size or 0 for s in info.siblings or [] if s.rfilename.split("/")[0] not in skip}
     variant = choose_variant([Path(name).name for name in siblings if name.startswith("unet/")], dtype_name)
     total = expected_bytes(siblings, variant)
     blobs = Path(constants.HF_HUB_CACHE) / ("models--" + location.replace("/", "--")) / "blobs"
     watcher = _Watcher(blobs, total, report)
     watcher.start()
     try:
-        folder = Path(DiffusionPipeline.download(location, revision=info.sha, variant=variant))
+        # A component passed as None is not downloaded (diffusers' own rule).
+        folder = Path(DiffusionPipeline.download(location, revision=info.sha, variant=variant, **dict.fromkeys(skip)))
     except (HfHubHTTPError, OSError) as exc:
         raise ImproperlyConfigured(f"Downloading {location!r} failed: {exc}") from exc
     finally:

@@ -187,7 +187,8 @@ def model_files(torch_dtype: torch.dtype, report=None):
     from generation.inference import hub
 
     return hub.locate(model_location(), revision=settings.SDSTUDIO_MODEL_REVISION or None,
-                      dtype_name=str(torch_dtype).removeprefix("torch."), report=report)
+                      dtype_name=str(torch_dtype).removeprefix("torch."), report=report,
+                      skip=() if settings.SDSTUDIO_SAFETY_CHECKER else ("safety_checker",))
 
 
 def make_scheduler(slug: str, base_config: dict):
@@ -240,6 +241,9 @@ def load_pipelines(*, device: str | None = None, dtype: str | None = None, repor
     if files.variant:
         kwargs["variant"] = files.variant
     checking = files.has_safety_checker and settings.SDSTUDIO_SAFETY_CHECKER
+    if checking and not (files.components.get("feature_extractor") or [None])[0]:
+        logger.warning("%s has a safety checker but no feature extractor: outputs are not checked.", files.folder)
+        checking = False
     if files.has_safety_checker and not checking:
         kwargs.update(safety_checker=None, requires_safety_checker=False)  # not even loaded
     try:

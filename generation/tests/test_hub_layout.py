@@ -185,3 +185,21 @@ def test_a_local_folder_of_the_repository_serves_jobs_in_a_real_worker(hub_cache
     assert job.status == "succeeded", (job.error, log)
     assert job.environment["model"] == folder and job.environment["model_revision"] == "local"
     assert job.environment["safety_checker"] == "on" and job.nsfw_flagged is False
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_with_the_checker_off_its_weights_are_not_even_downloaded(tmp_path, redis_conn, django_capture_on_commit_callbacks):
+    source = tmp_path / "repository"
+    write_snapshot(source)
+    with django_capture_on_commit_callbacks(execute=True):
+        job = services.job_create(prompt="a red mug", seed=1, model_id=SD15_HUB_ID, **TINY)
+    with HubServer(SD15_HUB_ID, source, MAIN, bytes_per_second=50_000_000) as hub:
+        log = run_worker_burst(SDSTUDIO_MODEL=SD15_HUB_ID, SDSTUDIO_SAFETY_CHECKER="off", HF_HUB_OFFLINE="0",
+                               HF_ENDPOINT=hub.url, HF_HUB_CACHE=str(tmp_path / "cache"), HF_HUB_DISABLE_TELEMETRY="1")
+    job.refresh_from_db()
+    assert job.status == "succeeded", (job.error, log)
+    assert job.environment["safety_checker"] == "off" and job.nsfw_flagged is None and job.nsfw_score is None
+    fetched = [request for request in hub.requests if request.startswith("GET") and "/resolve/" in request]
+    assert any("/unet/diffusion_pytorch_model.safetensors" in request for request in fetched)  # fp32 worker: full files
+    assert not [request for request in fetched if "/safety_checker/" in request]
