@@ -237,28 +237,39 @@ def served_models() -> dict[str, int]:
     return served
 
 
-LOADING_KEY = "sdstudio:worker-loading"  # + ":<queue>:<worker>": what a starting worker is doing, JSON, expiring
+LOADING_KEY = "sdstudio:worker-loading"  # + ":<queue>": hash, worker -> what it does while starting (JSON)
 
 
 def worker_loading_set(connection, *, queue: str, worker: str, state: dict, ttl: int) -> None:
-    """Say what a worker that is not taking jobs yet is doing (downloading, loading, warming up)."""
-    connection.set(f"{LOADING_KEY}:{queue}:{worker}", json.dumps(state), ex=ttl)
+    """Say what a worker that is not taking jobs yet is doing (downloading, loading, warming up), for ``ttl`` s."""
+    import time
+
+    key = f"{LOADING_KEY}:{queue}"
+    with connection.pipeline() as pipe:
+        pipe.hset(key, worker, json.dumps({**state, "expires": time.time() + ttl}))
+        pipe.expire(key, ttl)  # the whole hash goes when no worker refreshes it
+        pipe.execute()
 
 
 def worker_loading_clear(connection, *, queue: str, worker: str) -> None:
-    connection.delete(f"{LOADING_KEY}:{queue}:{worker}")
+    connection.hdel(f"{LOADING_KEY}:{queue}", worker)
 
 
 def workers_loading(model_id: str | None = None) -> list[dict]:
-    """The starting workers of a model's queue and their states (an empty list when Redis cannot be reached)."""
+    """The starting workers of a model's queue and their states (an empty list when Redis cannot be reached).
+
+    One small hash per queue (no key scan); a worker that died while loading drops out when its entry expires.
+    """
+    import time
+
     from redis.exceptions import RedisError
 
     try:
-        connection = get_queue(model_id).connection
-        states = [connection.get(key) for key in connection.scan_iter(match=f"{LOADING_KEY}:{queue_name(model_id)}:*", count=100)]
+        entries = get_queue(model_id).connection.hgetall(f"{LOADING_KEY}:{queue_name(model_id)}")
     except RedisError:
         return []
-    return [json.loads(state) for state in states if state]
+    states = [json.loads(value) for value in entries.values()]
+    return [{k: v for k, v in state.items() if k != "expires"} for state in states if state.get("expires", 0) > time.time()]
 
 
 def job_enqueue(*, job_id: int) -> bool:

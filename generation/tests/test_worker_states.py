@@ -69,3 +69,11 @@ def test_a_real_worker_reports_loading_and_warming_before_it_takes_jobs(redis_co
     assert job.status == "succeeded", output
     assert "warming" in seen and seen.index("warming") == len(seen) - 1, seen
     assert "loading embedded-random" in output and "warming embedded-random" in output
+
+
+def test_a_worker_that_died_while_loading_drops_out_when_its_state_expires(redis_conn):
+    queue = services.queue_name(SD15_HUB_ID)
+    services.worker_loading_set(redis_conn, queue=queue, worker="dead", state={"state": "loading", "model": "m"}, ttl=1)
+    services.worker_loading_set(redis_conn, queue=queue, worker="alive", state={"state": "warming", "model": "m"}, ttl=30)
+    time.sleep(1.2)
+    assert services.workers_loading(SD15_HUB_ID) == [{"state": "warming", "model": "m"}]
