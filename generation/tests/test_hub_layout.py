@@ -99,6 +99,7 @@ def test_a_flagged_output_keeps_its_pixels_and_is_blurred_in_the_review_queue(
     page.goto(live_server.url + job.get_absolute_url())
     output = page.locator("#output-image")
     assert "blur" in output.evaluate("img => getComputedStyle(img).filter")
+    shot(page, "job-flagged")
     page.click("#reveal-output")
     assert output.evaluate("img => getComputedStyle(img).filter") == "none"
 
