@@ -36,12 +36,14 @@ def model_choices() -> list[tuple[str, str]]:
     default = modelinfo.requested_model_id()
     choices = [("", f"{modelinfo.model_label()} (configured)")]
     try:
-        served = services.served_models()
+        served, starting = services.served_models(), services.starting_models()
     except RedisError:
-        served = {}
-    for model_id, count in sorted(served.items()):
+        served, starting = {}, {}
+    for model_id in sorted(set(served) | set(starting)):
         if model_id and model_id != default:
-            choices.append((model_id, f"{model_id} ({count} worker{'s' if count != 1 else ''})"))
+            parts = [f"{n} worker{'s' if n != 1 else ''}{extra}" for n, extra in
+                     ((served.get(model_id, 0), ""), (starting.get(model_id, 0), " starting")) if n]
+            choices.append((model_id, f"{model_id} ({', '.join(parts)})"))
     return choices
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -242,8 +243,6 @@ LOADING_KEY = "sdstudio:worker-loading"  # + ":<queue>": hash, worker -> what it
 
 def worker_loading_set(connection, *, queue: str, worker: str, state: dict, ttl: int) -> None:
     """Say what a worker that is not taking jobs yet is doing (downloading, loading, warming up), for ``ttl`` s."""
-    import time
-
     key = f"{LOADING_KEY}:{queue}"
     with connection.pipeline() as pipe:
         pipe.hset(key, worker, json.dumps({**state, "expires": time.time() + ttl}))
@@ -260,8 +259,6 @@ def workers_loading(model_id: str | None = None) -> list[dict]:
 
     One small hash per queue (no key scan); a worker that died while loading drops out when its entry expires.
     """
-    import time
-
     from redis.exceptions import RedisError
 
     try:
@@ -270,6 +267,17 @@ def workers_loading(model_id: str | None = None) -> list[dict]:
         return []
     states = [json.loads(value) for value in entries.values()]
     return [{k: v for k, v in state.items() if k != "expires"} for state in states if state.get("expires", 0) > time.time()]
+
+
+def starting_models() -> dict[str, int]:
+    """Model id -> workers still starting for it (downloading, loading, warming up), from the registry of queues."""
+    connection = get_queue().connection
+    starting: dict[str, int] = {}
+    for name, model in connection.hgetall(MODELS_KEY).items():
+        count = sum(1 for state in connection.hvals(f"{LOADING_KEY}:{name.decode()}") if json.loads(state).get("expires", 0) > time.time())
+        if count:
+            starting[model.decode()] = starting.get(model.decode(), 0) + count
+    return starting
 
 
 def job_enqueue(*, job_id: int) -> bool:

@@ -59,10 +59,17 @@ class GenerationWorker(RedisTolerantWorker):
     def work(self, burst: bool = False, *args, **kwargs):
         from django.conf import settings
 
-        from generation import execution, modelinfo
+        from redis.exceptions import RedisError
 
-        reporter = LoadReporter(self.connection, self.queue_names(), self.name,
-                                modelinfo.requested_model_id() or modelinfo.model_label())
+        from generation import execution, modelinfo, services
+
+        model_id = modelinfo.requested_model_id()
+        try:  # the queue's model is known while the worker starts, so the job form can offer it already
+            for name in self.queue_names() if model_id else []:
+                self.connection.hset(services.MODELS_KEY, name, model_id)
+        except RedisError:
+            pass
+        reporter = LoadReporter(self.connection, self.queue_names(), self.name, model_id or modelinfo.model_label())
         try:
             self.warm_up(reporter)
         finally:

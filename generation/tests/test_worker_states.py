@@ -52,7 +52,7 @@ def test_a_real_worker_reports_loading_and_warming_before_it_takes_jobs(redis_co
     progress = reverse("generation:job_progress", args=[job.pk])
     # warm-up at 256x256 takes long enough to be seen
     worker = start_worker("--burst", SDSTUDIO_MODEL="embedded-random", SDSTUDIO_WARMUP_SHAPES="256x256")
-    seen = []
+    seen, offered = [], set()
     try:
         deadline = time.monotonic() + 120
         while worker.poll() is None and time.monotonic() < deadline:
@@ -60,6 +60,9 @@ def test_a_real_worker_reports_loading_and_warming_before_it_takes_jobs(redis_co
             for state in payload["workers_loading"]:
                 if state["state"] not in seen:
                     seen.append(state["state"])
+            if payload["workers_loading"]:  # the job form offers the model of a worker still starting
+                form = client.get(reverse("generation:job_create")).content.decode()
+                offered |= {label for label in ("embedded-random (1 worker starting)",) if label in form}
             time.sleep(0.05)
         output, _ = worker.communicate(timeout=120)
     finally:
@@ -68,6 +71,7 @@ def test_a_real_worker_reports_loading_and_warming_before_it_takes_jobs(redis_co
     job.refresh_from_db()
     assert job.status == "succeeded", output
     assert "warming" in seen and seen.index("warming") == len(seen) - 1, seen
+    assert offered == {"embedded-random (1 worker starting)"}
     assert "loading embedded-random" in output and "warming embedded-random" in output
 
 
