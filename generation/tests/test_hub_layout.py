@@ -144,17 +144,30 @@ def test_the_variant_follows_the_workers_precision():
     assert choose_variant(["diffusion_pytorch_model.safetensors"], "float16") is None
 
 
-@pytest.mark.worker
-@pytest.mark.django_db(transaction=True)
-def test_a_worker_downloads_only_the_fp16_files_and_says_how_far_it_is(tmp_path, redis_conn, django_capture_on_commit_callbacks):
-    # given the repository on a local Hub (HTTP, rate-limited) and an empty cache
+@pytest.fixture
+def repository(tmp_path):
+    """SD v1.5's files (toy weights), to serve from a local Hub."""
     source = tmp_path / "repository"
     write_snapshot(source)
+    return source
+
+
+def online(hub: HubServer, tmp_path, **extra) -> dict:
+    """A worker's environment: SD v1.5 by Hub id, downloads allowed from the local Hub, an empty cache."""
+    return dict(SDSTUDIO_MODEL=SD15_HUB_ID, HF_HUB_OFFLINE="0", HF_ENDPOINT=hub.url, HF_HUB_CACHE=str(tmp_path / "cache"),
+                HF_HUB_DISABLE_TELEMETRY="1", **extra)
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_downloads_only_the_fp16_files_and_says_how_far_it_is(repository, tmp_path, redis_conn,
+                                                                      django_capture_on_commit_callbacks):
+    # given the repository on a local Hub (HTTP, rate-limited) and an empty cache
+    source = repository
     with django_capture_on_commit_callbacks(execute=True):
         job = services.job_create(prompt="a red mug", seed=1, model_id=SD15_HUB_ID, **TINY)
     with HubServer(SD15_HUB_ID, source, MAIN, bytes_per_second=250_000) as hub:
-        worker = start_worker("--burst", SDSTUDIO_MODEL=SD15_HUB_ID, SDSTUDIO_DTYPE="fp16", HF_HUB_OFFLINE="0",
-                              HF_ENDPOINT=hub.url, HF_HUB_CACHE=str(tmp_path / "cache"), HF_HUB_DISABLE_TELEMETRY="1")
+        worker = start_worker("--burst", **online(hub, tmp_path, SDSTUDIO_DTYPE="fp16"))
         seen = []
         while worker.poll() is None:
             seen += [state for state in services.workers_loading(SD15_HUB_ID) if state["state"] == "downloading"]
@@ -190,14 +203,12 @@ def test_a_local_folder_of_the_repository_serves_jobs_in_a_real_worker(hub_cache
 
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
-def test_with_the_checker_off_its_weights_are_not_even_downloaded(tmp_path, redis_conn, django_capture_on_commit_callbacks):
-    source = tmp_path / "repository"
-    write_snapshot(source)
+def test_with_the_checker_off_its_weights_are_not_even_downloaded(repository, tmp_path, redis_conn,
+                                                                  django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         job = services.job_create(prompt="a red mug", seed=1, model_id=SD15_HUB_ID, **TINY)
-    with HubServer(SD15_HUB_ID, source, MAIN, bytes_per_second=50_000_000) as hub:
-        log = run_worker_burst(SDSTUDIO_MODEL=SD15_HUB_ID, SDSTUDIO_SAFETY_CHECKER="off", HF_HUB_OFFLINE="0",
-                               HF_ENDPOINT=hub.url, HF_HUB_CACHE=str(tmp_path / "cache"), HF_HUB_DISABLE_TELEMETRY="1")
+    with HubServer(SD15_HUB_ID, repository, MAIN, bytes_per_second=50_000_000) as hub:
+        log = run_worker_burst(**online(hub, tmp_path, SDSTUDIO_SAFETY_CHECKER="off"))
     job.refresh_from_db()
     assert job.status == "succeeded", (job.error, log)
     assert job.environment["safety_checker"] == "off" and job.nsfw_flagged is None and job.nsfw_score is None
