@@ -262,19 +262,22 @@ def offer_ids(product: Product, template: str) -> list[str]:
     return [template.format(**values)]
 
 
+def approved_links(base_url: str) -> dict[Product, list[str]]:
+    """Each product with approved outputs -> their public links, oldest first (products in SKU order)."""
+    base_url = base_url.rstrip("/")
+    links: dict[Product, list[str]] = {}
+    for job in approved_outputs().prefetch_related("product__variants"):
+        links.setdefault(job.product, []).append(base_url + job.public_path)
+    return links
+
+
 def merchant_feed(base_url: str, template: str | None = None) -> str:
     """A Google Merchant Center supplemental feed (TSV): id, image_link, additional_image_link; cells safe in spreadsheets."""
     template = template or settings.SDSTUDIO_FEED_ID_TEMPLATE
-    base_url = base_url.rstrip("/")
-    links: dict[int, list[str]] = {}
-    products: dict[int, Product] = {}
-    for job in approved_outputs().prefetch_related("product__variants"):
-        links.setdefault(job.product_id, []).append(base_url + job.public_path)
-        products[job.product_id] = job.product
     out = io.StringIO()
     writer = csv.writer(out, delimiter="\t", lineterminator="\n")
     writer.writerow(["id", "image_link", "additional_image_link"])
-    for product_id, urls in links.items():
-        for offer in offer_ids(products[product_id], template):
+    for product, urls in approved_links(base_url).items():
+        for offer in offer_ids(product, template):
             writer.writerow([spreadsheet_cell(offer), urls[0], ",".join(urls[1:10])])  # Merchant Center takes 10 more
     return out.getvalue()

@@ -195,7 +195,6 @@ def shop_import(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "catalog/shop_import.html", {"run": run, "report": run.report or None, "worker_hint": hint})
 
 
-
 @login_required
 def shopify_export(request: HttpRequest) -> HttpResponse:
     return _download(shop_services.shopify_export(request.build_absolute_uri("/")), "sdstudio-shopify-products.csv", "text/csv; charset=utf-8")
@@ -221,10 +220,6 @@ def approved_feed(request: HttpRequest) -> HttpResponse:
     response["Content-Disposition"] = 'attachment; filename="sdstudio-approved-feed.csv"'
     writer = csv.writer(response)
     writer.writerow(["id", "image_link", "additional_image_link"])
-    approved = jobs_for_listing().filter(decision="approved", product__isnull=False).order_by("product__sku", "finished_at", "id")
-    links: dict[str, list[str]] = {}
-    for job in approved.exclude(public_token__isnull=True):
-        links.setdefault(job.product.sku, []).append(request.build_absolute_uri(job.public_path))
-    for sku, urls in links.items():
-        writer.writerow([spreadsheet_cell(sku), urls[0], ",".join(urls[1:])])
+    for product, urls in shop_services.approved_links(request.build_absolute_uri("/")).items():
+        writer.writerow([spreadsheet_cell(product.sku), urls[0], ",".join(urls[1:])])
     return response

@@ -31,7 +31,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         job.average_total = totals.get(job.pk)
     active = {k: v for k, v in filters.items() if v}
     return render(request, "evaluation/review_queue.html", {
-        "page": page, "filters": filters, "filter_query": urlencode(active), "querystring": urlencode(active), "modes": MODES.items(),
+        "page": page, "filters": filters, "querystring": urlencode(active), "modes": MODES.items(),
         "experiments": Experiment.objects.order_by("-created_at")[:50], "draft_reason": request.session.pop("draft-reason-bulk", ""),
     })
 

@@ -19,12 +19,17 @@ class PixelComparison:
     psnr: float | None  # None when identical (infinite)
 
 
-def compare_pixels(a: Image.Image, b: Image.Image) -> PixelComparison:
+def pixel_difference(a: Image.Image, b: Image.Image) -> np.ndarray | None:
+    """|a - b| per pixel and RGB channel (int16), or None when the sizes differ."""
     x = np.asarray(a.convert("RGB"), dtype=np.int16)
     y = np.asarray(b.convert("RGB"), dtype=np.int16)
-    if x.shape != y.shape:
+    return np.abs(x - y) if x.shape == y.shape else None
+
+
+def compare_pixels(a: Image.Image, b: Image.Image) -> PixelComparison:
+    diff = pixel_difference(a, b)
+    if diff is None:
         return PixelComparison(identical=False, max_diff=255, psnr=0.0)
-    diff = np.abs(x - y)
     max_diff = int(diff.max())
     if max_diff == 0:
         return PixelComparison(identical=True, max_diff=0, psnr=None)

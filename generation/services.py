@@ -254,19 +254,20 @@ def worker_loading_clear(connection, *, queue: str, worker: str) -> None:
     connection.hdel(f"{LOADING_KEY}:{queue}", worker)
 
 
-def workers_loading(model_id: str | None = None) -> list[dict]:
-    """The starting workers of a model's queue and their states (an empty list when Redis cannot be reached).
+def _starting_workers(connection, queue: str) -> list[dict]:
+    """The live entries of a queue's starting workers (one small hash, no key scan; a dead worker's entry expires)."""
+    states = [json.loads(value) for value in connection.hvals(f"{LOADING_KEY}:{queue}")]
+    return [{k: v for k, v in state.items() if k != "expires"} for state in states if state.get("expires", 0) > time.time()]
 
-    One small hash per queue (no key scan); a worker that died while loading drops out when its entry expires.
-    """
+
+def workers_loading(model_id: str | None = None) -> list[dict]:
+    """The starting workers of a model's queue and their states (an empty list when Redis cannot be reached)."""
     from redis.exceptions import RedisError
 
     try:
-        entries = get_queue(model_id).connection.hgetall(f"{LOADING_KEY}:{queue_name(model_id)}")
+        return _starting_workers(get_queue(model_id).connection, queue_name(model_id))
     except RedisError:
         return []
-    states = [json.loads(value) for value in entries.values()]
-    return [{k: v for k, v in state.items() if k != "expires"} for state in states if state.get("expires", 0) > time.time()]
 
 
 def starting_models() -> dict[str, int]:
@@ -274,7 +275,7 @@ def starting_models() -> dict[str, int]:
     connection = get_queue().connection
     starting: dict[str, int] = {}
     for name, model in connection.hgetall(MODELS_KEY).items():
-        count = sum(1 for state in connection.hvals(f"{LOADING_KEY}:{name.decode()}") if json.loads(state).get("expires", 0) > time.time())
+        count = len(_starting_workers(connection, name.decode()))
         if count:
             starting[model.decode()] = starting.get(model.decode(), 0) + count
     return starting

@@ -20,18 +20,19 @@ CLIP_SPLIT = r"""<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|[\p{L
 
 def tokenizer_folder() -> Path | None:
     """Where the served model keeps its tokenizer, without loading the model; None when it is not on this machine."""
+    from generation.inference.embedded import embedded_folder  # no torch at import
+
     size = modelinfo.embedded_size()
-    if size == "demo":
-        return Path(__file__).resolve().parent / "inference" / "embedded_model" / "tokenizer"
     if size:
-        return Path(settings.SDSTUDIO_MODEL_CACHE) / modelinfo.model_label() / "tokenizer"
+        return embedded_folder(settings.SDSTUDIO_MODEL_CACHE, size) / "tokenizer"
     location = Path(modelinfo.configured())
     if location.is_dir():
         return location / "tokenizer"
-    try:  # a Hub id: the local Hugging Face cache only, never a download
+    try:  # a Hub id at the served revision: the local Hugging Face cache only, never a download
         from huggingface_hub import snapshot_download
 
-        return Path(snapshot_download(modelinfo.configured(), allow_patterns=["tokenizer/*"], local_files_only=True)) / "tokenizer"
+        return Path(snapshot_download(modelinfo.configured(), revision=settings.SDSTUDIO_MODEL_REVISION or None,
+                                      allow_patterns=["tokenizer/*"], local_files_only=True)) / "tokenizer"
     except Exception:
         return None
 

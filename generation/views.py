@@ -166,16 +166,16 @@ def rerun_diff_map(request: HttpRequest, pk: int) -> HttpResponse:
     import numpy as np
     from PIL import Image
 
+    from generation.fidelity import pixel_difference
     from sdstudio.images import open_image
 
     job = get_object_or_404(GenerationJob.objects.select_related("rerun_of"), pk=pk, rerun_of__isnull=False)
     if not job.output or not job.rerun_of.output:
         raise Http404("Both outputs are needed for a difference map.")
-    x = np.asarray(open_image(job.output).convert("RGB"), dtype=np.int16)
-    y = np.asarray(open_image(job.rerun_of.output).convert("RGB"), dtype=np.int16)
-    if x.shape != y.shape:
+    difference = pixel_difference(open_image(job.output), open_image(job.rerun_of.output))
+    if difference is None:
         raise Http404("The outputs differ in size.")
-    diff = np.clip(np.abs(x - y).max(axis=-1) * DIFF_GAIN, 0, 255).astype(np.uint8)
+    diff = np.clip(difference.max(axis=-1) * DIFF_GAIN, 0, 255).astype(np.uint8)
     buffer = io.BytesIO()
     Image.fromarray(diff, "L").save(buffer, format="PNG")
     response = HttpResponse(buffer.getvalue(), content_type="image/png")

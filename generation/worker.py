@@ -5,6 +5,7 @@ import logging
 import threading
 import time
 
+from redis.exceptions import RedisError
 from rq.serializers import JSONSerializer
 
 from sdstudio.rqworkers import RedisTolerantWorker
@@ -43,9 +44,13 @@ class GenerationWorker(RedisTolerantWorker):
 
     def register_birth(self):
         """rq's registration, plus each served queue's model in SD Studio's registry (again after a Redis reset)."""
+        super().register_birth()
+        self.register_queue_models()
+
+    def register_queue_models(self) -> None:
+        """Each served queue -> the model this worker loads, in SD Studio's registry (the default queue needs none)."""
         from generation import modelinfo, services
 
-        super().register_birth()
         model_id = modelinfo.requested_model_id()
         for name in self.queue_names() if model_id else []:
             self.connection.hset(services.MODELS_KEY, name, model_id)
@@ -59,17 +64,14 @@ class GenerationWorker(RedisTolerantWorker):
     def work(self, burst: bool = False, *args, **kwargs):
         from django.conf import settings
 
-        from redis.exceptions import RedisError
+        from generation import execution, modelinfo
 
-        from generation import execution, modelinfo, services
-
-        model_id = modelinfo.requested_model_id()
         try:  # the queue's model is known while the worker starts, so the job form can offer it already
-            for name in self.queue_names() if model_id else []:
-                self.connection.hset(services.MODELS_KEY, name, model_id)
+            self.register_queue_models()
         except RedisError:
             pass
-        reporter = LoadReporter(self.connection, self.queue_names(), self.name, model_id or modelinfo.model_label())
+        reporter = LoadReporter(self.connection, self.queue_names(), self.name,
+                                modelinfo.requested_model_id() or modelinfo.model_label())
         try:
             self.warm_up(reporter)
         finally:
@@ -142,8 +144,6 @@ class LoadReporter:
             logger.info("Worker %s: %s %s", self.worker, state, self.state["model"])
 
     def _write(self) -> None:
-        from redis.exceptions import RedisError
-
         from generation import services
 
         with self._lock:
@@ -159,8 +159,6 @@ class LoadReporter:
             self._write()
 
     def close(self) -> None:
-        from redis.exceptions import RedisError
-
         from generation import services
 
         self._stop.set()

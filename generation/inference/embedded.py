@@ -258,6 +258,11 @@ def build_embedded_pipeline(directory: Path, size: str = "tiny"):
     return pipe
 
 
+def embedded_folder(cache_dir: Path, size: str) -> Path:
+    """Where an embedded model lives (the shipped trained one, or a random one built into the cache); not built here."""
+    return TRAINED_DIR if size == "demo" else Path(cache_dir) / SIZES[size]["name"]
+
+
 def ensure_embedded_model(cache_dir: Path, size: str = "tiny") -> Path:
     """Return the embedded model's folder: the shipped trained one, or a random one built once if absent.
 
@@ -274,7 +279,7 @@ def ensure_embedded_model(cache_dir: Path, size: str = "tiny") -> Path:
             )
         return TRAINED_DIR
     name = SIZES[size]["name"]
-    target = Path(cache_dir) / name
+    target = embedded_folder(cache_dir, size)
     if (target / "model_index.json").exists():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
