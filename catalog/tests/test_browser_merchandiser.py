@@ -52,16 +52,16 @@ def test_merchandiser_creates_product_uploads_photo_and_restyles_it(page, live_s
         try:
             value = page.eval_on_selector("#progress-bar", "el => el.value")
             text = page.inner_text("#progress-text")
-        except PlaywrightError:  # the page reloads itself once the job ends
+            if 0 < value < 1:
+                seen.add(round(value, 3))
+                texts.add(text)
+                if len(seen) == 2:
+                    shot(page, "merchandiser-3-progress")
+            if page.query_selector("#output-image"):
+                break
+        except PlaywrightError:  # the page reloads itself once the job ends, at any of these calls
             page.wait_for_load_state()
             continue
-        if 0 < value < 1:
-            seen.add(round(value, 3))
-            texts.add(text)
-            if len(seen) == 2:
-                shot(page, "merchandiser-3-progress")
-        if page.query_selector("#output-image"):
-            break
         time.sleep(0.15)
     # (0 -> at least one step in between, shown as "step i of N" -> done) without a reload of the page
     # the bar moved while the job ran: two different readings between 0 and 1 (the page prints one value on load)
