@@ -12,10 +12,12 @@ For each named colour, product kind and surface of SD Studio's product-shot gram
   template best (IoU against a rendered silhouette of every kind).
 
 Prints the share of seeds that match, per colour / surface / kind, at each guidance
-scale and step count asked for. Run it on the machine that will serve the model:
+scale and step count asked for, and each setting's detail (mean absolute Laplacian of the
+image's luminance at 128 px, on 0-255: what fewer steps lose), then one table of them all.
+Run it on the machine that will serve the model:
 
     .venv/bin/python bench/adherence.py                     # 512x512, 30 steps, guidance 1.0 and 7.5, 8 seeds
-    .venv/bin/python bench/adherence.py --full              # + guidance 4.0 and 12.0, steps 15 and 50
+    .venv/bin/python bench/adherence.py --full              # guidance 1.0, 4.0, 7.5, 12.0 at 30 steps; 15 and 50 steps at 7.5
     .venv/bin/python bench/adherence.py --size 256 --seeds 4   # a quicker look
 """
 from __future__ import annotations
@@ -126,13 +128,20 @@ def classify_kind(mask: np.ndarray, templates: dict[str, list[np.ndarray]]) -> s
     return max(scores, key=scores.get)
 
 
+def detail(a: np.ndarray) -> float:
+    """Mean absolute Laplacian of the luminance: fine texture and edges (0 on a flat image)."""
+    y = a.astype(np.float64) @ np.array([0.299, 0.587, 0.114])
+    lap = 4 * y[1:-1, 1:-1] - y[:-2, 1:-1] - y[2:, 1:-1] - y[1:-1, :-2] - y[1:-1, 2:]
+    return float(np.abs(lap).mean())
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", type=int, default=512)
     parser.add_argument("--seeds", type=int, default=8)
     parser.add_argument("--guidance", default="1.0,7.5")
     parser.add_argument("--steps", default="30")
-    parser.add_argument("--full", action="store_true", help="guidance 1.0, 4.0, 7.5, 12.0 and steps 15, 30, 50")
+    parser.add_argument("--full", action="store_true", help="guidance 1.0, 4.0, 7.5, 12.0 at 30 steps, and steps 15, 50 at 7.5")
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--save", type=Path, default=None, help="Write a contact sheet per setting into this folder.")
@@ -148,8 +157,10 @@ def main() -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    guidances = [1.0, 4.0, 7.5, 12.0] if args.full else [float(g) for g in args.guidance.split(",")]
-    steps_list = [15, 30, 50] if args.full else [int(s) for s in args.steps.split(",")]
+    if args.full:
+        settings = [(30, g) for g in (1.0, 4.0, 7.5, 12.0)] + [(15, 7.5), (50, 7.5)]
+    else:
+        settings = [(int(s), float(g)) for s in args.steps.split(",") for g in args.guidance.split(",")]
     loaded = pipelines.get_pipelines()
     templates = kind_templates()
     kinds, colours, surfaces = list(productshots.KINDS), list(productshots.COLOURS), list(productshots.SURFACES)
@@ -166,41 +177,51 @@ def main() -> int:
             cases.append(("surface", colour, kind, surface, seed))
     phrases = {s: productshots.SURFACES[s][0][0] for s in surfaces}
     print(f"model {loaded.model_label} on {loaded.device}, {args.size}x{args.size}, euler_a, {args.seeds} seeds per item", flush=True)
-    for steps in steps_list:
-        for guidance in guidances:
-            started = time.perf_counter()
-            hits: dict[tuple[str, str], list[bool]] = {}
-            sheet = []
-            for start in range(0, len(cases), args.batch):
-                chunk = cases[start:start + args.batch]
-                specs = [runner.JobSpec(prompt=f"product shot of {colour} {productshots.KINDS[kind][0]} on a {phrases[surface]}, studio lighting",
-                                        seed=1000 + seed, num_inference_steps=steps, guidance_scale=guidance, width=args.size,
-                                        height=args.size) for _, colour, kind, surface, seed in chunk]
-                for case, result in zip(chunk, runner.run_batch(specs, loaded)):
-                    test, colour, kind, surface, _ = case
-                    a = np.asarray(result.image.convert("RGB").resize((128, 128), Image.Resampling.BOX))
-                    mask = product_mask(a)
-                    if test == "colour":
-                        hits.setdefault(("colour", colour), []).append(classify_colour(a, mask, productshots.COLOURS) == colour)
-                        hits.setdefault(("kind", kind), []).append(classify_kind(mask, templates) == kind)
-                        hits.setdefault(("background", colour), []).append(classify_surface(a) == surface)
-                    else:
-                        hits.setdefault(("surface", surface), []).append(classify_surface(a) == surface)
-                    sheet.append(result.image.resize((96, 96)))
-            seconds = time.perf_counter() - started
-            print(f"\nsteps {steps}, guidance {guidance:g}  ({len(cases)} images, {seconds:.0f} s)")
-            # colour, background (the gray of those same images) and kind: the colour test; surface: six surfaces.
-            for test in ("colour", "background", "surface", "kind"):
-                rows = [(name, v) for (t, name), v in hits.items() if t == test]
-                total = sum(sum(v) for _, v in rows) / max(1, sum(len(v) for _, v in rows))
-                print(f"  {test:8s} {total:6.1%}  " + "  ".join(f"{name} {sum(v)}/{len(v)}" for name, v in rows))
-            if args.save:
-                args.save.mkdir(parents=True, exist_ok=True)
-                columns = args.seeds
-                grid = Image.new("RGB", (96 * columns, 96 * ((len(sheet) + columns - 1) // columns)), "white")
-                for n, image in enumerate(sheet):
-                    grid.paste(image, ((n % columns) * 96, (n // columns) * 96))
-                grid.save(args.save / f"adherence-steps{steps}-g{guidance:g}.png")
+    summary = []
+    for steps, guidance in settings:
+        started = time.perf_counter()
+        hits: dict[tuple[str, str], list[bool]] = {}
+        details = []
+        sheet = []
+        for start in range(0, len(cases), args.batch):
+            chunk = cases[start:start + args.batch]
+            specs = [runner.JobSpec(prompt=f"product shot of {colour} {productshots.KINDS[kind][0]} on a {phrases[surface]}, studio lighting",
+                                    seed=1000 + seed, num_inference_steps=steps, guidance_scale=guidance, width=args.size,
+                                    height=args.size) for _, colour, kind, surface, seed in chunk]
+            for case, result in zip(chunk, runner.run_batch(specs, loaded)):
+                test, colour, kind, surface, _ = case
+                a = np.asarray(result.image.convert("RGB").resize((128, 128), Image.Resampling.BOX))
+                mask = product_mask(a)
+                details.append(detail(a))
+                if test == "colour":
+                    hits.setdefault(("colour", colour), []).append(classify_colour(a, mask, productshots.COLOURS) == colour)
+                    hits.setdefault(("kind", kind), []).append(classify_kind(mask, templates) == kind)
+                    hits.setdefault(("background", colour), []).append(classify_surface(a) == surface)
+                else:
+                    hits.setdefault(("surface", surface), []).append(classify_surface(a) == surface)
+                sheet.append(result.image.resize((96, 96)))
+        seconds = time.perf_counter() - started
+        print(f"\nsteps {steps}, guidance {guidance:g}  ({len(cases)} images, {seconds:.0f} s)")
+        # colour, background (the gray of those same images) and kind: the colour test; surface: six surfaces.
+        row = [steps, guidance]
+        for test in ("colour", "background", "surface", "kind"):
+            rows = [(name, v) for (t, name), v in hits.items() if t == test]
+            total = sum(sum(v) for _, v in rows) / max(1, sum(len(v) for _, v in rows))
+            row.append(total)
+            print(f"  {test:8s} {total:6.1%}  " + "  ".join(f"{name} {sum(v)}/{len(v)}" for name, v in rows))
+        row.append(float(np.median(details)))
+        print(f"  detail   {row[-1]:.2f} (median of {len(details)})")
+        summary.append(row)
+        if args.save:
+            args.save.mkdir(parents=True, exist_ok=True)
+            columns = args.seeds
+            grid = Image.new("RGB", (96 * columns, 96 * ((len(sheet) + columns - 1) // columns)), "white")
+            for n, image in enumerate(sheet):
+                grid.paste(image, ((n % columns) * 96, (n // columns) * 96))
+            grid.save(args.save / f"adherence-steps{steps}-g{guidance:g}.png")
+    print(f"\n| steps | guidance | colour | background | surface | kind | detail |\n| --: | --: | --: | --: | --: | --: | --: |")
+    for steps, guidance, *shares, sharpness in summary:
+        print(f"| {steps} | {guidance:g} | " + " | ".join(f"{v:.1%}" for v in shares) + f" | {sharpness:.2f} |")
     return 0
 
 

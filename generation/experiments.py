@@ -8,9 +8,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from generation import modelinfo, services
+from generation import fidelity, modelinfo, services
 from generation import parameters as P
 from generation.models import Experiment, GenerationJob, Mode, Status
+from sdstudio.images import open_image
 from sdstudio.textsafe import natural_key
 
 # The brief's controlled study: its prompt and baseline (512x512, 30 steps, guidance 7.5, Euler a, seed 42).
@@ -134,7 +135,7 @@ def comparison(experiment: Experiment) -> dict:
     rows = []
     for job in jobs:
         changed = [name for name in COMPARED if baseline is not None and job.mode == baseline.mode and getattr(job, name) != getattr(baseline, name)]
-        rows.append({"job": job, "changed": changed})
+        rows.append({"job": job, "changed": changed, "vs_baseline": _vs_baseline(job, baseline) if changed else None})
     text_rows = [r for r in rows if r["job"].mode == Mode.TEXT2IMG]
     image_rows = [r for r in rows if r["job"].mode in P.SOURCE_MODES]
     source = image_rows[0]["job"].source_photo if image_rows else None
@@ -158,6 +159,16 @@ def comparison(experiment: Experiment) -> dict:
             x_label="strength", y_label="SSIM to source",
         ) if len({r["job"].strength for r in image_rows if r["job"].strength is not None}) > 1 else "",
     }
+
+
+def _vs_baseline(job: GenerationJob, baseline: GenerationJob) -> float | None:
+    """How much of the baseline's image a run changed visibly (fidelity.changed_share), once both are finished."""
+    if not (job.output and baseline.output and job.status == baseline.status == Status.SUCCEEDED):
+        return None
+    try:
+        return fidelity.changed_share(open_image(baseline.output), open_image(job.output))
+    except (OSError, ValueError):  # a file gone from the storage: the page still shows the rest
+        return None
 
 
 def svg_chart(points: list[tuple[float, float]], *, x_label: str, y_label: str, width: int = 320, height: int = 180) -> str:

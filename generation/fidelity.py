@@ -37,6 +37,16 @@ def compare_pixels(a: Image.Image, b: Image.Image) -> PixelComparison:
     return PixelComparison(identical=False, max_diff=max_diff, psnr=round(10 * math.log10(255.0**2 / mse), 3))
 
 
+# A pixel counts as changed when one of its channels moved by more than this (10% of the range).
+VISIBLE_CHANGE = 25
+
+
+def changed_share(a: Image.Image, b: Image.Image) -> float | None:
+    """The share of pixels (0-1) that one of two images of the same size changes visibly, or None when sizes differ."""
+    diff = pixel_difference(a, b)
+    return None if diff is None else round(float((diff.max(axis=2) > VISIBLE_CHANGE).mean()), 4)
+
+
 def fidelity(source: Image.Image, output: Image.Image) -> tuple[float, int]:
     """(SSIM on luminance, pHash Hamming distance) between the source photo and the output at the same size."""
     import imagehash

@@ -10,7 +10,7 @@ mask of the product's pixels.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
@@ -196,11 +196,27 @@ def combinations() -> list[tuple[str, str, str]]:
     return [(k, c, s) for k in KINDS for c in COLOURS for s in SURFACES]
 
 
-def dataset(indices: range, *, seed: int, size: int = 64) -> list[Shot]:
-    """Shots number ``indices`` of a set cycling through every kind x colour x surface, deterministic from ``seed``."""
+def dataset(indices: range, *, seed: int, size: int = 64, caption_noise: float = 0.0) -> list[Shot]:
+    """Shots number ``indices`` of a set cycling through every kind x colour x surface, deterministic from ``seed``.
+
+    ``caption_noise``: the share of captions whose colour word names another colour, and (drawn
+    independently) the share whose surface names another surface, as web captions often do. The
+    shot keeps its true kind, colour and surface; only the caption is wrong.
+    """
     combos = combinations()
     random.Random(seed).shuffle(combos)
-    return [render(*combos[i % len(combos)], seed=seed * 1_000_003 + i, size=size) for i in indices]
+    shots = [render(*combos[i % len(combos)], seed=seed * 1_000_003 + i, size=size) for i in indices]
+    if caption_noise:
+        shots = [replace(shot, caption=noisy_caption(shot, random.Random(f"caption-noise/{seed}/{i}"), caption_noise))
+                 for i, shot in zip(indices, shots)]
+    return shots
+
+
+def noisy_caption(shot: Shot, rng: random.Random, noise: float) -> str:
+    """A caption of ``shot`` whose colour, and independently its surface, is another one with probability ``noise``."""
+    colour = rng.choice([c for c in COLOURS if c != shot.colour]) if rng.random() < noise else shot.colour
+    surface = rng.choice([s for s in SURFACES if s != shot.surface]) if rng.random() < noise else shot.surface
+    return caption_for(shot.kind, colour, surface, rng)
 
 
 def vocabulary_text() -> list[str]:

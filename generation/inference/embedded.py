@@ -116,6 +116,22 @@ def _pass_through_blocks(vae) -> None:
             _carry(module.conv, taps="mean")
 
 
+def replicate_edges(vae) -> None:
+    """Pad the decoder's upsampling convolutions by repeating edge pixels instead of zeros.
+
+    They average 3x3 windows; with zero padding each of the three upsamplings darkened
+    the image's outer pixels (a constant white latent decoded to 0.26, 0.50, 0.73 on its
+    three outer rows against 0.90 inside: a gray frame on every image, and white
+    backgrounds that were not white at the edges). Padding is not saved with the weights,
+    so the loader sets it on the embedded models' VAE.
+    """
+    from diffusers.models.upsampling import Upsample2D
+
+    for module in vae.decoder.modules():
+        if isinstance(module, Upsample2D) and module.conv is not None:
+            module.conv.padding_mode = "replicate"
+
+
 def make_vae_near_identity(vae) -> None:
     """Set the VAE's weights so it behaves like an autoencoder: latents are an 8x-smaller copy of the image.
 

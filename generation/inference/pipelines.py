@@ -18,7 +18,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from generation import modelinfo
-from generation.inference.embedded import ensure_embedded_model
+from generation.inference.embedded import ensure_embedded_model, replicate_edges
 from generation.parameters import SCHEDULERS
 
 logger = logging.getLogger(__name__)
@@ -253,6 +253,8 @@ def load_pipelines(*, device: str | None = None, dtype: str | None = None, repor
             f"Could not load the model {model_location()!r} from {files.folder}: {exc}. Set SDSTUDIO_MODEL to a diffusers "
             "folder or a Hub id that is in the local Hugging Face cache (or allow downloads), or unset it for the embedded model."
         ) from exc
+    if modelinfo.is_embedded():
+        replicate_edges(text2img.vae)
     options: dict[str, Any] = {"attention": "sdpa" if hasattr(torch.nn.functional, "scaled_dot_product_attention") else "classic"}
     if files.commit:
         options["model_commit"] = files.commit

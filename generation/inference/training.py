@@ -43,6 +43,13 @@ class TrainingConfig:
     # to move an image's mean colour. Without it a schedule whose last step keeps some signal never learns white
     # or black backgrounds (everything drifts to mid-gray).
     noise_offset: float = 0.0
+    # Captions whose colour (and, drawn apart, surface) names another one (productshots.dataset): the exact captions
+    # of rendered shots let the conditional model alone follow every prompt, so classifier-free guidance had nothing
+    # to add; with imperfect captions, as on the web, guidance is what makes the model follow the prompt.
+    caption_noise: float = 0.0
+    # A diffusers folder to start from (fine-tuning): its UNet and text encoder, and its training.json's history.
+    # --steps then counts this run's steps, and its learning-rate schedule (warm-up, cosine) starts again at 0.
+    init_from: str = ""
 
 
 @dataclass
@@ -51,6 +58,8 @@ class TrainingState:
     seconds: float = 0.0
     losses: list[float] = field(default_factory=list)
     runs: list[list] = field(default_factory=list)  # [first step, precision] of each (re)start
+    base_step: int = 0  # the step this training started from: the parent model's when fine-tuning (init_from)
+    parents: list[dict] = field(default_factory=list)  # the training configs of the models this one was fine-tuned from
 
 
 def shot_latents(workdir: Path, config: TrainingConfig, progress: Callable[[int, int], None] | None = None) -> tuple[torch.Tensor, list[str]]:
@@ -60,7 +69,8 @@ def shot_latents(workdir: Path, config: TrainingConfig, progress: Callable[[int,
     (measured: mean absolute difference 0.03 on [-1, 1] against encoding the 512 px
     shot), so a 64 px render *is* the latent, at 1/64 of the cost of encoding.
     """
-    cache = workdir / f"latents-seed{config.seed}-n{config.shots}.pt"
+    noise = f"-noise{config.caption_noise:g}" if config.caption_noise else ""
+    cache = workdir / f"latents-seed{config.seed}-n{config.shots}{noise}.pt"
     if cache.exists():
         saved = torch.load(cache)
         return saved["latents"], saved["captions"]
@@ -69,7 +79,8 @@ def shot_latents(workdir: Path, config: TrainingConfig, progress: Callable[[int,
     latents, captions = [], []
     chunk = 256
     for start in range(0, config.shots, chunk):
-        shots = productshots.dataset(range(start, min(config.shots, start + chunk)), seed=config.seed, size=64)
+        shots = productshots.dataset(range(start, min(config.shots, start + chunk)), seed=config.seed, size=64,
+                                     caption_noise=config.caption_noise)
         rgb = torch.from_numpy(np.stack([np.asarray(s.image, dtype=np.float32) for s in shots])).permute(0, 3, 1, 2) / 127.5 - 1.0
         latents.append(torch.cat([rgb * embedded.LINEAR_LATENT_SCALE, torch.zeros_like(rgb[:, :1])], dim=1))
         captions += [s.caption for s in shots]
@@ -116,6 +127,9 @@ def train(
     ema = [p.detach().clone() for p in params]
     state = TrainingState()
     checkpoint = workdir / "checkpoint.pt"
+    if config.init_from and not checkpoint.exists():
+        state = _start_from(Path(config.init_from), unet, text_encoder)
+        ema = [p.detach().clone() for p in params]
     if checkpoint.exists():
         saved = torch.load(checkpoint, map_location=device)
         # The step count (and how often to checkpoint) may change on resume: to train longer, or stop sooner.
@@ -129,11 +143,17 @@ def train(
         state = TrainingState(**saved["state"])
         logger.info("Resumed from %s at step %s", checkpoint, state.step)
 
-    state.runs.append([state.step, ("bf16-autocast" if autocast_bf16 else "fp32") + f", noise offset {config.noise_offset:g}"])
+    note = ("bf16-autocast" if autocast_bf16 else "fp32") + f", noise offset {config.noise_offset:g}"
+    if config.caption_noise:
+        note += f", caption noise {config.caption_noise:g}"
+    if state.base_step:
+        note = f"fine-tuning from step {state.base_step}, " + note
+    state.runs.append([state.step, note])
+    last = state.base_step + config.steps
     empty = tokenizer([""], padding="max_length", max_length=tokenizer.model_max_length, truncation=True, return_tensors="pt").input_ids
     token_cache = tokenizer(captions, padding="max_length", max_length=tokenizer.model_max_length, truncation=True,
                             return_tensors="pt").input_ids
-    while state.step < config.steps:
+    while state.step < last:
         started = time.perf_counter()
         step = state.step
         g = torch.Generator().manual_seed(config.seed * 1_000_003 + step)
@@ -150,7 +170,7 @@ def train(
         t = torch.randint(0, noise_scheduler.config.num_train_timesteps, (config.batch_size,), generator=g)
         noisy = noise_scheduler.add_noise(x0, noise, t)
         for group in optimizer.param_groups:
-            group["lr"] = _lr(config, step)
+            group["lr"] = _lr(config, step - state.base_step)
         # bf16 autocast: about 25% faster on CPUs with AVX512-BF16 (and on GPUs); the weights stay fp32.
         with torch.autocast(device_type=device.split(":")[0], dtype=torch.bfloat16, enabled=autocast_bf16):
             hidden = text_encoder(ids.to(device))[0]
@@ -163,16 +183,17 @@ def train(
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         optimizer.step()
-        decay = min(config.ema_decay, (1 + step) / (10 + step))
+        local = step - state.base_step
+        decay = min(config.ema_decay, (1 + local) / (10 + local))
         with torch.no_grad():
             for shadow, p in zip(ema, params):
                 shadow.mul_(decay).add_(p.detach(), alpha=1 - decay)
         state.step += 1
         state.seconds += time.perf_counter() - started
-        state.losses.append(round(float(loss), 5))
+        state.losses.append(round(float(loss.detach()), 5))
         if on_step:
-            on_step(state.step, float(loss))
-        if state.step % config.checkpoint_every == 0 or state.step == config.steps:
+            on_step(state.step - state.base_step, state.losses[-1])  # this run's steps, as --steps counts them
+        if state.step % config.checkpoint_every == 0 or state.step == last:
             tmp = checkpoint.with_suffix(".tmp")
             torch.save({"config": asdict(config), "unet": unet.state_dict(), "text_encoder": text_encoder.state_dict(),
                         "optimizer": optimizer.state_dict(), "ema": ema, "state": asdict(state)}, tmp)
@@ -180,6 +201,21 @@ def train(
 
     export(components, ema, params, output, state, config)
     return state
+
+
+def _start_from(folder: Path, unet, text_encoder) -> TrainingState:
+    """Load a saved model's UNet and text encoder (fine-tuning) and carry its training history on."""
+    from safetensors.torch import load_file
+
+    if not (folder / "unet").is_dir():
+        raise ValueError(f"--init-from {folder}: not a diffusers folder with a unet/ (e.g. {embedded.TRAINED_DIR}).")
+    unet.load_state_dict({k: v.float() for k, v in load_file(folder / "unet" / "diffusion_pytorch_model.safetensors").items()})
+    text_encoder.load_state_dict({k: v.float() for k, v in load_file(folder / "text_encoder" / "model.safetensors").items()})
+    history = json.loads((folder / "training.json").read_text()) if (folder / "training.json").exists() else {}
+    steps = int(history.get("steps", 0))
+    parents = list(history.get("parents", [])) + ([{"steps": steps, "config": history["config"]}] if "config" in history else [])
+    return TrainingState(step=steps, seconds=float(history.get("seconds", 0.0)), losses=list(history.get("losses", [])),
+                         runs=list(history.get("runs", [])), base_step=steps, parents=parents)
 
 
 def export(components: dict, ema: list, params: list, output: Path, state: TrainingState, config: TrainingConfig) -> None:
@@ -215,6 +251,7 @@ def save_pipeline(components: dict, output: Path, state: TrainingState, config: 
     pipe.save_pretrained(output, safe_serialization=True)
     (output / "training.json").write_text(json.dumps({
         "config": asdict(config), "steps": state.step, "seconds": round(state.seconds, 1), "runs": state.runs,
+        "parents": state.parents,
         "losses": state.losses,
     }) + "\n")
 

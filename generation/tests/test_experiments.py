@@ -62,6 +62,8 @@ def test_the_briefs_study_runs_and_reports(burst_worker, client, reviewer, tmp_p
     assert page.count('data-run="t2i_') == 6 and page.count('data-run="i2i_') == 3 and page.count('data-run="scene_') == 1
     assert "product pixels identical" in page
     assert '<span class="changed">15 steps</span>' in page
+    # each of the five runs that changed a parameter says how much of the baseline's image it changed
+    assert page.count("of the baseline&#x27;s pixels changed") == 5
     assert "Rubric 10.0/10" in page and "<svg" in page and "Before" in page
     # and the exported report holds the tables, the grids and every output with its metadata
     call_command("export_report", str(experiment.pk), out=tmp_path)

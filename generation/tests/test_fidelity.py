@@ -29,3 +29,14 @@ def test_fidelity_is_higher_for_a_close_image():
     ssim_far, hash_far = metrics.fidelity(source, far)
     assert ssim_near > ssim_far and hash_near < hash_far
     assert not metrics.has_drifted(ssim_near, hash_near) and metrics.has_drifted(ssim_far, hash_far)
+
+
+def test_changed_share_counts_pixels_moved_by_more_than_a_tenth_of_the_range():
+    base = np.full((100, 100, 3), 120, dtype=np.uint8)
+    moved = base.copy()
+    moved[:10, :10, 1] += 26  # 100 pixels, one channel past 25 of 255
+    moved[50:60, :20] += 25  # 200 pixels at exactly 25: not visible
+    a, b = Image.fromarray(base), Image.fromarray(moved)
+    assert metrics.changed_share(a, b) == 0.01
+    assert metrics.changed_share(a, a) == 0.0
+    assert metrics.changed_share(a, Image.fromarray(base[:50])) is None

@@ -147,3 +147,14 @@ def test_device_and_dtype_resolution(settings):
     if not torch.cuda.is_available():
         with pytest.raises(ImproperlyConfigured, match="no CUDA GPU"):
             pipelines.resolve_device("cuda")
+
+
+def test_the_embedded_vae_decodes_a_flat_latent_to_a_flat_image_up_to_its_edges(loaded):
+    # A white latent (the image at 1/8 scale, in [-1, 1]) must decode white to the last pixel: zero padding in the
+    # upsamplers' averaging drew a gray frame on every image.
+    vae = loaded.text2img.vae
+    latent = torch.full((1, vae.config.latent_channels, 8, 8), 0.9 * vae.config.scaling_factor)
+    with torch.no_grad():
+        image = vae.decode(latent / vae.config.scaling_factor).sample[0]
+    centre = image[:, 32, 32]
+    assert torch.allclose(image, centre[:, None, None].expand_as(image), atol=0.01)

@@ -1,0 +1,97 @@
+"""Training the embedded model: noisy captions, the command, resuming on the same path, fine-tuning from a saved model."""
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+import torch
+from django.core.management import call_command
+from safetensors.torch import load_file
+
+from generation import productshots
+from generation.inference import training
+
+
+def colour_word(shot: productshots.Shot) -> str:
+    """The colour the caption names: the word just before the product's name."""
+    phrases = "|".join(sorted(map(re.escape, productshots.KINDS[shot.kind]), key=len, reverse=True))
+    return re.search(rf"(\w+) (?:{phrases}) on a", shot.caption).group(1)
+
+
+def surface_named(shot: productshots.Shot) -> str:
+    tail = shot.caption.split(" on a ", 1)[1]
+    matches = [s for s, (phrases, _) in productshots.SURFACES.items() for p in phrases if tail.startswith(p)]
+    # "white marble" starts with neither "white background" nor another surface's phrase, so one surface matches
+    # unless a phrase is the prefix of another's (the longest wins).
+    return max(matches, key=lambda s: max(len(p) for p in productshots.SURFACES[s][0] if tail.startswith(p)))
+
+
+def test_caption_noise_names_other_colours_and_surfaces_and_leaves_the_pictures_alone():
+    exact = productshots.dataset(range(300), seed=5, size=32)
+    noisy = productshots.dataset(range(300), seed=5, size=32, caption_noise=0.3)
+    again = productshots.dataset(range(300), seed=5, size=32, caption_noise=0.3)
+    assert [s.caption for s in noisy] == [s.caption for s in again]
+    assert all(a.image.tobytes() == b.image.tobytes() and (a.kind, a.colour, a.surface) == (b.kind, b.colour, b.surface)
+               for a, b in zip(exact, noisy))
+    assert all(colour_word(s) == s.colour and surface_named(s) == s.surface for s in exact)
+    wrong_colour = [colour_word(s) != s.colour for s in noisy]
+    wrong_surface = [surface_named(s) != s.surface for s in noisy]
+    # 300 draws at p = 0.3: 90 expected, 66-114 holds with probability > 0.999
+    assert 66 <= sum(wrong_colour) <= 114 and 66 <= sum(wrong_surface) <= 114
+    assert all(colour_word(s) in productshots.COLOURS for s in noisy)
+    # drawn independently: both wrong about p * p of the time, not always together
+    both = sum(c and s for c, s in zip(wrong_colour, wrong_surface))
+    assert 10 <= both <= 50
+
+
+TINY = ["--shots", "8", "--batch-size", "2", "--warmup-steps", "1", "--checkpoint-every", "2", "--threads", "2"]
+
+
+def weights(folder):
+    return load_file(folder / "unet" / "diffusion_pytorch_model.safetensors")
+
+
+@pytest.mark.django_db
+def test_the_command_trains_resumes_on_the_same_path_and_fine_tunes(tmp_path, capsys):
+    straight, resumed, tuned = tmp_path / "straight", tmp_path / "resumed", tmp_path / "tuned"
+    call_command("train_embedded_model", *TINY, "--steps", "4", "--workdir", str(tmp_path / "w1"), "--out", str(straight),
+                 "--loss-plot", str(tmp_path / "loss.png"))
+    assert "render shots" in capsys.readouterr().err
+    # Stopped after 2 steps, then run again asking for 4: it resumes from the checkpoint and ends where the straight run did.
+    call_command("train_embedded_model", *TINY, "--steps", "2", "--workdir", str(tmp_path / "w2"), "--out", str(resumed),
+                 "--loss-plot", str(tmp_path / "loss.png"))
+    call_command("train_embedded_model", *TINY, "--steps", "4", "--workdir", str(tmp_path / "w2"), "--out", str(resumed),
+                 "--loss-plot", str(tmp_path / "loss.png"))
+    a, b = json.loads((straight / "training.json").read_text()), json.loads((resumed / "training.json").read_text())
+    assert a["steps"] == b["steps"] == 4 and len(a["losses"]) == 4
+    assert a["losses"] == b["losses"]
+    wa, wb = weights(straight), weights(resumed)
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+    assert (tmp_path / "loss.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    # Fine-tuning starts from the saved weights (at learning rate 0 it gives them back unchanged, where a fresh model
+    # would be far from them), counts its own steps and keeps the parent's history.
+    call_command("train_embedded_model", *TINY, "--steps", "2", "--caption-noise", "0.3", "--init-from", str(straight),
+                 "--learning-rate", "0", "--workdir", str(tmp_path / "w3"), "--out", str(tuned), "--loss-plot", str(tmp_path / "loss.png"))
+    c = json.loads((tuned / "training.json").read_text())
+    assert c["steps"] == 6 and c["losses"][:4] == a["losses"] and len(c["losses"]) == 6
+    assert c["parents"][0]["steps"] == 4 and c["parents"][0]["config"]["caption_noise"] == 0.0
+    assert c["runs"][-1][0] == 4 and "fine-tuning from step 4" in c["runs"][-1][1] and "caption noise 0.3" in c["runs"][-1][1]
+    wc = weights(tuned)
+    assert all(torch.equal(wa[k], wc[k]) for k in wa)
+    fresh = training.embedded.build_components("demo")["unet"].state_dict()
+    assert sum(not torch.equal(fresh[k].to(wa[k].dtype), wa[k]) for k in wa) > len(wa) // 2  # training moved them
+
+    from diffusers import StableDiffusionPipeline
+
+    loaded = StableDiffusionPipeline.from_pretrained(tuned).unet.state_dict()
+    assert all(torch.equal(loaded[k].to(wc[k].dtype), wc[k]) for k in wc)
+
+
+def test_fine_tuning_from_a_folder_without_a_model_is_a_clear_error(tmp_path):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="not a diffusers folder"):
+        call_command("train_embedded_model", *TINY, "--steps", "1", "--init-from", str(tmp_path), "--workdir",
+                     str(tmp_path / "w"), "--out", str(tmp_path / "out"))
