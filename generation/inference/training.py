@@ -73,6 +73,8 @@ def shot_latents(workdir: Path, config: TrainingConfig, progress: Callable[[int,
     cache = workdir / f"latents-seed{config.seed}-n{config.shots}{noise}.pt"
     if cache.exists():
         saved = torch.load(cache)
+        if progress:
+            progress(len(saved["captions"]), config.shots)
         return saved["latents"], saved["captions"]
     import numpy as np
 
@@ -296,10 +298,11 @@ def plot_losses(losses: list[float], path: Path, *, window: int = 50, title: str
     for k in range(6):
         i = round((len(losses) - 1) * k / 5)
         draw.text((xy(i, 1)[0] - 12, height - pad + 6), str(i + 1), fill="black")
-    for step, label in marks:
+    for n, (step, label) in enumerate(marks):
         x = xy(min(step, len(losses) - 1), 1)[0]
         draw.line([(x, pad), (x, height - pad)], fill=(200, 120, 40))
-        draw.text((x + 4, pad + 4), label, fill=(160, 90, 20))
+        # Long labels (fine-tuning runs) are wrapped at their commas and stacked under the earlier marks' labels.
+        draw.multiline_text((x + 4, pad + 4 + 40 * (n % 3)), label.replace(", ", ",\n"), fill=(160, 90, 20), spacing=2)
     draw.line([xy(i, v) for i, v in enumerate(losses)], fill=(190, 200, 230), width=1)
     draw.line([xy(i, v) for i, v in enumerate(smooth)], fill=(20, 60, 180), width=3)
     draw.text((pad, 16), f"{title}: min-SNR weighted noise-prediction MSE per step (light), {window}-step mean (dark), log scale",

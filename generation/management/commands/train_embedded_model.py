@@ -50,6 +50,8 @@ class Command(BaseCommand):
         def on_encode(done: int, total: int) -> None:
             encode_bar.n = done
             encode_bar.refresh()
+            if done >= total:
+                encode_bar.close()
 
         def on_step(step: int, loss: float) -> None:
             step_bar.n = step
