@@ -133,9 +133,13 @@ def comparison(experiment: Experiment) -> dict:
     jobs = sorted(experiment.jobs.select_related("source_photo", "product"), key=lambda job: (natural_key(job.run_name), job.pk))
     baseline = next((j for j in jobs if j.mode == Mode.TEXT2IMG), jobs[0] if jobs else None)
     rows = []
+    baseline_image = _finished_image(baseline) if baseline is not None else None
     for job in jobs:
         changed = [name for name in COMPARED if baseline is not None and job.mode == baseline.mode and getattr(job, name) != getattr(baseline, name)]
-        rows.append({"job": job, "changed": changed, "vs_baseline": _vs_baseline(job, baseline) if changed else None})
+        image = _finished_image(job) if changed and baseline_image is not None else None
+        # How much of the baseline's image the run changed visibly (fidelity.changed_share), once both are finished.
+        vs_baseline = fidelity.changed_share(baseline_image, image) if image is not None else None
+        rows.append({"job": job, "changed": changed, "vs_baseline": vs_baseline})
     text_rows = [r for r in rows if r["job"].mode == Mode.TEXT2IMG]
     image_rows = [r for r in rows if r["job"].mode in P.SOURCE_MODES]
     source = image_rows[0]["job"].source_photo if image_rows else None
@@ -161,13 +165,13 @@ def comparison(experiment: Experiment) -> dict:
     }
 
 
-def _vs_baseline(job: GenerationJob, baseline: GenerationJob) -> float | None:
-    """How much of the baseline's image a run changed visibly (fidelity.changed_share), once both are finished."""
-    if not (job.output and baseline.output and job.status == baseline.status == Status.SUCCEEDED):
+def _finished_image(job: GenerationJob):
+    """A succeeded job's output, decoded; None otherwise (or when its file is gone: the page still shows the rest)."""
+    if job.status != Status.SUCCEEDED or not job.output:
         return None
     try:
-        return fidelity.changed_share(open_image(baseline.output), open_image(job.output))
-    except (OSError, ValueError):  # a file gone from the storage: the page still shows the rest
+        return open_image(job.output)
+    except (OSError, ValueError):
         return None
 
 

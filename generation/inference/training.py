@@ -114,6 +114,8 @@ def train(
     """Train (resuming from ``workdir/checkpoint.pt`` when present) and save the pipeline to ``output``."""
     from diffusers import DDPMScheduler
 
+    if not 0.0 <= config.caption_noise <= 1.0:
+        raise ValueError(f"--caption-noise is a share of the captions, from 0 to 1 (got {config.caption_noise:g}).")
     workdir.mkdir(parents=True, exist_ok=True)
     components = embedded.build_components("demo")
     unet, text_encoder, tokenizer = components["unet"], components["text_encoder"], components["tokenizer"]
@@ -129,9 +131,6 @@ def train(
     ema = [p.detach().clone() for p in params]
     state = TrainingState()
     checkpoint = workdir / "checkpoint.pt"
-    if config.init_from and not checkpoint.exists():
-        state = _start_from(Path(config.init_from), unet, text_encoder)
-        ema = [p.detach().clone() for p in params]
     if checkpoint.exists():
         saved = torch.load(checkpoint, map_location=device)
         # The step count (and how often to checkpoint) may change on resume: to train longer, or stop sooner.
@@ -144,6 +143,9 @@ def train(
         ema = [t.to(device) for t in saved["ema"]]
         state = TrainingState(**saved["state"])
         logger.info("Resumed from %s at step %s", checkpoint, state.step)
+    elif config.init_from:
+        state = _start_from(Path(config.init_from), unet, text_encoder)
+        ema = [p.detach().clone() for p in params]
 
     note = ("bf16-autocast" if autocast_bf16 else "fp32") + f", noise offset {config.noise_offset:g}"
     if config.caption_noise:
@@ -158,6 +160,7 @@ def train(
     while state.step < last:
         started = time.perf_counter()
         step = state.step
+        local = step - state.base_step  # this run's step: its learning-rate schedule and EMA warm-up start at 0
         g = torch.Generator().manual_seed(config.seed * 1_000_003 + step)
         index = torch.randint(0, len(captions), (config.batch_size,), generator=g)
         x0 = latents[index].float()
@@ -172,7 +175,7 @@ def train(
         t = torch.randint(0, noise_scheduler.config.num_train_timesteps, (config.batch_size,), generator=g)
         noisy = noise_scheduler.add_noise(x0, noise, t)
         for group in optimizer.param_groups:
-            group["lr"] = _lr(config, step - state.base_step)
+            group["lr"] = _lr(config, local)
         # bf16 autocast: about 25% faster on CPUs with AVX512-BF16 (and on GPUs); the weights stay fp32.
         with torch.autocast(device_type=device.split(":")[0], dtype=torch.bfloat16, enabled=autocast_bf16):
             hidden = text_encoder(ids.to(device))[0]
@@ -185,7 +188,6 @@ def train(
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         optimizer.step()
-        local = step - state.base_step
         decay = min(config.ema_decay, (1 + local) / (10 + local))
         with torch.no_grad():
             for shadow, p in zip(ema, params):

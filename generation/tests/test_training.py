@@ -92,6 +92,9 @@ def test_the_command_trains_resumes_on_the_same_path_and_fine_tunes(tmp_path, ca
 def test_fine_tuning_from_a_folder_without_a_model_is_a_clear_error(tmp_path):
     from django.core.management.base import CommandError
 
+    with pytest.raises(CommandError, match="share of the captions, from 0 to 1"):
+        call_command("train_embedded_model", *TINY, "--steps", "1", "--caption-noise", "30", "--workdir",
+                     str(tmp_path / "w"), "--out", str(tmp_path / "out"))
     with pytest.raises(CommandError, match="not a diffusers folder"):
         call_command("train_embedded_model", *TINY, "--steps", "1", "--init-from", str(tmp_path), "--workdir",
                      str(tmp_path / "w"), "--out", str(tmp_path / "out"))
