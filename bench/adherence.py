@@ -86,12 +86,12 @@ def classify_surface(a: np.ndarray) -> str:
     # Veins: high-frequency detail in the top band (a plain sweep only has a slow gradient).
     corners = [a[: h // 4, : h // 4], a[: h // 4, -h // 4:]]  # tall products reach the top band's middle
     texture = float(np.mean([np.abs(np.diff(c.astype(np.float64).mean(axis=2), axis=axis)).mean() for c in corners for axis in (0, 1)]) * 2)
+    if val < 0.25:  # first: the hue and saturation of a near-black are noise (a bluish black is black)
+        return "black"
     if sat > 0.22 and 0.5 < hue < 0.72:
         return "blue"
     if sat > 0.2 and 0.02 < hue < 0.15 and val < 0.8:
         return "wood"
-    if val < 0.25:
-        return "black"
     if val > 0.68 and texture > MARBLE_TEXTURE and top_v > 0.68:
         return "marble"
     if val > 0.85:

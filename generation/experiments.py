@@ -137,8 +137,8 @@ def comparison(experiment: Experiment) -> dict:
     for job in jobs:
         changed = [name for name in COMPARED if baseline is not None and job.mode == baseline.mode and getattr(job, name) != getattr(baseline, name)]
         image = _finished_image(job) if changed and baseline_image is not None else None
-        # How much of the baseline's image the run changed visibly (fidelity.changed_share), once both are finished.
-        vs_baseline = fidelity.changed_share(baseline_image, image) if image is not None else None
+        # How far the run's image is from the baseline's (mean CIEDE2000, fidelity.colour_difference), once both are finished.
+        vs_baseline = fidelity.colour_difference(baseline_image, image) if image is not None else None
         rows.append({"job": job, "changed": changed, "vs_baseline": vs_baseline})
     text_rows = [r for r in rows if r["job"].mode == Mode.TEXT2IMG]
     image_rows = [r for r in rows if r["job"].mode in P.SOURCE_MODES]

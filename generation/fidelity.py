@@ -37,14 +37,26 @@ def compare_pixels(a: Image.Image, b: Image.Image) -> PixelComparison:
     return PixelComparison(identical=False, max_diff=max_diff, psnr=round(10 * math.log10(255.0**2 / mse), 3))
 
 
-# A pixel counts as changed when one of its channels moved by more than this (10% of the range).
-VISIBLE_CHANGE = 25
+# CIEDE2000 is scaled so that 1.0 is a just-noticeable difference; a mean above 2 is seen at a glance.
+VISIBLE_DELTA_E = 2.0
+DELTA_E_SIZE = 256  # compared at the size a person looks at side by side (fine noise averages out)
 
 
-def changed_share(a: Image.Image, b: Image.Image) -> float | None:
-    """The share of pixels (0-1) that one of two images of the same size changes visibly, or None when sizes differ."""
-    diff = pixel_difference(a, b)
-    return None if diff is None else round(float((diff.max(axis=2) > VISIBLE_CHANGE).mean()), 4)
+def colour_difference(a: Image.Image, b: Image.Image) -> float | None:
+    """Mean CIEDE2000 difference between two images of the same size (at 256 px), or None when sizes differ.
+
+    0 for identical images, 100 between black and white; a pixel-count threshold would call a
+    change of every tone by a few levels "unchanged", however visible it is.
+    """
+    if a.size != b.size:
+        return None
+    from skimage.color import deltaE_ciede2000, rgb2lab
+
+    def lab(image: Image.Image) -> np.ndarray:
+        small = image.convert("RGB").resize((DELTA_E_SIZE, DELTA_E_SIZE), Image.Resampling.BOX) if max(image.size) > DELTA_E_SIZE else image.convert("RGB")
+        return rgb2lab(np.asarray(small, dtype=np.float64) / 255.0)
+
+    return round(float(deltaE_ciede2000(lab(a), lab(b)).mean()), 2)
 
 
 def fidelity(source: Image.Image, output: Image.Image) -> tuple[float, int]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from django.conf import settings
 
 SD15_HUB_ID = "stable-diffusion-v1-5/stable-diffusion-v1-5"
-DEMO_NAME = "sdstudio-embedded-products-v2"
+DEMO_NAME = "sdstudio-embedded-products-v3"
 RANDOM_NAME = "sdstudio-embedded-sd15-v1"
 FULL_NAME = "sdstudio-random-sd15-full-v1"
 # SDSTUDIO_MODEL values that select an embedded model instead of a Hub id or a folder -> (size, name).

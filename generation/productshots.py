@@ -192,18 +192,27 @@ def render(kind: str, colour: str, surface: str, *, seed: int, size: int = 64, c
     return Shot(kind=kind, colour=colour, surface=surface, caption=text, image=image, mask=mask)
 
 
-def combinations() -> list[tuple[str, str, str]]:
-    return [(k, c, s) for k in KINDS for c in COLOURS for s in SURFACES]
+def combinations(focus: tuple[str, ...] = (), weight: int = 1) -> list[tuple[str, str, str]]:
+    """Every kind x colour x surface; those of a ``focus`` colour on a surface of another name ``weight`` times."""
+    unknown = [c for c in focus if c not in COLOURS]
+    if unknown:
+        raise ValueError(f"Unknown colour {unknown[0]!r}; one of {', '.join(COLOURS)}.")
+    return [(k, c, s) for k in KINDS for c in COLOURS for s in SURFACES
+            for _ in range(weight if c in focus and s != c else 1)]
 
 
-def dataset(indices: range, *, seed: int, size: int = 64, caption_noise: float = 0.0) -> list[Shot]:
+def dataset(indices: range, *, seed: int, size: int = 64, caption_noise: float = 0.0, focus: tuple[str, ...] = (),
+            focus_weight: int = 1) -> list[Shot]:
     """Shots number ``indices`` of a set cycling through every kind x colour x surface, deterministic from ``seed``.
 
     ``caption_noise``: the share of captions whose colour word names another colour, and (drawn
     independently) the share whose surface names another surface, as web captions often do. The
     shot keeps its true kind, colour and surface; only the caption is wrong.
+
+    ``focus``/``focus_weight``: colours whose name is also a surface's ("white" product, "white background")
+    drawn ``focus_weight`` times as often on the other surfaces, so the model learns the word's two roles apart.
     """
-    combos = combinations()
+    combos = combinations(focus, focus_weight)
     random.Random(seed).shuffle(combos)
     shots = [render(*combos[i % len(combos)], seed=seed * 1_000_003 + i, size=size) for i in indices]
     if caption_noise:

@@ -50,6 +50,10 @@ class TrainingConfig:
     # A diffusers folder to start from (fine-tuning): its UNet and text encoder, and its training.json's history.
     # --steps then counts this run's steps, and its learning-rate schedule (warm-up, cosine) starts again at 0.
     init_from: str = ""
+    # Colours (comma-separated) drawn --focus-weight times as often on surfaces of another name: "white" names a
+    # product colour and a background, and guidance pushed a gray background towards white behind white products.
+    focus: str = ""
+    focus_weight: int = 1
 
 
 @dataclass
@@ -70,6 +74,8 @@ def shot_latents(workdir: Path, config: TrainingConfig, progress: Callable[[int,
     shot), so a 64 px render *is* the latent, at 1/64 of the cost of encoding.
     """
     noise = f"-noise{config.caption_noise:g}" if config.caption_noise else ""
+    if config.focus and config.focus_weight > 1:
+        noise += f"-focus{config.focus.replace(',', '+')}x{config.focus_weight}"
     cache = workdir / f"latents-seed{config.seed}-n{config.shots}{noise}.pt"
     if cache.exists():
         saved = torch.load(cache)
@@ -82,7 +88,8 @@ def shot_latents(workdir: Path, config: TrainingConfig, progress: Callable[[int,
     chunk = 256
     for start in range(0, config.shots, chunk):
         shots = productshots.dataset(range(start, min(config.shots, start + chunk)), seed=config.seed, size=64,
-                                     caption_noise=config.caption_noise)
+                                     caption_noise=config.caption_noise, focus=focus_colours(config),
+                                     focus_weight=config.focus_weight)
         rgb = torch.from_numpy(np.stack([np.asarray(s.image, dtype=np.float32) for s in shots])).permute(0, 3, 1, 2) / 127.5 - 1.0
         latents.append(torch.cat([rgb * embedded.LINEAR_LATENT_SCALE, torch.zeros_like(rgb[:, :1])], dim=1))
         captions += [s.caption for s in shots]
@@ -92,6 +99,10 @@ def shot_latents(workdir: Path, config: TrainingConfig, progress: Callable[[int,
     workdir.mkdir(parents=True, exist_ok=True)
     torch.save({"latents": result, "captions": captions}, cache)
     return result, captions
+
+
+def focus_colours(config: TrainingConfig) -> tuple[str, ...]:
+    return tuple(c.strip() for c in config.focus.split(",") if c.strip())
 
 
 def _lr(config: TrainingConfig, step: int) -> float:
@@ -116,6 +127,9 @@ def train(
 
     if not 0.0 <= config.caption_noise <= 1.0:
         raise ValueError(f"--caption-noise is a share of the captions, from 0 to 1 (got {config.caption_noise:g}).")
+    if config.focus_weight < 1:
+        raise ValueError(f"--focus-weight is how many times as often, 1 or more (got {config.focus_weight}).")
+    productshots.combinations(focus_colours(config))  # an unknown colour is refused before any shot is drawn
     workdir.mkdir(parents=True, exist_ok=True)
     components = embedded.build_components("demo")
     unet, text_encoder, tokenizer = components["unet"], components["text_encoder"], components["tokenizer"]
@@ -150,6 +164,8 @@ def train(
     note = ("bf16-autocast" if autocast_bf16 else "fp32") + f", noise offset {config.noise_offset:g}"
     if config.caption_noise:
         note += f", caption noise {config.caption_noise:g}"
+    if config.focus and config.focus_weight > 1:
+        note += f", {config.focus} x{config.focus_weight} on other surfaces"
     if state.base_step:
         note = f"fine-tuning from step {state.base_step}, " + note
     state.runs.append([state.step, note])

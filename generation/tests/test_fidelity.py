@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 from PIL import Image
 
 from generation import fidelity as metrics
@@ -31,12 +32,16 @@ def test_fidelity_is_higher_for_a_close_image():
     assert not metrics.has_drifted(ssim_near, hash_near) and metrics.has_drifted(ssim_far, hash_far)
 
 
-def test_changed_share_counts_pixels_moved_by_more_than_a_tenth_of_the_range():
-    base = np.full((100, 100, 3), 120, dtype=np.uint8)
-    moved = base.copy()
-    moved[:10, :10, 1] += 26  # 100 pixels, one channel past 25 of 255
-    moved[50:60, :20] += 25  # 200 pixels at exactly 25: not visible
-    a, b = Image.fromarray(base), Image.fromarray(moved)
-    assert metrics.changed_share(a, b) == 0.01
-    assert metrics.changed_share(a, a) == 0.0
-    assert metrics.changed_share(a, Image.fromarray(base[:50])) is None
+def test_colour_difference_is_mean_ciede2000_from_0_to_100():
+    black = np.zeros((64, 64, 3), dtype=np.uint8)
+    half = black.copy()
+    half[:32] = 255  # half the pixels white
+    a = Image.fromarray(black)
+    # CIEDE2000 between sRGB black (L* 0) and white (L* 100) is 100; identical images 0
+    assert metrics.colour_difference(a, a) == 0.0
+    assert metrics.colour_difference(a, Image.fromarray(np.full_like(black, 255))) == pytest.approx(100.0, abs=0.01)
+    assert metrics.colour_difference(a, Image.fromarray(half)) == pytest.approx(50.0, abs=0.01)
+    # a change of every tone by a few levels is still seen (no per-pixel threshold): mid-gray 120 -> 126 is ~2.4
+    gray = np.full((512, 512, 3), 120, dtype=np.uint8)
+    assert 1.5 < metrics.colour_difference(Image.fromarray(gray), Image.fromarray(gray + 6)) < 3.5
+    assert metrics.colour_difference(a, Image.fromarray(black[:50])) is None

@@ -24,11 +24,14 @@ def test_fidelity_is_higher_at_strength_035_than_085(loaded):
         spec = runner.JobSpec(mode="img2img", prompt="headphones", negative_prompt="", seed=42, num_inference_steps=20,
                               guidance_scale=7.5, scheduler="euler_a", width=256, height=256, strength=strength, source_image=source)
         output = runner.run(spec, loaded).image
-        figures[strength] = metrics.fidelity(runner.prepare_source(source, 256, 256), output)
-    # then the low strength keeps more of the photo, by both measures
-    (ssim_low, hash_low), (ssim_high, hash_high) = figures[0.35], figures[0.85]
+        photo = runner.prepare_source(source, 256, 256)
+        figures[strength] = (metrics.fidelity(photo, output)[0], metrics.colour_difference(photo, output))
+    # then the low strength keeps more of the photo, by structure (SSIM) and by colour (CIEDE2000 to the photo).
+    # (pHash is not asked: on a plain-background packshot its distance sits at 22-34 of 64 at every strength,
+    # and its order between two strengths of one seed is chance.)
+    (ssim_low, delta_low), (ssim_high, delta_high) = figures[0.35], figures[0.85]
     assert ssim_low > ssim_high
-    assert hash_low <= hash_high
+    assert delta_low < delta_high
 
 
 @pytest.mark.worker

@@ -45,6 +45,20 @@ def test_caption_noise_names_other_colours_and_surfaces_and_leaves_the_pictures_
     assert 10 <= both <= 50
 
 
+def test_focus_draws_a_colour_more_often_on_the_surfaces_of_other_names():
+    # 6 kinds x 8 colours x 6 surfaces = 288 combinations; white on the 5 surfaces not called white, 3 times each
+    plain, focused = productshots.combinations(), productshots.combinations(("white",), 3)
+    assert len(plain) == 288 and len(focused) == 288 + 6 * 5 * 2
+    assert focused.count(("mug", "white", "gray")) == 3 and focused.count(("mug", "white", "white")) == 1
+    assert focused.count(("mug", "red", "gray")) == 1
+    shots = productshots.dataset(range(348), seed=5, size=16, focus=("white",), focus_weight=3)
+    # one pass over the focused cycle: a quarter of its shots are white products away from white (90 of 348)
+    assert sum(s.colour == "white" and s.surface != "white" for s in shots) == 90
+    assert [s.caption for s in shots[:20]] == [s.caption for s in productshots.dataset(range(20), seed=5, size=16, focus=("white",), focus_weight=3)]
+    with pytest.raises(ValueError, match="Unknown colour 'teal'"):
+        productshots.combinations(("teal",), 2)
+
+
 TINY = ["--shots", "8", "--batch-size", "2", "--warmup-steps", "1", "--checkpoint-every", "2", "--threads", "2"]
 
 
@@ -95,6 +109,9 @@ def test_fine_tuning_from_a_folder_without_a_model_is_a_clear_error(tmp_path):
     with pytest.raises(CommandError, match="share of the captions, from 0 to 1"):
         call_command("train_embedded_model", *TINY, "--steps", "1", "--caption-noise", "30", "--workdir",
                      str(tmp_path / "w"), "--out", str(tmp_path / "out"))
+    with pytest.raises(CommandError, match="Unknown colour 'teal'"):
+        call_command("train_embedded_model", *TINY, "--steps", "1", "--focus", "white,teal", "--focus-weight", "2",
+                     "--workdir", str(tmp_path / "w"), "--out", str(tmp_path / "out"))
     with pytest.raises(CommandError, match="not a diffusers folder"):
         call_command("train_embedded_model", *TINY, "--steps", "1", "--init-from", str(tmp_path), "--workdir",
                      str(tmp_path / "w"), "--out", str(tmp_path / "out"))
