@@ -1,6 +1,6 @@
 """SD Studio benchmark: what the app adds on top of the bare diffusers pipeline, measured side by side.
 
-    python bench/bench.py [--images 3] [--shapes 512x30,256x20] [--queue 6] [--scheduler euler_a]
+    python bench/bench.py [--images 3] [--shapes 512x30,256x20] [--queue 12] [--scheduler euler_a]
 
 (a) bare diffusers: the pipeline called directly (from_pretrained, one CPU generator per image);
 (b) SD Studio's runner called in-process (scheduler from_config, progress callback, same pipeline);
@@ -10,7 +10,8 @@
     the time from the end of one pipeline call to the start of the next (jobs waiting), from the
     jobs' recorded pipeline timings: median and p95.
 
-Each round runs (a), (b) and (c) once in turn, so slow drifts of the machine hit all three alike;
+Each round runs (a), (b), (c) and (a) again in turn, (a) being the mean of its two runs, so slow drifts of the
+machine hit all three alike;
 each SIZExSTEPS shape in --shapes gets its own rounds and table.
 It uses a scratch SQLite database, media folder and private Redis, and the configured model
 (SDSTUDIO_MODEL; unset = the embedded model; embedded-full = SD v1.5's full architecture with random
@@ -31,11 +32,17 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
+# A pause after (c) before timing (a) again: the worker winds down its last job (rq's bookkeeping, the reconciler's
+# check, freed memory) for a moment after its row is marked; timed at once, (a) would share the CPU with that.
+SETTLE_SECONDS = float(os.environ.get("SDSTUDIO_BENCH_SETTLE", "1.0"))
+
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--images", type=int, default=3, help="rounds (one image per path per round)")
     parser.add_argument("--shapes", default="512x30,256x20", help="SIZExSTEPS list (image size, denoising steps)")
-    parser.add_argument("--queue", type=int, default=6, help="(c): jobs queued at once per round")
+    # 12: the submit latency and the last job's storing, paid once per queue, weigh under 1% of (c)
+    parser.add_argument("--queue", type=int, default=12, help="(c): jobs queued at once per round")
     parser.add_argument("--guidance", type=float, default=7.5)
     parser.add_argument("--scheduler", default="euler_a")
     parser.add_argument("--batch", type=int, default=1, help="(c) on a worker that batches up to this many compatible jobs (SDSTUDIO_BATCH_MAX)")
@@ -78,9 +85,12 @@ def main() -> None:
           f"{args.images} round(s), {args.queue} queued jobs per (c), {args.threads} thread(s)", flush=True)
 
     worker_started = time.perf_counter()
-    worker = subprocess.Popen([sys.executable, "manage.py", "rqworker", "generation"], cwd=ROOT,
-                              env={**os.environ, "SDSTUDIO_BATCH_MAX": str(args.batch)},
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    # The worker logs to a file: a pipe nobody reads fills up (64 KiB) and blocks the worker mid-run.
+    worker_log = scratch / "worker.log"
+    with open(worker_log, "w") as log:
+        worker = subprocess.Popen([sys.executable, "manage.py", "rqworker", "generation"], cwd=ROOT,
+                                  env={**os.environ, "SDSTUDIO_BATCH_MAX": str(args.batch)},
+                                  stdout=log, stderr=subprocess.STDOUT, text=True)
     try:
         # The worker starts on its own; wait until it has registered (it loads the pipeline first).
         from rq import Worker
@@ -88,7 +98,7 @@ def main() -> None:
         conn = services.get_queue().connection
         while not Worker.all(connection=conn):
             if worker.poll() is not None:
-                raise SystemExit(f"worker exited:\n{worker.stdout.read()}")
+                raise SystemExit(f"worker exited:\n{worker_log.read_text()[-4000:]}")
             time.sleep(0.1)
         worker_startup = time.perf_counter() - worker_started
 
@@ -151,13 +161,18 @@ def main() -> None:
             print(f"\n{size}x{size}, {steps} steps", flush=True)
             for round_index in range(1, args.images + 1):
                 seed = 1000 + round_index
-                times["a"].append(bare(seed, size, steps))
+                before = bare(seed, size, steps)
                 times["b"].append(in_process(seed, size, steps))
                 elapsed, round_gaps, rows = full_path(seed * 100, size, steps, args.queue)
                 times["c"].append(elapsed)
+                time.sleep(SETTLE_SECONDS)
+                # (a) again right after (c): the round's (a) is the mean of the two, so a machine speeding up or
+                # slowing down during (c) moves (a) alike instead of the ratio.
+                after = bare(seed, size, steps)
+                times["a"].append((before + after) / 2)
                 gaps += round_gaps
                 calls += [(job.pipeline_finished_at - job.pipeline_started_at).total_seconds() for job in rows]
-                print(f"round {round_index}/{args.images}: (a) {times['a'][-1]:.3f} s  (b) {times['b'][-1]:.3f} s  "
+                print(f"round {round_index}/{args.images}: (a) {times['a'][-1]:.3f} s ({before:.3f} before, {after:.3f} after)  (b) {times['b'][-1]:.3f} s  "
                       f"(c) {elapsed:.3f} s/image over {args.queue} jobs [idle gaps ms: "
                       f"{', '.join(f'{g * 1000:.0f}' for g in round_gaps)}]", flush=True)
             median = {key: statistics.median(values) for key, values in times.items()}
