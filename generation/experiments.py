@@ -139,7 +139,8 @@ def comparison(experiment: Experiment) -> dict:
         image = _finished_image(job) if changed and baseline_image is not None else None
         # How far the run's image is from the baseline's (mean CIEDE2000, fidelity.colour_difference), once both are finished.
         vs_baseline = fidelity.colour_difference(baseline_image, image) if image is not None else None
-        rows.append({"job": job, "changed": changed, "vs_baseline": vs_baseline})
+        rows.append({"job": job, "changed": changed, "vs_baseline": vs_baseline,
+                     "vs_baseline_seen": fidelity.how_visible(vs_baseline) if vs_baseline is not None else ""})
     text_rows = [r for r in rows if r["job"].mode == Mode.TEXT2IMG]
     image_rows = [r for r in rows if r["job"].mode in P.SOURCE_MODES]
     source = image_rows[0]["job"].source_photo if image_rows else None

@@ -73,10 +73,10 @@ def shot_latents(workdir: Path, config: TrainingConfig, progress: Callable[[int,
     (measured: mean absolute difference 0.03 on [-1, 1] against encoding the 512 px
     shot), so a 64 px render *is* the latent, at 1/64 of the cost of encoding.
     """
-    noise = f"-noise{config.caption_noise:g}" if config.caption_noise else ""
+    variant = f"-noise{config.caption_noise:g}" if config.caption_noise else ""
     if config.focus and config.focus_weight > 1:
-        noise += f"-focus{config.focus.replace(',', '+')}x{config.focus_weight}"
-    cache = workdir / f"latents-seed{config.seed}-n{config.shots}{noise}.pt"
+        variant += f"-focus{config.focus.replace(',', '+')}x{config.focus_weight}"
+    cache = workdir / f"latents-seed{config.seed}-n{config.shots}{variant}.pt"
     if cache.exists():
         saved = torch.load(cache)
         if progress:

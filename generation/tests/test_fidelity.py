@@ -45,3 +45,5 @@ def test_colour_difference_is_mean_ciede2000_from_0_to_100():
     gray = np.full((512, 512, 3), 120, dtype=np.uint8)
     assert 1.5 < metrics.colour_difference(Image.fromarray(gray), Image.fromarray(gray + 6)) < 3.5
     assert metrics.colour_difference(a, Image.fromarray(black[:50])) is None
+    # in words, against 1.0 (just noticeable) and 2.0 (seen at a glance)
+    assert [metrics.how_visible(d) for d in (0.4, 1.0, 2.0, 2.1)] == ["not visible", "slight", "slight", "visible"]
