@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 # A pause after (c) before timing (a) again: the worker winds down its last job (rq's bookkeeping, the reconciler's
 # check, freed memory) for a moment after its row is marked; timed at once, (a) would share the CPU with that.
-SETTLE_SECONDS = float(os.environ.get("SDSTUDIO_BENCH_SETTLE", "1.0"))
+SETTLE_SECONDS = 1.0
 
 
 def parse_args() -> argparse.Namespace:
