@@ -1,21 +1,25 @@
 """SD Studio benchmark: what the app adds on top of the bare diffusers pipeline, measured side by side.
 
-    python bench/bench.py [--images 3] [--shapes 512x30,256x20] [--queue 12] [--scheduler euler_a]
+    python bench/bench.py [--images 10] [--shapes 512x30,256x20] [--queue 4] [--scheduler euler_a]
 
 (a) bare diffusers: the pipeline called directly (from_pretrained, one CPU generator per image);
 (b) SD Studio's runner called in-process (scheduler from_config, progress callback, same pipeline);
 (c) the full path: --queue jobs created together through the service, carried by Redis to a real
-    worker process (GenerationWorker, started beforehand), run, PNG with metadata written, rows
-    marked succeeded; seconds per image = submit to the last row's finished_at / jobs. The worker's idle gap is
-    the time from the end of one pipeline call to the start of the next (jobs waiting), from the
-    jobs' recorded pipeline timings: median and p95.
+    worker process (GenerationWorker, started beforehand), run, PNG with metadata and Content Credentials
+    written, rows marked succeeded. Seconds per image with jobs waiting = the steady cycle: one job's
+    pipeline start to the next job's, from the second job on (the previous image is then being stored
+    while the pipeline runs), median of the round. Also printed: end to end, submit to the last row's
+    finished_at / jobs (it adds the submit and the last image's storing, paid once per queue). The worker's
+    idle gap is the time from the end of one pipeline call to the start of the next (jobs waiting), from
+    the jobs' recorded pipeline timings: median and p95.
 
-Each round runs (a), (b), (c) and (a) again in turn, (a) being the mean of its two runs, so slow drifts of the
-machine hit all three alike;
-each SIZExSTEPS shape in --shapes gets its own rounds and table.
-It uses a scratch SQLite database, media folder and private Redis, and the configured model
-(SDSTUDIO_MODEL; unset = the embedded model; embedded-full = SD v1.5's full architecture with random
-weights). Prints images per second, the ratios (b)/(a) and (c)/(a), worker start-up and first-job time.
+Each round runs (a), (b), (c) and (a) again in turn, (a) being the mean of its two runs, and computes its own
+ratios; the figures are the median of the rounds' ratios, with their quartiles. A round lasts seconds, so the
+machine's drift (on a shared 2-core host, the same image took 0.59 to 1.05 s within a minute) moves all three
+alike; (b)/(a), the same computation twice, shows how far a round could stray. Each SIZExSTEPS shape in --shapes
+gets its own rounds and table. It uses a scratch SQLite database, media folder and private Redis, and the
+configured model (SDSTUDIO_MODEL; unset = the embedded model; embedded-full = SD v1.5's full architecture with
+random weights). Prints images per second, the ratios (b)/(a) and (c)/(a), worker start-up and first-job time.
 """
 from __future__ import annotations
 
@@ -37,12 +41,20 @@ sys.path.insert(0, str(ROOT))
 SETTLE_SECONDS = 1.0
 
 
+def quartiles(values: list[float]) -> str:
+    """The first and third quartiles of the values, as "q1-q3"."""
+    if len(values) < 2:
+        return "-"
+    q1, _, q3 = statistics.quantiles(values, n=4)
+    return f"{q1:.3f}-{q3:.3f}"
+
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--images", type=int, default=3, help="rounds (one image per path per round)")
+    parser.add_argument("--images", type=int, default=10, help="rounds (one image per path per round, --queue for (c))")
     parser.add_argument("--shapes", default="512x30,256x20", help="SIZExSTEPS list (image size, denoising steps)")
-    # 12: the submit latency and the last job's storing, paid once per queue, weigh under 1% of (c)
-    parser.add_argument("--queue", type=int, default=12, help="(c): jobs queued at once per round")
+    # 4: two steady cycles per round; short rounds keep (a) and (c) seconds apart
+    parser.add_argument("--queue", type=int, default=4, help="(c): jobs queued at once per round (at least 3)")
     parser.add_argument("--guidance", type=float, default=7.5)
     parser.add_argument("--scheduler", default="euler_a")
     parser.add_argument("--batch", type=int, default=1, help="(c) on a worker that batches up to this many compatible jobs (SDSTUDIO_BATCH_MAX)")
@@ -52,6 +64,8 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
+    if args.queue < 3:
+        raise SystemExit("--queue must be at least 3: the steady cycle starts at the second job")
     scratch = Path(tempfile.mkdtemp(prefix="sdstudio-bench-"))
     os.environ.update({
         "DJANGO_SETTINGS_MODULE": "sdstudio.settings",
@@ -123,8 +137,13 @@ def main() -> None:
             runner.run(spec, loaded, on_step=lambda step, total: None)
             return time.perf_counter() - started
 
-        def full_path(seed: int, size: int, steps: int, count: int) -> tuple[float, list[float], list[GenerationJob]]:
-            """Seconds per image for ``count`` jobs created together, and the worker's idle gaps between them."""
+        def full_path(seed: int, size: int, steps: int, count: int) -> tuple[float, list[float], list[float], list[GenerationJob]]:
+            """``count`` jobs created together: seconds per image end to end, the steady cycles and the idle gaps.
+
+            A cycle is one job's pipeline start to the next job's (its pipeline call plus the gap before the next
+            one). Only cycles after the first count as steady: from the second job on, the previous image is being
+            stored while the pipeline runs, as it is whenever jobs are waiting.
+            """
             from django.db import transaction
 
             from django.utils import timezone
@@ -142,10 +161,12 @@ def main() -> None:
             for job in rows:
                 if job.status != "succeeded":
                     raise SystemExit(f"job {job.pk} {job.status}: {job.error}")
+            starts = [job.pipeline_started_at for job in rows]
+            cycles = [(b - a).total_seconds() for a, b in zip(starts[1:], starts[2:])]
             gaps = [(b.pipeline_started_at - a.pipeline_finished_at).total_seconds() for a, b in zip(rows, rows[1:])]
-            return elapsed, gaps, rows
+            return elapsed, cycles, gaps, rows
 
-        first_elapsed, _, first_jobs = full_path(0, *shapes[0], 1)  # the worker's first job: shows it pays no load
+        first_elapsed, _, _, first_jobs = full_path(0, *shapes[0], 1)  # the worker's first job: shows it pays no load
         print(f"worker's first job: {first_elapsed:.2f} s end to end, load time paid by the job {first_jobs[0].load_seconds or 0:.2f} s",
               flush=True)
         signed = first_jobs[0].content_credentials
@@ -155,7 +176,7 @@ def main() -> None:
         for size, steps in shapes:
             bare(0, size, steps)
             in_process(0, size, steps)
-            times: dict[str, list[float]] = {"a": [], "b": [], "c": []}
+            times: dict[str, list[float]] = {"a": [], "b": [], "c": [], "e": []}
             gaps: list[float] = []
             calls: list[float] = []  # the worker's own pipeline calls (pipeline_started_at to pipeline_finished_at)
             print(f"\n{size}x{size}, {steps} steps", flush=True)
@@ -163,39 +184,51 @@ def main() -> None:
                 seed = 1000 + round_index
                 before = bare(seed, size, steps)
                 times["b"].append(in_process(seed, size, steps))
-                elapsed, round_gaps, rows = full_path(seed * 100, size, steps, args.queue)
-                times["c"].append(elapsed)
+                elapsed, cycles, round_gaps, rows = full_path(seed * 100, size, steps, args.queue)
+                times["c"].append(statistics.median(cycles))
+                times["e"].append(elapsed)
                 time.sleep(SETTLE_SECONDS)
                 # (a) again right after (c): the round's (a) is the mean of the two, so a machine speeding up or
                 # slowing down during (c) moves (a) alike instead of the ratio.
+                # Untimed first: the first call after the worker ran finds the CPU caches full of the worker's weights
+                # and runs ~10% slower (measured: (a) after (c) was slower than (a) before in 14 of 18 rounds). The
+                # worker's first job pays the same, and the steady cycle leaves it out too.
+                bare(seed, size, steps)
                 after = bare(seed, size, steps)
                 times["a"].append((before + after) / 2)
                 gaps += round_gaps
                 calls += [(job.pipeline_finished_at - job.pipeline_started_at).total_seconds() for job in rows]
-                print(f"round {round_index}/{args.images}: (a) {times['a'][-1]:.3f} s ({before:.3f} before, {after:.3f} after)  (b) {times['b'][-1]:.3f} s  "
-                      f"(c) {elapsed:.3f} s/image over {args.queue} jobs [idle gaps ms: "
-                      f"{', '.join(f'{g * 1000:.0f}' for g in round_gaps)}]", flush=True)
+                print(f"round {round_index}/{args.images}: (a) {times['a'][-1]:.3f} s ({before:.3f} before, {after:.3f} after)  "
+                      f"(b) {times['b'][-1]:.3f} s  (c) {times['c'][-1]:.3f} s/image steady, {elapsed:.3f} end to end  "
+                      f"(c)/(a) {times['a'][-1] / times['c'][-1]:.3f} [cycles s: {', '.join(f'{c:.3f}' for c in cycles)}] [idle gaps ms: {', '.join(f'{g * 1000:.0f}' for g in round_gaps)}]",
+                      flush=True)
             median = {key: statistics.median(values) for key, values in times.items()}
+            # Each round measures (a), (b) and (c) seconds apart: the median of the rounds' own ratios is what this
+            # machine's drift (10-40% over tens of seconds on a shared host) moves least. (b) is (a)'s own computation
+            # called through the runner, so the spread of (b)/(a) shows how far the machine let one round stray.
+            ratios = {key: sorted(a / x for a, x in zip(times["a"], times[key])) for key in ("b", "c", "e")}
             gaps.sort()
             gap_median = statistics.median(gaps) if gaps else float("nan")
             gap_p95 = gaps[min(len(gaps) - 1, round(0.95 * (len(gaps) - 1)))] if gaps else float("nan")
-            print("\n| path | median s/image | images/s | ratio to (a) |")
-            print("| --- | --: | --: | --: |")
-            labels = {"a": "(a) bare diffusers", "b": "(b) runner in-process", "c": f"(c) {args.queue} jobs via Redis + worker + PNG"}
+            print("\n| path | median s/image | images/s | median of the rounds' ratio to (a) | its quartiles |")
+            print("| --- | --: | --: | --: | --: |")
+            labels = {"a": "(a) bare diffusers", "b": "(b) runner in-process",
+                      "c": f"(c) worker, jobs waiting (steady cycle of {args.queue} queued)",
+                      "e": f"(c) end to end: submit to the last of {args.queue} jobs stored"}
             for key in times:
-                print(f"| {labels[key]} | {median[key]:.3f} | {1 / median[key]:.3f} | {median['a'] / median[key]:.3f} |")
-            print(f"\n(b)/(a) = {median['a'] / median['b']:.3f}   (c)/(a) = {median['a'] / median['c']:.3f}   "
+                ratio = ratios.get(key, [1.0])
+                print(f"| {labels[key]} | {median[key]:.3f} | {1 / median[key]:.3f} | {statistics.median(ratio):.3f} | "
+                      f"{quartiles(ratio)} |")
+            print(f"\n(b)/(a) = {statistics.median(ratios['b']):.3f}   (c)/(a) = {statistics.median(ratios['c']):.3f}   "
                   f"idle gap median {gap_median * 1000:.1f} ms, p95 {gap_p95 * 1000:.1f} ms ({len(gaps)} gaps); "
-                  f"the worker's pipeline call median {statistics.median(calls):.3f} s = (a) x {statistics.median(calls) / median['a']:.3f}; "
-                  # each round measures (a) and (c) minutes apart at most: the median of the rounds' own ratios
-                  # is less moved by the machine drifting during the run than the ratio of the medians
-                  f"median of the rounds' (c)/(a) {statistics.median(a / c for a, c in zip(times['a'], times['c'])):.3f}",
+                  f"the worker's pipeline call median {statistics.median(calls):.3f} s = (a) x {statistics.median(calls) / median['a']:.3f}",
                   flush=True)
-            summary.append((size, steps, median["a"] / median["b"], median["a"] / median["c"], gap_median, gap_p95))
-        print("\n| shape | (b)/(a) | (c)/(a) | idle gap median | idle gap p95 |")
-        print("| --- | --: | --: | --: | --: |")
-        for size, steps, ba, ca, gm, gp in summary:
-            print(f"| {size}x{size}, {steps} steps | {ba:.3f} | {ca:.3f} | {gm * 1000:.1f} ms | {gp * 1000:.1f} ms |")
+            summary.append((size, steps, statistics.median(ratios["b"]), statistics.median(ratios["c"]),
+                            statistics.median(ratios["e"]), gap_median, gap_p95))
+        print("\n| shape | (b)/(a) | (c)/(a) jobs waiting | (c)/(a) end to end | idle gap median | idle gap p95 |")
+        print("| --- | --: | --: | --: | --: | --: |")
+        for size, steps, ba, ca, ea, gm, gp in summary:
+            print(f"| {size}x{size}, {steps} steps | {ba:.3f} | {ca:.3f} | {ea:.3f} | {gm * 1000:.1f} ms | {gp * 1000:.1f} ms |")
     finally:
         worker.terminate()
         worker.wait(timeout=30)

@@ -14,7 +14,7 @@ import threading
 from typing import Callable
 
 from django.conf import settings
-from django.db import close_old_connections, connection
+from django.db import close_old_connections, connection, connections
 from django.utils import timezone
 
 from generation import fidelity, pngmeta, scene, services
@@ -51,8 +51,6 @@ class PostProcessor:
         self.thread.join()
 
     def _loop(self) -> None:
-        from django.db import connections
-
         lower_priority(settings.SDSTUDIO_POSTPROCESS_NICE)
         while True:
             item = self.queue.get()
@@ -181,7 +179,7 @@ class ProgressReporter:
                     written = latest
                 self.stop.wait(self.interval)  # throttle: at most one write per interval
         finally:
-            close_old_connections()
+            connections.close_all()  # this thread's own connection ends with it, however long connections may live
 
 
 def worker_identity() -> str:

@@ -14,7 +14,7 @@ from sdstudio.credentials import COMPOSITE as IPTC_COMPOSITE  # IPTC's digital s
 from sdstudio.credentials import TRAINED as IPTC_TRAINED
 
 XMP_KEY = "XML:com.adobe.xmp"
-PNG_COMPRESS_LEVEL = 3
+PNG_COMPRESS_LEVEL = 2
 
 def parameters_text(params: dict) -> str:
     """The de-facto "parameters" text chunk, from generation.parameters."""
@@ -47,7 +47,8 @@ def encode_png(image: Image.Image, params: dict, *, extra: dict | None = None) -
     info.add_itxt("sdstudio", json.dumps({"parameters": params, **(extra or {})}, sort_keys=True))
     info.add_itxt(XMP_KEY, xmp_packet(params.get("mode", "text2img"), description=params["prompt"]))
     buffer = io.BytesIO()
-    # Lossless at any level; 3 instead of zlib's default 6: ~6x less CPU per image for ~10% more bytes.
+    # Lossless at any level. 2 instead of zlib's default 6: on 512 px outputs 12 ms instead of ~100 (and 17.5 at 3) for
+    # ~6% more bytes than 3; the worker pays it for every image.
     image.save(buffer, format="PNG", pnginfo=info, compress_level=PNG_COMPRESS_LEVEL)
     return buffer.getvalue()
 

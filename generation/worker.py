@@ -66,6 +66,7 @@ class GenerationWorker(RedisTolerantWorker):
 
         from generation import execution, modelinfo
 
+        keep_database_connections(settings.SDSTUDIO_WORKER_CONN_MAX_AGE)
         try:  # the queue's model is known while the worker starts, so the job form can offer it already
             self.register_queue_models()
         except RedisError:
@@ -113,6 +114,22 @@ class GenerationWorker(RedisTolerantWorker):
             logger.exception("Reconcile pass failed")
         finally:
             close_old_connections()
+
+
+def keep_database_connections(max_age: int) -> None:
+    """This process's database connections live across jobs, checked before each reuse.
+
+    A worker runs jobs back to back: a connection opened per job (CONN_MAX_AGE 0, the web's default) costs
+    the gap between two pipeline calls a connect, and a fresh connection's empty page cache, every time.
+    Django's close_old_connections() between jobs still closes one that broke or outlived ``max_age``.
+    """
+    from django.db import connections
+
+    if max_age <= 0:
+        return
+    for alias in connections:
+        connections.settings[alias].update(CONN_MAX_AGE=max_age, CONN_HEALTH_CHECKS=True)
+        connections[alias].close()  # an open one was made with the old age: the next query reconnects
 
 
 class LoadReporter:

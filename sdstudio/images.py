@@ -21,5 +21,5 @@ def thumbnail_png(image: Image.Image) -> bytes:
     thumb = image.convert("RGB")
     thumb.thumbnail(THUMBNAIL_SIZE, Image.Resampling.LANCZOS)
     buffer = io.BytesIO()
-    thumb.save(buffer, format="PNG", compress_level=3)  # optimize=True cost ~170 ms a thumbnail for a few KB
+    thumb.save(buffer, format="PNG", compress_level=2)  # as outputs (pngmeta); optimize=True cost ~170 ms for a few KB
     return buffer.getvalue()

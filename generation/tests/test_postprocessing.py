@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import signal
 import sqlite3
+import threading
 import time
 
 import pytest
@@ -114,3 +115,62 @@ def test_without_wal_the_same_read_waits_for_the_writer(tmp_path):
     with pytest.raises(sqlite3.OperationalError, match="locked"):
         reader.execute("SELECT status FROM job").fetchone()
     worker.execute("ROLLBACK")
+
+
+@pytest.fixture
+def restore_connection_settings():
+    from django.db import connections
+
+    saved = {alias: dict(connections.settings[alias]) for alias in connections}
+    yield
+    for alias, values in saved.items():
+        connections[alias].close()
+        connections.settings[alias].clear()
+        connections.settings[alias].update(values)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_reuses_its_database_connection_between_jobs(restore_connection_settings):
+    from django.db import close_old_connections, connection
+
+    from generation.worker import keep_database_connections
+
+    def connection_after_a_job():
+        close_old_connections()  # what the worker does before and after every job
+        GenerationJob.objects.exists()
+        return connection.connection
+
+    # as the web's default (one connection per request), a job boundary opens a new connection
+    assert connection_after_a_job() is not connection_after_a_job()
+    # in a worker, the connection outlives the job boundary
+    keep_database_connections(600)
+    first = connection_after_a_job()
+    assert first is not None and connection_after_a_job() is first
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_progress_thread_closes_its_own_connection_however_long_connections_live(restore_connection_settings):
+    from django.db.backends.signals import connection_created
+
+    from generation.execution import ProgressReporter
+    from generation.worker import keep_database_connections
+
+    keep_database_connections(600)
+    job = queue_job()
+    GenerationJob.objects.filter(pk=job.pk).update(status=Status.RUNNING)
+    opened = []
+
+    def record(sender, connection, **kwargs):
+        if threading.current_thread() is not threading.main_thread():
+            opened.append(connection)
+
+    connection_created.connect(record)
+    try:
+        reporter = ProgressReporter([job.pk], interval=0.01)
+        reporter.on_step(3, 20)
+        wait_until(lambda: GenerationJob.objects.get(pk=job.pk).progress_step == 3, 10, "the progress write")
+        reporter.close()
+    finally:
+        connection_created.disconnect(record)
+    # then the reporter's thread opened a connection of its own and closed it before ending
+    assert len(opened) == 1 and opened[0].connection is None
