@@ -191,8 +191,9 @@ def main() -> None:
                 # (a) again right after (c): the round's (a) is the mean of the two, so a machine speeding up or
                 # slowing down during (c) moves (a) alike instead of the ratio.
                 # Untimed first: the first call after the worker ran finds the CPU caches full of the worker's weights
-                # and runs ~10% slower (measured: (a) after (c) was slower than (a) before in 14 of 18 rounds). The
-                # worker's first job pays the same, and the steady cycle leaves it out too.
+                # and runs slower: timed at once, (a) after (c) took 8% longer than (a) before (geometric mean of 36
+                # rounds, slower in 23); with this call first, 1% less (32 rounds, slower in 16). The worker's first
+                # job pays the same, and the steady cycle leaves it out too.
                 bare(seed, size, steps)
                 after = bare(seed, size, steps)
                 times["a"].append((before + after) / 2)
