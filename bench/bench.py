@@ -204,10 +204,11 @@ def main() -> None:
                       f"(c)/(a) {times['a'][-1] / times['c'][-1]:.3f} [cycles s: {', '.join(f'{c:.3f}' for c in cycles)}] [idle gaps ms: {', '.join(f'{g * 1000:.0f}' for g in round_gaps)}]",
                       flush=True)
             median = {key: statistics.median(values) for key, values in times.items()}
-            # Each round measures (a), (b) and (c) seconds apart: the median of the rounds' own ratios is what this
-            # machine's drift (10-40% over tens of seconds on a shared host) moves least. (b) is (a)'s own computation
-            # called through the runner, so the spread of (b)/(a) shows how far the machine let one round stray.
-            ratios = {key: sorted(a / x for a, x in zip(times["a"], times[key])) for key in ("b", "c", "e")}
+            # Each round measures (a), (b) and (c) seconds apart: the median of the rounds' own ratios is what the
+            # machine's drift moves least. (b) is (a)'s own computation called through the runner, so the spread of
+            # (b)/(a) shows how far the machine let one round stray.
+            ratios = {key: [a / x for a, x in zip(times["a"], times[key])] for key in ("b", "c", "e")}
+            ratio = {key: statistics.median(values) for key, values in ratios.items()}
             gaps.sort()
             gap_median = statistics.median(gaps) if gaps else float("nan")
             gap_p95 = gaps[min(len(gaps) - 1, round(0.95 * (len(gaps) - 1)))] if gaps else float("nan")
@@ -217,15 +218,13 @@ def main() -> None:
                       "c": f"(c) worker, jobs waiting (steady cycle of {args.queue} queued)",
                       "e": f"(c) end to end: submit to the last of {args.queue} jobs stored"}
             for key in times:
-                ratio = ratios.get(key, [1.0])
-                print(f"| {labels[key]} | {median[key]:.3f} | {1 / median[key]:.3f} | {statistics.median(ratio):.3f} | "
-                      f"{quartiles(ratio)} |")
-            print(f"\n(b)/(a) = {statistics.median(ratios['b']):.3f}   (c)/(a) = {statistics.median(ratios['c']):.3f}   "
+                print(f"| {labels[key]} | {median[key]:.3f} | {1 / median[key]:.3f} | {ratio.get(key, 1.0):.3f} | "
+                      f"{quartiles(ratios.get(key, []))} |")
+            print(f"\n(b)/(a) = {ratio['b']:.3f}   (c)/(a) = {ratio['c']:.3f}   "
                   f"idle gap median {gap_median * 1000:.1f} ms, p95 {gap_p95 * 1000:.1f} ms ({len(gaps)} gaps); "
                   f"the worker's pipeline call median {statistics.median(calls):.3f} s = (a) x {statistics.median(calls) / median['a']:.3f}",
                   flush=True)
-            summary.append((size, steps, statistics.median(ratios["b"]), statistics.median(ratios["c"]),
-                            statistics.median(ratios["e"]), gap_median, gap_p95))
+            summary.append((size, steps, ratio["b"], ratio["c"], ratio["e"], gap_median, gap_p95))
         print("\n| shape | (b)/(a) | (c)/(a) jobs waiting | (c)/(a) end to end | idle gap median | idle gap p95 |")
         print("| --- | --: | --: | --: | --: | --: |")
         for size, steps, ba, ca, ea, gm, gp in summary:
