@@ -34,4 +34,4 @@ bench: setup
 	$(BIN)/python bench/bench.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) var media staticfiles test-artifacts
+	rm -rf $(VENV) var media staticfiles test-artifacts reports .pytest_cache .hypothesis

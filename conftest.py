@@ -92,9 +92,12 @@ def start_worker(*args: str, **env: str) -> subprocess.Popen:
     )
 
 
-def run_worker_burst(timeout: float = 300, **env: str) -> str:
+GATED_WORKER = ("--worker-class", "generation.tests.gated_worker.GatedWorker")
+
+
+def run_worker_burst(timeout: float = 300, *, args: tuple[str, ...] = (), **env: str) -> str:
     """Run a burst worker until the queue is empty; returns its log, failing the test if it crashed."""
-    process = start_worker("--burst", **env)
+    process = start_worker("--burst", *args, **env)
     try:
         output, _ = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:

@@ -17,11 +17,12 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from api.models import IdempotentRequest
+from api.parsers import SafeJSONParser
 from api.serializers import (DecisionSerializer, EvaluationSerializer, JobCreateSerializer, JobSerializer, PhotoSerializer,
                              ProductSerializer)
 from catalog import services as catalog_services
@@ -38,6 +39,9 @@ def handle_exception(exc, context):
         detail = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
         return Response(detail, status=status.HTTP_400_BAD_REQUEST)
     return exception_handler(exc, context)
+
+
+IDEMPOTENCY_KEY_MAX = 255  # the column's length: a longer key would be cut, and two keys could collide
 
 
 def _require(request, perm: str, what: str) -> None:
@@ -57,8 +61,11 @@ class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cr
         query = self.request.query_params.get("q", "").strip()
         return queryset.filter(Q(sku__icontains=query) | Q(name__icontains=query)) if query else queryset
 
+    def create(self, request, *args, **kwargs):
+        _require(request, "catalog.add_product", "create products")  # the role first: no body is parsed for a refusal
+        return super().create(request, *args, **kwargs)
+
     def perform_create(self, serializer):
-        _require(self.request, "catalog.add_product", "create products")
         data = serializer.validated_data
         serializer.instance = catalog_services.product_create(
             sku=data["sku"], name=data.get("name", ""), description=data.get("description", ""),
@@ -117,7 +124,7 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         return queryset
 
     def get_parsers(self):
-        return [JSONParser(), MultiPartParser(), FormParser()]
+        return [SafeJSONParser(), MultiPartParser(), FormParser()]
 
     @extend_schema(request={"application/json": JobCreateSerializer, "multipart/form-data": JobCreateSerializer},
                    parameters=[IDEMPOTENCY_HEADER],
@@ -126,11 +133,14 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
     def create(self, request):
         """Queue a job. Send an Idempotency-Key so that a retry after a lost answer does not queue it twice."""
         _require(request, "generation.add_generationjob", "start generation jobs")
+        key = request.headers.get("Idempotency-Key", "").strip()
+        if len(key) > IDEMPOTENCY_KEY_MAX:
+            return Response({"detail": f"The Idempotency-Key is {len(key)} characters long; the limit is {IDEMPOTENCY_KEY_MAX}."},
+                            status=400)
         serializer = JobCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         mask_file = data.pop("mask", None)
-        key = request.headers.get("Idempotency-Key", "").strip()[:255]
         body = {k: (v.pk if hasattr(v, "pk") else v) for k, v in data.items()}
         digest = hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode())
         mask_bytes = mask_file.read() if mask_file is not None else None
@@ -160,7 +170,10 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         if earlier.request_hash != request_hash:
             return Response({"detail": f"The Idempotency-Key {key!r} was already used for another request; use a new key "
                                        "for a new job."}, status=409)
-        job = GenerationJob.objects.get(pk=earlier.job_ids[0])
+        job = GenerationJob.objects.filter(pk=earlier.job_ids[0]).first()
+        if job is None:
+            return Response({"detail": f"The job this Idempotency-Key queued (#{earlier.job_ids[0]}) was deleted since; use a "
+                                       "new key to queue it again."}, status=410)
         response = Response(JobSerializer(job, context={"request": request}).data, status=200)
         response["Idempotent-Replayed"] = "true"
         return response
@@ -179,6 +192,10 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
             except DjangoValidationError as exc:
                 raise DjangoValidationError({"mask": exc.messages}) from None
         model = data.get("model")
+        if model and model != "embedded" and model not in services.known_models():
+            raise DjangoValidationError({"model": f"No worker serves {model[:100]!r} and it is not configured: use one of "
+                                                  f"{', '.join(sorted(services.known_models() - {''})) or 'the default model'}, "
+                                                  "or start a worker for it first (SDSTUDIO_MODEL=... manage.py rqworker generation)."})
         return services.job_create(**params, product=data.get("product"), source_photo=source, mask=mask, created_by=request.user,
                                    model_id=None if not model else ("" if model == "embedded" else model))
 
@@ -214,6 +231,7 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         """Score the output with the brief's rubric (reviewers); a second call updates your scores."""
         from evaluation.services import evaluation_submit
 
+        _require(request, "evaluation.add_evaluation", "score outputs")
         serializer = EvaluationSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
@@ -227,6 +245,7 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         """Approve or reject the output for the shop (reviewers); approval gives it its public link."""
         from evaluation.services import decision_record
 
+        _require(request, "evaluation.add_reviewdecision", "approve or reject outputs")
         serializer = DecisionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         job = self.get_object()

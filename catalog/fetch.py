@@ -38,10 +38,26 @@ class FetchRefused(Exception):
     """The URL or its answer is refused; the message says why, for the row's report."""
 
 
+NAT64 = ipaddress.ip_network("64:ff9b::/96")  # RFC 6052's well-known prefix: the last 32 bits are an IPv4 address
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address stands for: IPv4-mapped, 6to4 (2002::/16), Teredo (2001::/32) or NAT64."""
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip.teredo is not None:
+        return ip.teredo[1]  # (server, client): the client is where packets end up
+    if ip in NAT64:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
+
+
 def _public(address: str) -> bool:
     ip = ipaddress.ip_address(address)
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        ip = embedded_ipv4(ip) or ip
     return ip.is_global and not (ip.is_multicast or ip.is_reserved or ip.is_loopback or ip.is_link_local or ip.is_private)
 
 
@@ -50,7 +66,9 @@ def resolve(host: str, port: int) -> str:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
-        raise FetchRefused(f"The host {host!r} could not be resolved ({exc.strerror}).") from None
+        raise FetchRefused(f"The host {host[:100]!r} could not be resolved ({exc.strerror}).") from None
+    except (UnicodeError, ValueError):  # the IDNA codec refuses a label over 63 characters, an empty label, ...
+        raise FetchRefused(f"{host[:100]!r} is not a valid host name.") from None
     addresses = [info[4][0] for info in infos]
     allowed = set(settings.SDSTUDIO_FETCH_ALLOW_HOSTS)
     for address in addresses:
@@ -60,13 +78,18 @@ def resolve(host: str, port: int) -> str:
     return addresses[0]
 
 
+def _open_socket(address: str, port: int, timeout: float) -> socket.socket:
+    """The fetcher's one way out: every connection it makes goes to an address ``resolve`` has checked."""
+    return socket.create_connection((address, port), timeout)
+
+
 class _PinnedHTTPConnection(http.client.HTTPConnection):
     def __init__(self, host: str, address: str, port: int, timeout: float):
         super().__init__(host, port, timeout=timeout)
         self._address = address
 
     def connect(self):
-        self.sock = socket.create_connection((self._address, self.port), self.timeout)
+        self.sock = _open_socket(self._address, self.port, self.timeout)
 
 
 class _PinnedHTTPSConnection(http.client.HTTPSConnection):
@@ -75,7 +98,7 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
         self._address = address
 
     def connect(self):
-        raw = socket.create_connection((self._address, self.port), self.timeout)
+        raw = _open_socket(self._address, self.port, self.timeout)
         self.sock = self._context.wrap_socket(raw, server_hostname=self.host)  # the certificate must match the name
 
 
@@ -84,14 +107,18 @@ def fetch(url: str) -> tuple[bytes, str]:
     deadline = time.monotonic() + settings.SDSTUDIO_FETCH_TIMEOUT
     limit = settings.SDSTUDIO_FETCH_MAX_BYTES
     for _ in range(MAX_REDIRECTS + 1):
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+            port = parts.port
+        except ValueError as exc:  # "Invalid IPv6 URL", "Port out of range 0-65535", a port that is not a number
+            raise FetchRefused(f"The image link {url[:200]!r} is not a valid URL ({exc}).") from None
         if parts.scheme not in ("http", "https"):
             raise FetchRefused(f"Only http and https image links are fetched, not {parts.scheme or 'a bare path'}:.")
         if not parts.hostname:
             raise FetchRefused("The image link has no host name.")
         if parts.username or parts.password:
             raise FetchRefused("Image links with a user name or password are not fetched.")
-        port = parts.port or (443 if parts.scheme == "https" else 80)
+        port = port or (443 if parts.scheme == "https" else 80)
         address = resolve(parts.hostname, port)
         remaining = deadline - time.monotonic()
         if remaining <= 0:
@@ -111,8 +138,9 @@ def fetch(url: str) -> tuple[bytes, str]:
                 continue
             if response.status != 200:
                 raise FetchRefused(f"The server answered {response.status} {response.reason}.")
-            declared = response.getheader("Content-Length")
-            if declared and declared.isdigit() and int(declared) > limit:
+            declared = (response.getheader("Content-Length") or "").strip()
+            # isdigit() alone is true for "²", which int() refuses; a header that is no number is ignored (the cap holds)
+            if declared.isascii() and declared.isdigit() and int(declared) > limit:
                 raise FetchRefused(f"The image is {filesizeformat(int(declared))}; the limit is {filesizeformat(limit)}.")
             chunks, size = [], 0
             while True:
@@ -128,7 +156,7 @@ def fetch(url: str) -> tuple[bytes, str]:
             return b"".join(chunks), url
         except FetchRefused:
             raise
-        except (OSError, http.client.HTTPException) as exc:
+        except (OSError, http.client.HTTPException, ValueError) as exc:  # ValueError: http.client on a malformed answer
             if time.monotonic() > deadline or isinstance(exc, TimeoutError | socket.timeout):
                 raise FetchRefused(f"The server took longer than {settings.SDSTUDIO_FETCH_TIMEOUT:g} s to send the image.") from None
             raise FetchRefused(f"The image could not be fetched ({type(exc).__name__}: {exc}).") from None

@@ -93,6 +93,31 @@ def to_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
+def to_srgb(image: Image.Image, notes: list[str]) -> Image.Image:
+    """RGB pixels in sRGB, without an embedded profile: a photo's own profile converted (Display P3, Adobe RGB, CMYK),
+    or dropped with a note when it cannot be read. Never copied: Pillow refuses to reopen a PNG whose profile is
+    over 1 MB (PngImagePlugin.MAX_TEXT_CHUNK)."""
+    from PIL import ImageCms
+
+    profile = image.info.get("icc_profile")
+    if not profile:
+        return to_rgb(image)
+    try:
+        source = ImageCms.ImageCmsProfile(io.BytesIO(profile))
+        description = (ImageCms.getProfileDescription(source) or "").strip()
+        if "srgb" in description.lower().replace(" ", ""):
+            rgb = to_rgb(image)  # already sRGB: the pixels stay as they are
+        else:
+            base = image if image.mode in ("RGB", "CMYK") else to_rgb(image)
+            rgb = ImageCms.profileToProfile(base, source, ImageCms.createProfile("sRGB"), outputMode="RGB")
+            notes.append(f"Colours converted from the photo's profile ({description[:60] or 'unnamed'}) to sRGB.")
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
+        rgb = to_rgb(image)
+        notes.append("The photo's colour profile could not be read: it was dropped and its colours taken as sRGB.")
+    rgb.info.pop("icc_profile", None)
+    return rgb
+
+
 def pixels_sha256(image: Image.Image) -> str:
     digest = hashlib.sha256(f"{image.width}x{image.height}:".encode())
     digest.update(image.tobytes())
@@ -158,7 +183,7 @@ def clean_photo(data: bytes, *, name: str | None = None) -> CleanPhoto:
             image.load()
             upright = ImageOps.exif_transpose(image)
             mask = masks.from_alpha(upright)
-            rgb = to_rgb(upright)
+            rgb = to_srgb(upright, notes)
         except Exception as exc:  # Decoding untrusted bytes: any failure is a corrupt file, never a 500.
             raise corrupt(exc) from None
     buffer = io.BytesIO()

@@ -4,13 +4,13 @@ from __future__ import annotations
 import uuid
 
 from django.core.exceptions import ValidationError
-from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 
 from catalog import masks
 from catalog.intake import CleanPhoto, clean_photo
 from catalog.models import MaskSource, Product, ProductPhoto
 from sdstudio.images import thumbnail_png
+from sdstudio.storedfiles import store_with_row
 
 
 class DuplicatePhoto(ValidationError):
@@ -74,26 +74,14 @@ def _store(*, product: Product, clean: CleanPhoto, uploaded_by) -> ProductPhoto:
         declared_by=clean.declared_by,
         uploaded_by=uploaded_by,
     )
+    stem = uuid.uuid4().hex
     try:
-        with transaction.atomic():
-            # ImageField.save writes the file, then the row; a failed row removes the file below.
-            stem = uuid.uuid4().hex
-            photo.image.save(f"{stem}.png", ContentFile(clean.png), save=False)
-            photo.thumbnail.save(f"{stem}.png", ContentFile(thumbnail_png(clean.image)), save=False)
-            if mask is not None:
-                photo.mask.save(f"{stem}.png", ContentFile(masks.png(mask)), save=False)
-            photo.save()
-    except IntegrityError:
-        for field in (photo.image, photo.thumbnail, photo.mask):
-            if field.name:
-                field.delete(save=False)
+        store_with_row(photo, [(photo.image, f"{stem}.png", clean.png),
+                               (photo.thumbnail, f"{stem}.png", thumbnail_png(clean.image)),
+                               (photo.mask, f"{stem}.png", masks.png(mask) if mask is not None else b"")])
+    except IntegrityError:  # the same photo landed concurrently
         existing = ProductPhoto.objects.select_related("product").get(product=product, sha256=clean.sha256)
         raise DuplicatePhoto(existing) from None
-    except BaseException:
-        for field in (photo.image, photo.thumbnail, photo.mask):
-            if field.name:
-                field.delete(save=False)
-        raise
     return photo
 
 
@@ -117,9 +105,9 @@ def photo_set_mask(*, photo: ProductPhoto, data: bytes, changed_by=None) -> Prod
     """
     mask = masks.decode(data, (photo.width, photo.height))
     old = photo.mask.name
-    photo.mask.save(f"{uuid.uuid4().hex}.png", ContentFile(masks.png(mask)), save=False)
     photo.mask_source = MaskSource.DRAWN
-    photo.save(update_fields=["mask", "mask_source", "updated_at"])
+    store_with_row(photo, [(photo.mask, f"{uuid.uuid4().hex}.png", masks.png(mask))],
+                   update_fields=["mask", "mask_source", "updated_at"])
     if old:
         photo.mask.storage.delete(old)
     return photo
@@ -213,8 +201,7 @@ def shop_import_start(*, data: bytes, name: str = "", created_by=None):
         raise ValidationError("This is not a Shopify product CSV: its first line must name Handle and Title columns.")
     with transaction.atomic():
         run = ShopImport(original_name=name[:255], created_by=created_by, total=len({row.get("Handle") for _, row in rows} - {""}))
-        run.file.save(f"{uuid.uuid4().hex}.csv", ContentFile(data), save=False)
-        run.save()
+        store_with_row(run, [(run.file, f"{uuid.uuid4().hex}.csv", data)])
         transaction.on_commit(lambda: shop_import_enqueue(import_id=run.pk))
     return run
 

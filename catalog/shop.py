@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import html
 import io
+import logging
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -22,7 +23,9 @@ from django.db import transaction
 from django.utils.html import strip_tags
 
 from catalog.models import Product, ProductVariant, validate_sku
-from sdstudio.textsafe import spreadsheet_cell
+from sdstudio.textsafe import FORMULA_STARTS, spreadsheet_cell
+
+logger = logging.getLogger(__name__)
 
 SHOPIFY_PRODUCT_COLUMNS = ("Handle", "Title", "Body (HTML)", "Vendor", "Product Category", "Type", "Tags", "Published")
 OPTION_COLUMNS = tuple((f"Option{i} Name", f"Option{i} Value") for i in (1, 2, 3))
@@ -79,17 +82,39 @@ class ImportReport:
 
 
 def _groups(rows):
-    """Rows grouped by Handle, in file order: [(handle, [(line, row), ...]), ...]; rows without a handle are errors."""
+    """Rows grouped by Handle, in file order: [(handle, [(line, row), ...]), ...]; rows without a handle are errors.
+
+    Shopify handles are case-insensitive: a handle that differs from an earlier one only in case would update
+    the same product and overwrite it, so its rows are reported instead of imported.
+    """
     groups: dict[str, list] = {}
-    orphans = []
+    first_spelling: dict[str, tuple[str, int]] = {}
+    errors = []
     for line, row in rows:
-        row = {(key or "").strip(): (value or "").strip() for key, value in row.items() if key}
+        row = {(key or "").strip(): _unescaped(value) for key, value in row.items() if key}
         handle = row.get("Handle", "")
         if not handle:
-            orphans.append((line, "the Handle column is empty: every row belongs to a product by its handle."))
+            errors.append((line, "the Handle column is empty: every row belongs to a product by its handle."))
+            continue
+        spelling, first_line = first_spelling.setdefault(handle.casefold(), (handle, line))
+        if spelling != handle:
+            errors.append((line, f"{handle[:80]}: not imported: the handle differs from {spelling[:80]!r} (line {first_line}) "
+                                 "only in case, and Shopify treats them as one handle. Give one of them another handle."))
             continue
         groups.setdefault(handle, []).append((line, row))
-    return list(groups.items()), orphans
+    return list(groups.items()), errors
+
+
+def _unescaped(value) -> str:
+    """A cell as typed: stripped, and without the apostrophe a spreadsheet-safe export put before a formula character."""
+    text = (value or "").strip() if isinstance(value, str) or value is None else ""
+    return text[1:] if text.startswith("'") and text[1:].lstrip().startswith(FORMULA_STARTS) else text
+
+
+def _whole_number(value: str) -> int | None:
+    """A plain decimal number of a cell ("3"), or None: not "²" (isdigit() but not int()), not a 30-digit overflow."""
+    value = (value or "").strip()
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 9 else None
 
 
 def shopify_import(*, rows, uploaded_by=None, fetch_images: bool = True, progress=None) -> ImportReport:
@@ -103,7 +128,10 @@ def shopify_import(*, rows, uploaded_by=None, fetch_images: bool = True, progres
             with transaction.atomic():
                 product, created, images = _import_product(handle, lines, uploaded_by, report)
         except ValidationError as exc:
-            report.errors.append((lines[0][0], f"{handle}: " + " ".join(m[:300] for m in exc.messages)))
+            report.errors.append((lines[0][0], f"{handle[:80]}: " + " ".join(m[:300] for m in exc.messages)))
+        except Exception as exc:  # one product's surprise is its own row's error; the rest of the file imports
+            logger.exception("Shop import: product %r (line %s) failed", handle[:80], lines[0][0])
+            report.errors.append((lines[0][0], f"{handle[:80]}: not imported ({type(exc).__name__}: {str(exc)[:200]})."))
         else:
             report.created += created
             report.updated += not created
@@ -118,7 +146,15 @@ def shopify_import(*, rows, uploaded_by=None, fetch_images: bool = True, progres
 
 def _import_product(handle: str, lines: list, uploaded_by, report: ImportReport):
     first_line, first = lines[0]
-    product = Product.objects.filter(handle=handle).first() or Product.objects.filter(sku__iexact=handle).first()
+    product = Product.objects.filter(handle=handle).first()
+    if product is None:
+        other = Product.objects.filter(handle__iexact=handle).first()
+        if other is not None:
+            raise ValidationError(f"product {other.sku} already has the handle {other.handle!r}, which differs from this one only "
+                                  "in case (Shopify treats them as one handle); nothing was changed.")
+        product = Product.objects.filter(sku__iexact=handle).first()
+        if product is not None and product.handle:
+            raise ValidationError(f"SKU {product.sku} already belongs to the shop product {product.handle!r}.")
     created = product is None
     title = first.get("Title", "")
     if created and not title:
@@ -154,8 +190,12 @@ def _import_product(handle: str, lines: list, uploaded_by, report: ImportReport)
         status = "active" if published == "true" else "draft" if published == "false" else product.shop_status
     product.shop_status = status
     images = [(line, row["Image Src"]) for line, row in lines if row.get("Image Src")]
-    product.shop_image_count = max([len(images)] + [int(row["Image Position"]) for _, row in lines
-                                                    if (row.get("Image Position") or "").isdigit()])
+    positions = [(line, row["Image Position"], _whole_number(row["Image Position"])) for line, row in lines
+                 if row.get("Image Position")]
+    for line, raw, number in positions:
+        if number is None:
+            report.warnings.append((line, f"{handle[:80]}: Image Position {raw[:20]!r} is not a whole number; ignored."))
+    product.shop_image_count = max([len(images)] + [number for _, _, number in positions if number is not None])
     product.full_clean(exclude=["created_by"], validate_unique=False)
     product.save()
     variant_rows = [(line, row) for line, row in lines
@@ -189,6 +229,10 @@ def _fetch_photo(product, src: str, uploaded_by, line: int, report: ImportReport
         return False
     except ValidationError as exc:
         report.errors.append((line, f"{product.sku}: image {src[:200]} refused: {' '.join(exc.messages)}"))
+        return False
+    except Exception as exc:  # an image is its row's problem, never the whole import's
+        logger.exception("Shop import: image %r (line %s) failed", src[:200], line)
+        report.errors.append((line, f"{product.sku}: image {src[:200]} not imported ({type(exc).__name__}: {str(exc)[:200]})."))
         return False
     return True
 
@@ -247,11 +291,17 @@ def shopify_export(base_url: str) -> str:
                 for i, name in enumerate(option_names, start=1):
                     row[f"Option{i} Value"] = variant.options.get(name, "")
                 row.update({"Variant SKU": variant.sku, "Variant Barcode": variant.barcode})
-            writer.writerow(row)
+            writer.writerow(_safe_cells(row))
         for position, job in enumerate(by_product.get(product.pk, []), start=product.shop_image_count + 1):
-            writer.writerow({"Handle": handle, "Image Src": base_url + job.public_path, "Image Position": position,
-                             "Image Alt Text": f"{product.name} (generated with SD Studio, {job.get_mode_display().lower()})"})
+            writer.writerow(_safe_cells({"Handle": handle, "Image Src": base_url + job.public_path, "Image Position": position,
+                                         "Image Alt Text": f"{product.name} (generated with SD Studio, "
+                                                           f"{job.get_mode_display().lower()})"}))
     return out.getvalue()
+
+
+def _safe_cells(row: dict) -> dict:
+    """Every cell of a spreadsheet-bound row shown as text: Shopify's CSV is opened in spreadsheets too."""
+    return {key: spreadsheet_cell(value) for key, value in row.items()}
 
 
 def offer_ids(product: Product, template: str) -> list[str]:

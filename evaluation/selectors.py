@@ -4,6 +4,7 @@ from django.db.models import Avg, QuerySet
 
 from evaluation.models import Evaluation, ReviewDecision
 from generation.models import GenerationJob, Status
+from sdstudio.textsafe import parse_id
 
 
 def review_summary(*, job: GenerationJob, user) -> dict:
@@ -32,8 +33,9 @@ def review_queue(filters: dict | None = None) -> QuerySet[GenerationJob]:
         queue = queue.filter(product__sku=filters["product"])
     if filters.get("mode"):
         queue = queue.filter(mode=filters["mode"])
-    if str(filters.get("experiment", "")).isdigit():
-        queue = queue.filter(experiment_id=int(filters["experiment"]))
+    experiment_id = parse_id(filters.get("experiment"))
+    if experiment_id is not None:
+        queue = queue.filter(experiment_id=experiment_id)
     if filters.get("reruns") == "only":
         queue = queue.filter(rerun_of__isnull=False)
     elif filters.get("reruns") == "none":

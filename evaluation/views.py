@@ -14,6 +14,7 @@ from evaluation.forms import DecisionForm, EvaluationForm
 from evaluation.models import RUBRIC_FIELDS
 from evaluation.selectors import review_queue
 from generation.models import Experiment, GenerationJob
+from sdstudio.textsafe import parse_id
 
 
 @login_required
@@ -43,7 +44,7 @@ def decide_many(request: HttpRequest) -> HttpResponse:
     """Approve or reject a selection of the queue with one reason; each job's decision is recorded on its own."""
     back = redirect(f"{reverse('evaluation:queue')}?{request.POST.get('filters', '')}")
     form = DecisionForm(request.POST)
-    ids = [int(pk) for pk in request.POST.getlist("job") if pk.isdigit()]
+    ids = [pk for pk in map(parse_id, request.POST.getlist("job")) if pk is not None]
     jobs = list(GenerationJob.objects.filter(pk__in=ids).order_by("finished_at", "id"))
     if not form.is_valid():
         messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))

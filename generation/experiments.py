@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -102,13 +102,15 @@ def sweep_create(*, baseline: GenerationJob, parameter: str, values: list, creat
         values = [swept.type(v) for v in values]
     except (TypeError, ValueError):
         raise ValidationError({"values": f"The values must all be {swept.type.__name__}s."}) from None
-    experiment = Experiment.objects.create(
-        name=name or f"Sweep of {parameter} from job #{baseline.pk} ({timezone.now():%Y-%m-%d %H:%M:%S})",
-        kind="sweep",
-        product=baseline.product,
-        created_by=created_by,
-        description=f"Job #{baseline.pk}'s parameters with {parameter} in {values}.",
-    )
+    fields = dict(kind="sweep", product=baseline.product, created_by=created_by,
+                  description=f"Job #{baseline.pk}'s parameters with {parameter} in {values}.")
+    if name:
+        if Experiment.objects.filter(name=name).exists():
+            raise ValidationError({"name": f"An experiment is already named {name[:100]!r}: choose another name."})
+        experiment = Experiment.objects.create(name=name, **fields)
+    else:
+        experiment = _create_with_free_name(f"Sweep of {parameter} from job #{baseline.pk} ({timezone.now():%Y-%m-%d %H:%M:%S})",
+                                            fields)
     for value in values:
         params = baseline.parameter_values()
         params[parameter] = value
@@ -122,6 +124,20 @@ def sweep_create(*, baseline: GenerationJob, parameter: str, values: list, creat
             created_by=created_by,
         )
     return experiment
+
+
+def _create_with_free_name(base: str, fields: dict) -> Experiment:
+    """An experiment named ``base``, or ``base (2)``, ``(3)``...: two identical sweeps in one second both get one."""
+    for attempt in range(1, 50):
+        name = base if attempt == 1 else f"{base} ({attempt})"
+        if Experiment.objects.filter(name=name).exists():
+            continue
+        try:
+            with transaction.atomic():  # a concurrent request may take the name between the check and the insert
+                return Experiment.objects.create(name=name, **fields)
+        except IntegrityError:
+            continue
+    raise ValidationError("Too many experiments were started from this job in the same second; try again.")
 
 
 COMPARED = ("num_inference_steps", "guidance_scale", "scheduler", "strength", "seed", "width", "height", "mode")

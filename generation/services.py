@@ -20,6 +20,7 @@ from django.utils import timezone
 from generation import modelinfo
 from generation import parameters as P
 from generation.models import Experiment, GenerationJob, Status
+from sdstudio.storedfiles import store_with_row
 
 logger = logging.getLogger(__name__)
 
@@ -118,14 +119,7 @@ def job_create(
         rerun_of=rerun_of,
         created_by=created_by,
     )
-    if mask_png is not None:
-        job.mask.save(f"{uuid.uuid4().hex}.png", ContentFile(mask_png), save=False)
-    try:
-        job.save()
-    except BaseException:
-        if job.mask.name:
-            job.mask.delete(save=False)
-        raise
+    store_with_row(job, [(job.mask, f"{uuid.uuid4().hex}.png", mask_png or b"")])
     transaction.on_commit(lambda: job_enqueue(job_id=job.pk))
     return job
 
@@ -236,6 +230,22 @@ def served_models() -> dict[str, int]:
                 model = names.get(name, "")
                 served[model] = served.get(model, 0) + 1
     return served
+
+
+def known_models() -> set[str]:
+    """The model ids a job may name: the configured one, the embedded ones, those in SDSTUDIO_MODELS, and every model
+    a worker has served on this Redis ("" = the default). Another string would wait forever and make a queue of its own."""
+    from redis.exceptions import RedisError
+
+    from generation import modelinfo
+
+    known = {"", modelinfo.requested_model_id(), *(name for name in modelinfo.EMBEDDED_CHOICES if name),
+             *settings.SDSTUDIO_MODELS}
+    try:
+        known |= {model.decode() for model in get_queue().connection.hvals(MODELS_KEY)}
+    except RedisError:  # Redis down: the configured models only (the job would wait for Redis anyway)
+        pass
+    return known
 
 
 LOADING_KEY = "sdstudio:worker-loading"  # + ":<queue>": hash, worker -> what it does while starting (JSON)

@@ -21,6 +21,8 @@ from generation import services
 from generation.forms import BASELINE, JobForm
 from generation.models import GenerationJob, Mode, Status
 from generation.selectors import jobs_for_listing
+from sdstudio.storedfiles import files_removed_if_it_fails
+from sdstudio.textsafe import parse_id
 
 PAGE_SIZE = 24
 
@@ -63,7 +65,8 @@ def job_create(request: HttpRequest) -> HttpResponse:
         form = JobForm(request.POST, request.FILES, product=product)
         if form.is_valid():
             try:
-                jobs = _create_jobs(request, form.cleaned_data)
+                with files_removed_if_it_fails():  # a job refused after its upload was stored leaves no file behind
+                    jobs = _create_jobs(request, form.cleaned_data)
             except ValidationError as exc:
                 _attach_errors(form, exc)
             else:
@@ -76,8 +79,9 @@ def job_create(request: HttpRequest) -> HttpResponse:
     # Links may preselect the mode and the photo (the photo page's "New scene from this photo").
     if request.GET.get("mode") in P.MODES:
         initial["mode"] = request.GET["mode"]
-    if product is not None and request.GET.get("source_photo", "").isdigit():
-        initial["source_photo"] = product.photos.filter(pk=int(request.GET["source_photo"])).first()
+    photo_id = parse_id(request.GET.get("source_photo"))
+    if product is not None and photo_id is not None:
+        initial["source_photo"] = product.photos.filter(pk=photo_id).first()
     form = JobForm(product=product, initial=initial)
     return render(request, "generation/generationjob_form.html", {"form": form, "baseline": BASELINE})
 

@@ -147,6 +147,8 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.SafeJSONParser", "rest_framework.parsers.FormParser",
+                               "rest_framework.parsers.MultiPartParser"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 25,
     "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle", "rest_framework.throttling.AnonRateThrottle"],
@@ -262,6 +264,9 @@ RQ_SHOW_ADMIN_LINK = True
 # built locally, images are noise). A Hub id or a local directory otherwise.
 SDSTUDIO_MODEL = os.environ.get("SDSTUDIO_MODEL", "")
 SDSTUDIO_MODEL_REVISION = os.environ.get("SDSTUDIO_MODEL_REVISION", "")
+# Other models jobs may ask for before any worker has served them (comma-separated Hub ids or folders). Models a
+# worker has served are accepted anyway; any other name is refused (it would wait forever on a queue of its own).
+SDSTUDIO_MODELS = [name.strip() for name in os.environ.get("SDSTUDIO_MODELS", "").split(",") if name.strip()]
 # A model's safety checker (SD v1.5 has one) runs on every output as a review signal: flagged outputs keep
 # their pixels, are stored as flagged and shown blurred to reviewers. off = not loaded, not run.
 SDSTUDIO_SAFETY_CHECKER = env_bool("SDSTUDIO_SAFETY_CHECKER", True)

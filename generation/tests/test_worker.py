@@ -15,6 +15,15 @@ from generation.tests.factories import queue_job
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
+def _default_device() -> str:
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+DEVICE = _default_device()
+
+
 def read_output(job: GenerationJob) -> tuple[Image.Image, dict]:
     with job.output.open("rb") as handle:
         data = handle.read()
@@ -45,7 +54,8 @@ def test_jobs_run_on_a_real_worker_with_parameters_in_the_png(burst_worker, redi
         assert job.attempts == 1 and job.thumbnail
         assert job.inference_seconds > 0 and job.seconds_per_step > 0 and job.queue_wait_seconds >= 0
         assert job.environment["model"] == "sdstudio-embedded-products-v3"
-        assert job.environment["generator_device"] == "cpu" and job.environment["device"] == "cpu"
+        # the device is the host's (SDSTUDIO_DEVICE=auto: CUDA where there is one); the generator is always on the CPU
+        assert job.environment["generator_device"] == "cpu" and job.environment["device"] == DEVICE
         assert job.progress_step == job.progress_total > 0
     assert "Negative prompt: blurry" in read_output(t2i)[1]["parameters"]
     assert "Sampler: DDIM" in read_output(t2i)[1]["parameters"]
@@ -53,7 +63,7 @@ def test_jobs_run_on_a_real_worker_with_parameters_in_the_png(burst_worker, redi
     assert i2i.progress_total == 2  # 4 steps x strength 0.6
     assert i2i.fidelity_ssim is not None and i2i.fidelity_phash_distance is not None
     # the worker loaded the pipeline once at start; no job paid a load
-    assert "ready: sdstudio-embedded-products-v3 on cpu" in log
+    assert f"ready: sdstudio-embedded-products-v3 on {DEVICE}" in log
     assert t2i.load_seconds == 0 and i2i.load_seconds == 0
 
 

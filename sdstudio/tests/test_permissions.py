@@ -16,16 +16,38 @@ OK, REDIRECT, DENIED = 200, 302, 403
 @pytest.fixture
 def world(product, photo, merchandiser, reviewer, admin_user, redis_server):
     job = finished_job(product=product, created_by=merchandiser)
+    bulk = finished_job(product=product, created_by=merchandiser, seed=43)
     queued = GenerationJob.objects.create(prompt="x", seed=1, product=product, created_by=merchandiser)
+    failed = GenerationJob.objects.create(prompt="x", seed=2, product=product, created_by=merchandiser,
+                                          status="failed", error="out of memory")
     experiment = Experiment.objects.create(name="study", product=product)
     job.experiment = experiment
     job.save(update_fields=["experiment"])
-    return {"product": product, "photo": photo, "job": job, "queued": queued, "experiment": experiment,
-            "merch": merchandiser, "reviewer": reviewer, "admin": admin_user}
+    return {"product": product, "photo": photo, "job": job, "bulk": bulk, "queued": queued, "failed": failed,
+            "experiment": experiment, "merch": merchandiser, "reviewer": reviewer, "admin": admin_user}
+
+
+def _status(pk):
+    return lambda: GenerationJob.objects.get(pk=pk).status
+
+
+def _decision(pk):
+    return lambda: GenerationJob.objects.get(pk=pk).decision
+
+
+def _reruns(pk):
+    return lambda: GenerationJob.objects.filter(rerun_of_id=pk).count()
+
+
+def _evaluations(pk):
+    from evaluation.models import Evaluation
+
+    return lambda: Evaluation.objects.filter(job_id=pk).count()
 
 
 def cases(w):
     sku, job, queued, exp = w["product"].sku, w["job"].pk, w["queued"].pk, w["experiment"].pk
+    failed, bulk = w["failed"].pk, w["bulk"].pk
     everyone = {"merch": OK, "reviewer": OK, "admin": OK}
     merch_only = {"merch": OK, "reviewer": DENIED, "admin": OK}
     return [
@@ -41,20 +63,27 @@ def cases(w):
         ("get", reverse("generation:job_detail", args=[job]), everyone),
         ("get", reverse("generation:job_progress", args=[job]), everyone),
         ("get", reverse("generation:job_download", args=[job]), everyone),
-        ("post", reverse("generation:job_cancel", args=[queued]), {"merch": REDIRECT, "reviewer": DENIED, "admin": REDIRECT}),
-        ("post", reverse("generation:job_rerun", args=[job]), {"merch": DENIED, "reviewer": DENIED, "admin": REDIRECT}),
-        ("post", reverse("generation:job_retry", args=[queued]), {"merch": REDIRECT, "reviewer": DENIED, "admin": REDIRECT}),
+        ("post", reverse("generation:job_cancel", args=[queued]), {"merch": REDIRECT, "reviewer": DENIED, "admin": REDIRECT},
+         {}, _status(queued)),
+        ("post", reverse("generation:job_rerun", args=[job]), {"merch": DENIED, "reviewer": DENIED, "admin": REDIRECT},
+         {}, _reruns(job)),
+        ("post", reverse("generation:job_retry", args=[failed]), {"merch": REDIRECT, "reviewer": DENIED, "admin": REDIRECT},
+         {}, _status(failed)),
         ("get", reverse("experiments:experiment_list"), everyone),
         ("get", reverse("experiments:experiment_detail", args=[exp]), everyone),
         ("get", reverse("experiments:experiment_report", args=[exp]), everyone),
         ("get", reverse("evaluation:queue"), {"merch": DENIED, "reviewer": OK, "admin": OK}),
-        ("post", reverse("evaluation:decide_many"), {"merch": DENIED, "reviewer": REDIRECT, "admin": REDIRECT}),
+        ("post", reverse("evaluation:decide_many"), {"merch": DENIED, "reviewer": REDIRECT, "admin": REDIRECT},
+         {"decision": "rejected", "reason": "the cable is cut off", "job": [bulk]}, _decision(bulk)),
         ("get", reverse("catalog:shop"), merch_only),
         ("get", reverse("catalog:shopify_export"), everyone),
         ("get", reverse("verify"), everyone),
         ("get", reverse("api:tokens"), everyone),
-        ("post", reverse("evaluation:evaluate", args=[job]), {"merch": DENIED, "reviewer": REDIRECT, "admin": REDIRECT}),
-        ("post", reverse("evaluation:decide", args=[job]), {"merch": DENIED, "reviewer": REDIRECT, "admin": REDIRECT}),
+        ("post", reverse("evaluation:evaluate", args=[job]), {"merch": DENIED, "reviewer": REDIRECT, "admin": REDIRECT},
+         {"prompt_adherence": 2, "visual_realism": 1, "artifacts": 2, "ecommerce_usability": 1, "reproducibility": 2},
+         _evaluations(job)),
+        ("post", reverse("evaluation:decide", args=[job]), {"merch": DENIED, "reviewer": REDIRECT, "admin": REDIRECT},
+         {"decision": "approved"}, _decision(job)),
         ("get", reverse("admin:index"), {"merch": REDIRECT, "reviewer": REDIRECT, "admin": OK}),
         ("get", reverse("admin:generation_generationjob_changelist"), {"merch": REDIRECT, "reviewer": REDIRECT, "admin": OK}),
         ("get", reverse("django_rq:home"), {"merch": REDIRECT, "reviewer": REDIRECT, "admin": OK}),
@@ -62,23 +91,22 @@ def cases(w):
     ]
 
 
-POST_DATA = {
-    "evaluate": {"prompt_adherence": 2, "visual_realism": 1, "artifacts": 2, "ecommerce_usability": 1, "reproducibility": 2},
-    "decide": {"decision": "approved"},
-}
-
-
 @pytest.mark.parametrize("role", ROLES)
 def test_permission_matrix(client, world, role):
     if role != "anonymous":
         client.force_login(world[role])
-    for method, url, expected in cases(world):
-        data = next((v for k, v in POST_DATA.items() if f"/{k}/" in url), {})
+    for method, url, expected, *post in cases(world):
+        data, observe = post or ({}, None)
+        before = observe() if observe else None
         response = getattr(client, method)(url, data)
         if role == "anonymous":
             assert response.status_code == REDIRECT and "login" in response["Location"], (method, url)
         else:
             assert response.status_code == expected[role], (role, method, url, response.status_code)
+        if observe:
+            # a POST does what it says for a role allowed to, and changes nothing for any other
+            allowed = role != "anonymous" and expected[role] == REDIRECT
+            assert (observe() != before) == allowed, (role, url, before, observe())
 
 
 def test_plain_staff_cannot_reach_the_rq_dashboard(client, db):

@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from evaluation import reports
 from generation.models import Experiment
+from sdstudio.textsafe import parse_id
 
 
 class Command(BaseCommand):
@@ -17,7 +18,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         key = options["experiment"]
-        experiment = Experiment.objects.filter(pk=int(key)).first() if key.isdigit() else Experiment.objects.filter(name=key).first()
+        experiment_id = parse_id(key)
+        experiment = (Experiment.objects.filter(pk=experiment_id).first() if experiment_id is not None
+                      else Experiment.objects.filter(name=key).first())
         if experiment is None:
             raise CommandError(f"No experiment {key!r}; `python manage.py seed_tp_experiments` creates the brief's study.")
         options["out"].mkdir(parents=True, exist_ok=True)
