@@ -245,10 +245,16 @@ def page(browser, request):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(20_000)
+    # Every page a browser test opens is also checked against the Content Security Policy: a blocked script,
+    # style or image is a console error naming the policy.
+    blocked = []
+    page.on("console", lambda message: blocked.append(message.text)
+            if message.type == "error" and "Content Security Policy" in message.text else None)
     yield page
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{request.node.name}-last.png"), full_page=True)
     context.close()
+    assert not blocked, f"the Content Security Policy blocked: {blocked}"
 
 
 def shot(page, name: str) -> None:
@@ -274,3 +280,12 @@ def live_worker(redis_conn, transactional_db):
         process.wait(timeout=20)
     except subprocess.TimeoutExpired:
         process.kill()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Throttles count in Django's cache (per process): each test starts with none of another test's requests."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield

@@ -2,13 +2,16 @@
 being stored), Redis is flushed and restarted empty, and duplicate messages are delivered. At the end every
 job must be accounted for.
 
-    python bench/chaos.py [--each 20] [--workers 2] [--settle 600]
+    python bench/chaos.py [--each 20] [--workers 2] [--settle 600] [--kinds disk-full,...]
+    python bench/chaos.py --database postgres://postgres@127.0.0.1:5432/sdstudio_chaos   # adds db-lost
 
 Every planned fault is sent, each once its moment has come: a worker is killed only while one of its jobs
 is `running` (some between denoising steps, some while the finished image is being written: the storage is
 made slow to write for that, `generation.tests.slow_storage_settings`), Redis is flushed or restarted while
-jobs are queued in it, and a duplicate is delivered for a job that is queued or running. A scratch SQLite
-database, media folder and private Redis (loopback only) are used. Prints per fault kind: injected, jobs it
+jobs are queued in it, a duplicate is delivered for a job that is queued or running, the disk fills up while
+an image is stored (the storage raises ENOSPC), and on PostgreSQL the workers' database sessions are ended while
+they denoise or store. A scratch SQLite database (or the PostgreSQL database given), media folder and private
+Redis (loopback only) are used. Prints per fault kind: injected, jobs it
 hit, jobs lost (succeeded without a readable file), stuck (still queued or running after --settle seconds),
 retried (attempts > 1) and failed with a reason. Exit status 1 if a job is lost or stuck.
 """
@@ -34,6 +37,8 @@ KINDS = {
     "flush": "Redis FLUSHALL",
     "restart": "Redis restarted empty",
     "duplicate": "duplicate delivery",
+    "disk-full": "disk full while storing",
+    "db-lost": "database connection lost (PostgreSQL)",
 }
 JOB = dict(width=128, height=128, num_inference_steps=16)
 
@@ -45,7 +50,18 @@ def main() -> None:
     parser.add_argument("--backlog", type=int, default=4, help="jobs kept waiting in the queue")
     parser.add_argument("--wait", type=float, default=120, help="longest wait for a fault's moment (s)")
     parser.add_argument("--settle", type=float, default=600, help="time for the jobs to finish after the last fault (s)")
+    parser.add_argument("--kinds", default="", help=f"fault kinds, comma-separated (of {', '.join(KINDS)}; default all, "
+                                                    "db-lost only with a PostgreSQL --database)")
+    parser.add_argument("--database", default="", help="a PostgreSQL database the soak may empty (postgres://...); "
+                                                       "default a scratch SQLite file. db-lost needs PostgreSQL.")
     args = parser.parse_args()
+    kinds = [kind.strip() for kind in args.kinds.split(",") if kind.strip()] or [
+        kind for kind in KINDS if kind != "db-lost" or args.database.startswith("postgres")]
+    unknown = set(kinds) - set(KINDS)
+    if unknown:
+        parser.error(f"unknown fault kinds: {', '.join(sorted(unknown))}")
+    if "db-lost" in kinds and not args.database.startswith("postgres"):
+        parser.error("db-lost ends the workers' PostgreSQL sessions: give --database postgres://... (or leave db-lost out)")
     rng = random.Random(7)
     scratch = Path(tempfile.mkdtemp(prefix="sdstudio-chaos-"))
     from sdstudio.localredis import free_port, start_redis
@@ -53,7 +69,7 @@ def main() -> None:
     port = free_port()
     os.environ.update({
         "DJANGO_SETTINGS_MODULE": "sdstudio.settings",
-        "DATABASE_URL": f"sqlite:///{scratch / 'chaos.sqlite3'}",
+        "DATABASE_URL": args.database or f"sqlite:///{scratch / 'chaos.sqlite3'}",
         "MEDIA_ROOT": str(scratch / "media"),
         "REDIS_URL": f"redis://127.0.0.1:{port}/0",
         "SDSTUDIO_MODEL": "embedded-random",
@@ -75,6 +91,8 @@ def main() -> None:
     from generation.models import GenerationJob, Status
 
     call_command("migrate", verbosity=0)
+    if args.database:
+        call_command("flush", interactive=False, verbosity=0)  # a database given for the soak starts empty
     call_command("reconcile_jobs", stdout=open(os.devnull, "w"))  # builds the model once before the workers start
 
     class Worker:
@@ -154,7 +172,16 @@ def main() -> None:
         jobs = list(GenerationJob.objects.filter(status=Status.QUEUED).exclude(rq_job_id="").values_list("pk", flat=True))
         return jobs if jobs and services.get_queue("embedded-random").count else None
 
-    plan = [kind for kind in KINDS for _ in range(args.each)]
+    def end_database_sessions() -> int:
+        """What a PostgreSQL restart or failover does to the workers: every other session on the database ends."""
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                           "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+            return cursor.fetchone()[0]
+
+    plan = [kind for kind in kinds for _ in range(args.each)]
     rng.shuffle(plan)
     try:
         for number, kind in enumerate(plan, 1):
@@ -168,6 +195,22 @@ def main() -> None:
                     worker.kill()
                     workers[workers.index(worker)] = Worker(workers.index(worker))
                     hit[kind].update(jobs)
+                    injected[kind] += 1
+            elif kind == "disk-full":
+                for worker in workers:
+                    (worker.markers / "saving").unlink(missing_ok=True)
+                found = wait_for(storing_an_image, kind)
+                if found:
+                    worker, jobs = found
+                    (worker.markers / "disk-full").touch()  # the save under way fails with ENOSPC after its pause
+                    time.sleep(1.0)
+                    (worker.markers / "disk-full").unlink(missing_ok=True)
+                    hit[kind].update(jobs)
+                    injected[kind] += 1
+            elif kind == "db-lost":
+                found = wait_for(lambda: running_mid_generation() or storing_an_image(), kind)
+                if found and end_database_sessions():
+                    hit[kind].update(found[1])
                     injected[kind] += 1
             elif kind in ("flush", "restart"):
                 jobs = wait_for(queued_in_redis, kind)
@@ -222,6 +265,8 @@ def main() -> None:
 
     print("\n| fault | injected | jobs hit | lost | stuck | retried | failed |\n| --- | --: | --: | --: | --: | --: | --: |")
     for kind, label in KINDS.items():
+        if kind not in kinds:
+            continue
         jobs = [rows[pk] for pk in hit[kind]]
         print(f"| {label} | {injected[kind]} | {len(jobs)} | {sum(map(lost, jobs))} | {sum(map(stuck, jobs))} | "
               f"{sum(job.attempts > 1 for job in jobs)} | {sum(job.status == Status.FAILED for job in jobs)} |")

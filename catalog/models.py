@@ -136,6 +136,11 @@ class ProductPhoto(models.Model):
     # Scene jobs keep the product's pixels through this mask (255 = product): a cut-out's alpha, drawn, or automatic.
     mask = models.ImageField(upload_to="masks/", blank=True)
     mask_source = models.CharField(max_length=16, choices=MaskSource.choices, blank=True)
+    # Masks are shared catalog data that any merchandiser may edit: each edit says who made it and when.
+    mask_changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    mask_changed_at = models.DateTimeField(null=True, blank=True)
     # What the upload says about its own origin (its C2PA manifest, else its XMP): an IPTC digital source type URI.
     declared_source_type = models.CharField(max_length=200, blank=True)
     declared_by = models.CharField(max_length=16, blank=True, help_text="c2pa (a verified manifest) or xmp (a claim anyone can write).")

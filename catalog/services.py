@@ -10,6 +10,7 @@ from catalog import masks
 from catalog.intake import CleanPhoto, clean_photo
 from catalog.models import MaskSource, Product, ProductPhoto
 from sdstudio.images import thumbnail_png
+from sdstudio.roles import require
 from sdstudio.storedfiles import store_with_row
 
 
@@ -104,10 +105,13 @@ def photo_set_mask(*, photo: ProductPhoto, data: bytes, changed_by=None) -> Prod
     The old file stays until the row points at the new one: jobs already made keep their own copy.
     """
     mask = masks.decode(data, (photo.width, photo.height))
+    from django.utils import timezone
+
     old = photo.mask.name
     photo.mask_source = MaskSource.DRAWN
+    photo.mask_changed_by, photo.mask_changed_at = changed_by, timezone.now()
     store_with_row(photo, [(photo.mask, f"{uuid.uuid4().hex}.png", masks.png(mask))],
-                   update_fields=["mask", "mask_source", "updated_at"])
+                   update_fields=["mask", "mask_source", "mask_changed_by", "mask_changed_at", "updated_at"])
     if old:
         photo.mask.storage.delete(old)
     return photo
@@ -172,8 +176,11 @@ def catalog_import(*, rows, base_dir, uploaded_by=None) -> dict:
 
 
 @transaction.atomic
-def feed_token_create(*, created_by=None):
-    """A new secret for the Merchant Center feed's link; the previous ones stop working."""
+def feed_token_create(*, created_by):
+    """A new secret for the Merchant Center feed's link; the previous ones stop working (administrators only: every
+    shop integration that fetches the feed must be given the new link)."""
+    require(created_by, "catalog.add_feedtoken", "Only an administrator can replace the feed link: every shop that fetches "
+                                                 "the feed must then be given the new one.")
     import secrets
 
     from django.utils import timezone

@@ -177,7 +177,7 @@ def shop(request: HttpRequest) -> HttpResponse:
             else:
                 return redirect(run)
     elif request.method == "POST" and request.POST.get("action") == "new_token":
-        services.feed_token_create(created_by=request.user)
+        services.feed_token_create(created_by=request.user)  # administrators only: PermissionDenied is a 403 page
         messages.success(request, "New feed link made; the old ones stop working.")
         return redirect("catalog:shop")
     token = FeedToken.objects.filter(revoked_at__isnull=True).first()

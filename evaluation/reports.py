@@ -11,11 +11,10 @@ from PIL import Image, ImageDraw
 
 from evaluation.models import RUBRIC, Evaluation
 from evaluation.selectors import average_totals
-from generation.experiments import comparison
+from generation.experiments import comparison, run_order
 from generation.models import Experiment
 from sdstudio.textsafe import markdown_text as md
 from sdstudio.images import open_image
-from sdstudio.textsafe import natural_key
 
 
 def comparison_with_totals(experiment: Experiment) -> dict:
@@ -64,7 +63,7 @@ def report_markdown(experiment: Experiment, data: dict, *, grids: dict[str, str]
             f"{fmt(row['total'], '.1f')} |"
         )
     evaluations = sorted(Evaluation.objects.filter(job__experiment=experiment).select_related("job", "reviewer"),
-                         key=lambda e: (natural_key(e.job.run_name), e.job_id, e.reviewer.username))
+                         key=lambda e: (run_order(e.job.run_name), e.job_id, e.reviewer.username))
     lines += ["", "## Rubric", ""]
     if evaluations:
         header = " | ".join(label for _, label, _ in RUBRIC)

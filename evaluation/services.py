@@ -8,11 +8,11 @@ from django.utils import timezone
 from evaluation.models import RUBRIC_FIELDS, Decision, Evaluation, EvaluationRevision, ReviewDecision
 from generation import services
 from generation.models import GenerationJob, Status
+from sdstudio.roles import require
 
 
 def _require(user, perm: str, action: str) -> None:
-    if not user.has_perm(perm):
-        raise PermissionDenied(f"Only members of Reviewers (or admins) can {action}.")
+    require(user, perm, f"Only members of Reviewers (or admins) can {action}.")
 
 
 @transaction.atomic

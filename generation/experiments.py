@@ -1,6 +1,7 @@
 """The brief's controlled study (and any sweep): plan, seed, compare side by side, report."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
@@ -143,10 +144,20 @@ def _create_with_free_name(base: str, fields: dict) -> Experiment:
 COMPARED = ("num_inference_steps", "guidance_scale", "scheduler", "strength", "seed", "width", "height", "mode")
 
 
+RUN_NUMBER = re.compile(r"(?:^|_)run([0-9]+)(?:_|$)")
+
+
+def run_order(run_name: str) -> tuple:
+    """The order a person reads a study's runs in: by the brief's run number (t2i_run01 ... scene_run10), whatever
+    the mode prefix, then by name with numbers by value (seed_2 before seed_10)."""
+    match = RUN_NUMBER.search(run_name or "")
+    return (int(match.group(1)) if match else float("inf"), natural_key(run_name))
+
+
 def comparison(experiment: Experiment) -> dict:
     """Rows for the side-by-side page and the report, with what differs from the first run highlighted."""
     # Runs in the order a person reads them (seed_2 before seed_10), not as strings.
-    jobs = sorted(experiment.jobs.select_related("source_photo", "product"), key=lambda job: (natural_key(job.run_name), job.pk))
+    jobs = sorted(experiment.jobs.select_related("source_photo", "product"), key=lambda job: (run_order(job.run_name), job.pk))
     baseline = next((j for j in jobs if j.mode == Mode.TEXT2IMG), jobs[0] if jobs else None)
     rows = []
     baseline_image = _finished_image(baseline) if baseline is not None else None

@@ -53,7 +53,8 @@ class JobForm(forms.Form):
         queryset=Product.objects.all(), required=False, to_field_name="sku",
         widget=forms.TextInput(attrs={"list": "product-options", "autocomplete": "off", "placeholder": "type a SKU or a name"}),
         error_messages={"invalid_choice": "No product has the SKU %(value)s: pick one from the suggestions."},
-        help_text="Optional: the product the job is for (its photos appear under Source photo).")
+        help_text="The product the job is for (its photos appear under Source photo): optional for text2img, "
+                  "needed for img2img and scene.")
     source_photo = forms.ModelChoiceField(queryset=ProductPhoto.objects.none(), required=False, help_text="img2img and scene: one of the product's photos…")
     # A plain file field: the photo intake (catalog.intake) decides, with its own sentences, like the product page's upload.
     upload = forms.FileField(required=False, label="…or upload a photo", help_text="JPEG, PNG, WebP or HEIC; added to the product.")
@@ -74,6 +75,8 @@ class JobForm(forms.Form):
             modes = P.BY_NAME[name].modes if name in P.BY_NAME else P.SOURCE_MODES if name in ("source_photo", "upload") else P.ALL_MODES
             if modes != P.ALL_MODES:
                 field.widget.attrs["data-modes"] = " ".join(sorted(modes))
+        # img2img and scene start from one of the product's photos: the page marks Product required for them.
+        self.fields["product"].widget.attrs["data-required-modes"] = " ".join(sorted(P.SOURCE_MODES))
         sku = self.data.get("product") if self.is_bound else (product.sku if product else None)
         photos = ProductPhoto.objects.select_related("product")
         self.fields["source_photo"].queryset = photos.filter(product__sku=sku) if sku else photos.none()

@@ -92,11 +92,17 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("seed", "Seed", int, None, minimum=0, maximum=SEED_MAX, optional=True, sweepable=True, cli="--seed", a1111="Seed",
               help="Blank: a random seed, stored with the job.", hint="or blank for a random one"),
     Parameter("num_inference_steps", "Steps", int, 30, minimum=1, maximum=150, batch_key=True, sweepable=True,
-              cli="--steps", a1111="Steps", hint="the brief uses 15, 30 and 50"),
+              cli="--steps", a1111="Steps", hint="the brief uses 15, 30 and 50",
+              help="Denoising steps from noise to image: more is slower and finer, up to a point (the brief compares 15, 30 "
+                   "and 50)."),
     Parameter("guidance_scale", "Guidance (CFG)", float, 7.5, minimum=0, maximum=30, batch_key=True, sweepable=True,
-              cli="--guidance", a1111="CFG scale", hint="7.5 is SD v1.5's usual value"),
+              cli="--guidance", a1111="CFG scale", hint="7.5 is SD v1.5's usual value",
+              help="Classifier-free guidance: how strictly the image follows the prompt. 4 is freer, 12 literal and harsher; "
+                   "7.5 is SD v1.5's usual value."),
     Parameter("scheduler", "Scheduler", str, "euler_a", choices=tuple(SCHEDULERS), batch_key=True, sweepable=True,
-              cli="--scheduler", a1111="Sampler"),
+              cli="--scheduler", a1111="Sampler",
+              help="The sampler that walks from noise to the image. Euler ancestral (the brief's EulerA) adds fresh noise at "
+                   "each step: varied results that keep changing with the step count; DDIM and DPM++ 2M settle."),
     Parameter("width", "Width", int, 512, minimum=64, maximum=2048, multiple_of=8, batch_key=True, cli="--width",
               hint="SD v1.5 is trained at 512"),
     Parameter("height", "Height", int, 512, minimum=64, maximum=2048, multiple_of=8, batch_key=True, cli="--height",

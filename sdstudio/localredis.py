@@ -61,3 +61,26 @@ def start_redis(*, port: int, directory: Path, timeout: float = 10.0) -> subproc
         time.sleep(0.05)
     process.kill()
     raise RuntimeError(f"redis-server did not answer on port {port} within {timeout:.0f} s.")
+
+
+NO_REDIS = ("No SD Studio Redis is running: REDIS_URL is unset and `make run` is not running. Start SD Studio with "
+            "`make run` (it starts its own Redis, which commands in other terminals then use), or set REDIS_URL to "
+            "your Redis (e.g. REDIS_URL=redis://127.0.0.1:6379/0).")
+
+
+def require_sdstudio_redis() -> None:
+    """Commands and workers that enqueue or serve: refuse the default URL, which may be someone else's Redis."""
+    from django.conf import settings
+
+    if not settings.REDIS_URL_KNOWN:
+        raise ImproperlyConfigured(NO_REDIS)
+
+
+def require_sdstudio_command_redis() -> None:
+    """The same check for a management command: a CommandError, printed as one sentence without a traceback."""
+    from django.core.management import CommandError
+
+    try:
+        require_sdstudio_redis()
+    except ImproperlyConfigured as exc:
+        raise CommandError(str(exc)) from None

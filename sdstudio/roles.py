@@ -22,6 +22,14 @@ ROLES = {
 }
 
 
+def require(user, perm: str, sentence: str) -> None:
+    """Inside a service: the acting user holds ``perm``, or PermissionDenied with ``sentence`` (who may do it)."""
+    from django.core.exceptions import PermissionDenied
+
+    if user is None or not user.has_perm(perm):
+        raise PermissionDenied(sentence)
+
+
 def ensure_roles(**kwargs) -> None:
     from django.apps import apps
     from django.contrib.auth.management import create_permissions

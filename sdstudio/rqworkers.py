@@ -22,6 +22,12 @@ class RedisTolerantWorker(SimpleWorker):
 
     MAX_RESTARTS_PER_MINUTE = 5
 
+    def __init__(self, *args, **kwargs):
+        from sdstudio.localredis import require_sdstudio_redis
+
+        require_sdstudio_redis()  # never serve the default port's Redis by accident: it may be someone else's
+        super().__init__(*args, **kwargs)
+
     @property
     def stopping(self) -> bool:
         """A stop was asked for (SIGTERM/SIGINT; rq raises StopRequested without a flag when idle)."""

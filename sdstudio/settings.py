@@ -72,6 +72,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "sdstudio.access.RoleRequiredMiddleware",
 ]
 
 if not DEBUG:
@@ -146,7 +148,7 @@ REST_FRAMEWORK = {
         "api.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated", "api.permissions.HasRole"],
     "DEFAULT_PARSER_CLASSES": ["api.parsers.SafeJSONParser", "rest_framework.parsers.FormParser",
                                "rest_framework.parsers.MultiPartParser"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
@@ -236,7 +238,7 @@ SDSTUDIO_FEED_ID_TEMPLATE = os.environ.get("SDSTUDIO_FEED_ID_TEMPLATE", "{sku}")
 # Redis carries work; the database is the source of truth.
 # `manage.py rundemo` starts a private Redis when REDIS_URL is unset and leaves its URL here while it
 # runs, so commands in another terminal (generate, seed_tp_experiments...) reach the same Redis.
-LOCAL_REDIS_URL_FILE = BASE_DIR / "var" / "local-redis-url"
+LOCAL_REDIS_URL_FILE = Path(os.environ.get("SDSTUDIO_LOCAL_REDIS_URL_FILE") or BASE_DIR / "var" / "local-redis-url")
 
 
 def _local_redis_url() -> str:
@@ -246,6 +248,10 @@ def _local_redis_url() -> str:
         return ""
 
 
+# Neither set nor a running `make run`: no SD Studio Redis is known. The URL below only keeps the queues' settings
+# valid; commands and workers refuse to use it (sdstudio.localredis.require_sdstudio_redis) rather than enqueue
+# into whatever other Redis listens on the default port.
+REDIS_URL_KNOWN = bool(os.environ.get("REDIS_URL") or _local_redis_url())
 REDIS_URL = os.environ.get("REDIS_URL") or _local_redis_url() or "redis://127.0.0.1:6379/0"
 SDSTUDIO_JOB_TIMEOUT = int(os.environ.get("SDSTUDIO_JOB_TIMEOUT", "1800"))
 RQ_QUEUES = {
@@ -315,10 +321,12 @@ SDSTUDIO_BATCH_MAX = max(1, int(os.environ.get("SDSTUDIO_BATCH_MAX", "1")))
 # cannot grow; a full queue makes the worker wait). 0 = post-process inline, before the next job.
 SDSTUDIO_POSTPROCESS_QUEUE = max(0, int(os.environ.get("SDSTUDIO_POSTPROCESS_QUEUE", "2")))
 
-# Login throttling (django-axes): five failures lock the username+IP for an hour.
+# Login throttling (django-axes): five failures from one address lock logins from it for an hour, whichever
+# usernames were tried (one try per username, "password spraying", counts too). Not per username alone: anyone
+# could then lock anyone out. `python manage.py axes_reset` unlocks.
 AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = 1
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = ["ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "429.html"
 
@@ -332,8 +340,28 @@ if not DEBUG:
     SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", "31536000"))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # Only behind a proxy that sets X-Forwarded-Proto itself: trusted otherwise, a client's own header would pass
+    # for HTTPS and skip the redirect (gunicorn binds 0.0.0.0).
+    if env_bool("DJANGO_SECURE_PROXY_SSL_HEADER", False):
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
+
+# Content Security Policy (django-csp): the pages' scripts and styles are files of their own, so nothing inline runs.
+# Media responses keep their stricter policy (sdstudio.media).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+# Password reset requests: at most this many per hour from one address, and per email address (no mail bombing).
+SDSTUDIO_PASSWORD_RESET_PER_HOUR = int(os.environ.get("SDSTUDIO_PASSWORD_RESET_PER_HOUR", "5"))
 
 LOGGING = {
     "version": 1,

@@ -57,4 +57,22 @@ def password_reset(request: HttpRequest) -> HttpResponse:
 
     if not settings.SDSTUDIO_PASSWORD_RESET:
         return render(request, "registration/password_reset_unavailable.html")
+    if request.method == "POST" and not _reset_allowed(request):
+        return render(request, "429.html", {"message": "Too many password reset requests from this address or for this email "
+                                                       "address; try again in an hour."}, status=429)
     return auth_views.PasswordResetView.as_view(extra_context={"mail_to_console": settings.SDSTUDIO_MAIL_TO_CONSOLE})(request)
+
+
+def _reset_allowed(request: HttpRequest) -> bool:
+    """Count this request against its address and its email address; False once either is over the hourly limit."""
+    from django.conf import settings
+    from django.core.cache import cache
+
+    email = (request.POST.get("email") or "").strip().lower()[:254]
+    keys = [f"sdstudio:reset:ip:{request.META.get('REMOTE_ADDR', '')}", f"sdstudio:reset:email:{email}"]
+    allowed = True
+    for key in keys:
+        cache.add(key, 0, timeout=3600)
+        if cache.incr(key) > settings.SDSTUDIO_PASSWORD_RESET_PER_HOUR:
+            allowed = False
+    return allowed

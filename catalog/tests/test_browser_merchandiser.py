@@ -109,7 +109,7 @@ def test_merchandiser_paints_the_mask_and_gets_a_scene_that_keeps_the_product(pa
     page.mouse.up()
     shot(page, "mask-editor")
     page.click("#mask-save")
-    page.wait_for_function("document.getElementById('mask-status').textContent.startsWith('Saved')")
+    page.wait_for_function("() => document.getElementById('mask-status').textContent.startsWith('Saved')")
     # then the stroke is in the photo's mask, the rest of the mask unchanged
     photo.refresh_from_db()
     after = np.asarray(Image.open(photo.mask.open("rb"))) > 0
@@ -140,9 +140,9 @@ def test_choosing_a_product_by_search_fills_its_photos(page, live_server, mercha
     page.check("input[name=mode][value=img2img]")
     assert page.locator("#id_source_photo option").count() <= 1  # no product yet: no photo to pick
     page.fill("#id_product", "Black head")  # a part of the name
-    page.wait_for_function("document.querySelectorAll('#product-options option').length === 1")
+    page.wait_for_function("() => document.querySelectorAll('#product-options option').length === 1")
     assert page.eval_on_selector("#product-options option", "o => o.value") == photo.product.sku
     page.fill("#id_product", photo.product.sku)
     page.dispatch_event("#id_product", "change")
-    page.wait_for_function(f"Array.from(document.querySelectorAll('#id_source_photo option')).some(o => o.value === '{photo.pk}')")
+    page.wait_for_function(f"() => Array.from(document.querySelectorAll('#id_source_photo option')).some(o => o.value === '{photo.pk}')")
     assert page.eval_on_selector("#id_source_photo", "s => s.value") == str(photo.pk)  # the only photo, chosen

@@ -192,7 +192,7 @@ def test_a_shopify_csv_goes_in_and_the_approved_images_come_back_at_public_links
 
 
 @pytest.mark.django_db
-def test_the_merchant_center_feed_is_reachable_with_its_token_only(client, reviewer, merchandiser):
+def test_the_merchant_center_feed_is_reachable_with_its_token_only(client, reviewer, merchandiser, admin_user):
     from conftest import finished_job
     from evaluation.services import decision_record
 
@@ -202,7 +202,7 @@ def test_the_merchant_center_feed_is_reachable_with_its_token_only(client, revie
     job.refresh_from_db()
     from catalog.services import feed_token_create
 
-    token = feed_token_create(created_by=merchandiser).token
+    token = feed_token_create(created_by=admin_user).token
     response = client.get(f"/catalog/shop/merchant-center.tsv?token={token}")
     assert response.status_code == 200
     lines = response.content.decode().splitlines()
@@ -211,7 +211,7 @@ def test_the_merchant_center_feed_is_reachable_with_its_token_only(client, revie
     assert offer == "'=HYPERLINK" and link.endswith(f"/p/{job.public_token}.png")  # safe in a spreadsheet
     assert client.get("/catalog/shop/merchant-center.tsv?token=wrong").status_code == 403
     assert client.get("/catalog/shop/merchant-center.tsv").status_code == 403
-    feed_token_create(created_by=merchandiser)  # a new link revokes the old one
+    feed_token_create(created_by=admin_user)  # a new link revokes the old one
     assert client.get(f"/catalog/shop/merchant-center.tsv?token={token}").status_code == 403
 
 

@@ -2,7 +2,7 @@
 
 Before saving a file it drops a marker and waits, so a test knows the worker is
 storing an output (the image is made, the row is still running) and can kill it
-there. Used only by tests, through DJANGO_SETTINGS_MODULE of a worker process.
+there; a `disk-full` file in the marker folder makes that save fail with ENOSPC. Used only by tests, through DJANGO_SETTINGS_MODULE of a worker process.
 """
 import os
 
@@ -19,9 +19,11 @@ class SlowStorage(FileSystemStorage):
         from pathlib import Path
 
         if name.startswith("outputs/"):
-            marker = Path(os.environ["SDSTUDIO_TEST_MARKER_DIR"]) / "saving"
-            marker.write_text(name)
+            markers = Path(os.environ["SDSTUDIO_TEST_MARKER_DIR"])
+            (markers / "saving").write_text(name)
             if os.environ.get("SDSTUDIO_TEST_SAVE_FAILS"):
                 raise OSError(28, "No space left on device")
             time.sleep(float(os.environ.get("SDSTUDIO_TEST_SAVE_SECONDS", "30")))
+            if (markers / "disk-full").exists():  # the disk filled up while this file was being written
+                raise OSError(28, "No space left on device")
         return super()._save(name, content)

@@ -6,7 +6,6 @@ import ipaddress
 
 import pytest
 from django.core.files.storage import default_storage
-from django.urls import reverse
 from PIL import Image
 
 from api.tests.test_api import client_for

@@ -22,6 +22,12 @@
       var row = el.closest(".field");
       if (row) { row.hidden = el.dataset.modes.split(" ").indexOf(mode) < 0; }
     });
+    form.querySelectorAll("[data-required-modes]").forEach(function (el) {
+      var needed = el.dataset.requiredModes.split(" ").indexOf(mode) >= 0;
+      el.required = needed;
+      var row = el.closest(".field");
+      if (row) { row.classList.toggle("required", needed); }
+    });
   }
   form.querySelectorAll("input[name=mode]").forEach(function (el) { el.addEventListener("change", sync); });
   sync();
@@ -49,11 +55,13 @@
         });
     }
     function loadPhotos() {
-      if (!photoSelect || !productField.value) { return; }
-      var url = form.dataset.photosUrl.replace("SKU", encodeURIComponent(productField.value));
+      if (!photoSelect || !productField.value || photoSelect.dataset.loadedFor === productField.value) { return; }
+      var sku = productField.value;
+      var url = form.dataset.photosUrl.replace("SKU", encodeURIComponent(sku));
       fetch(url, { credentials: "same-origin" })
         .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.json(); })
         .then(function (data) {
+          photoSelect.dataset.loadedFor = sku;
           var chosen = photoSelect.value;
           photoSelect.innerHTML = "";
           var empty = document.createElement("option");
@@ -70,7 +78,12 @@
         })
         .catch(function () {});
     }
-    productField.addEventListener("input", function () { window.clearTimeout(searchTimer); searchTimer = window.setTimeout(suggest, 200); });
+    productField.addEventListener("input", function () {
+      window.clearTimeout(searchTimer);
+      // A SKU picked from the suggestions (or typed in full) fills Source photo at once, not when the field loses focus.
+      if (known[productField.value]) { loadPhotos(); }
+      searchTimer = window.setTimeout(suggest, 200);
+    });
     productField.addEventListener("change", loadPhotos);
   }
 

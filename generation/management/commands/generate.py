@@ -10,6 +10,7 @@ from catalog.models import Product
 from generation import parameters as P
 from generation import services
 from generation.models import Status
+from sdstudio.localredis import require_sdstudio_command_redis
 
 
 class Command(BaseCommand):
@@ -32,6 +33,7 @@ class Command(BaseCommand):
         parser.add_argument("--timeout", type=float, default=None, help="With --wait: give up after this many seconds.")
 
     def handle(self, *args, **options):
+        require_sdstudio_command_redis()
         from catalog.services import DuplicatePhoto, photo_add
 
         product = None

@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from generation import services
 from generation.management.commands.generate import finish
 from generation.models import GenerationJob
+from sdstudio.localredis import require_sdstudio_command_redis
 
 
 class Command(BaseCommand):
@@ -17,6 +18,7 @@ class Command(BaseCommand):
         parser.add_argument("--timeout", type=float, default=None)
 
     def handle(self, *args, job_id: int, **options):
+        require_sdstudio_command_redis()
         job = GenerationJob.objects.filter(pk=job_id).first()
         if job is None:
             raise CommandError(f"No job {job_id}.")

@@ -9,6 +9,7 @@ from catalog.demo_data import demo_product, photo_for
 from catalog.models import Product
 from generation import experiments
 from generation.management.commands.generate import finish
+from sdstudio.localredis import require_sdstudio_command_redis
 
 
 class Command(BaseCommand):
@@ -26,6 +27,7 @@ class Command(BaseCommand):
         parser.add_argument("--timeout", type=float, default=None)
 
     def handle(self, *args, **options):
+        require_sdstudio_command_redis()
         if options["product"]:
             product = Product.objects.filter(sku=options["product"]).first()
             if product is None:
