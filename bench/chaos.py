@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -163,9 +164,11 @@ def main() -> None:
             marker = worker.markers / "saving"
             if marker.exists():
                 name = marker.read_text()
+                match = re.search(r"/job(\d+)-", name)
+                if match is None:  # read while the worker was still writing it: look again at the next poll
+                    continue
                 marker.unlink()
-                pk = int(name.split("/job")[1].split("-")[0])
-                return worker, [pk]
+                return worker, [int(match.group(1))]
         return None
 
     def queued_in_redis():

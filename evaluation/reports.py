@@ -62,6 +62,12 @@ def report_markdown(experiment: Experiment, data: dict, *, grids: dict[str, str]
             f"{fmt(job.seconds_per_step, '.3f')} | {fmt(job.fidelity_ssim, '.3f')} | {fmt(job.product_max_pixel_diff, 'd')} | "
             f"{fmt(row['total'], '.1f')} |"
         )
+    if data.get("observations"):
+        lines += ["", "## Observations", "",
+                  "Written from the measures (colour difference: mean CIEDE2000 to the baseline, below 1 not noticeable, "
+                  "1-5 slight, 5-10 clear, 10 and over large; SSIM: likeness to the source photo, 1 = the same).", ""]
+        for theme, sentences in data["observations"]:
+            lines += [f"### {md(theme)}", "", *[f"- {md(sentence)}" for sentence in sentences], ""]
     evaluations = sorted(Evaluation.objects.filter(job__experiment=experiment).select_related("job", "reviewer"),
                          key=lambda e: (run_order(e.job.run_name), e.job_id, e.reviewer.username))
     lines += ["", "## Rubric", ""]

@@ -321,15 +321,13 @@ def sign_output(job: GenerationJob, png: bytes, params: dict, environment: dict)
 
 def finish_job(job: GenerationJob, spec, result, environment: dict, *, load_seconds: float, timings: dict | None = None) -> str:
     """Measure, encode with provenance and store one output; the row turns succeeded with its file or not at all."""
-    from generation.inference.runner import prepare_source
-
     extra: dict = {}
     if result.placed is not None:
         kept = scene.scene_fidelity(result.image, result.placed)
         extra["product_max_pixel_diff"], extra["background_change"] = kept.product_max_pixel_diff, kept.background_change
     elif spec.source_image is not None:
         extra["fidelity_ssim"], extra["fidelity_phash_distance"] = fidelity.fidelity(
-            prepare_source(spec.source_image, job.width, job.height), result.image
+            scene.prepare_source(spec.source_image, job.width, job.height), result.image
         )
     if job.rerun_of_id and job.rerun_of.output:
         comparison = fidelity.compare_pixels(open_image(job.rerun_of.output), result.image)

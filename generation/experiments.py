@@ -12,6 +12,7 @@ from django.utils.text import slugify
 from generation import fidelity, modelinfo, services
 from generation import parameters as P
 from generation.models import Experiment, GenerationJob, Mode, Status
+from generation.observations import delta_e_words, observations
 from sdstudio.images import open_image
 from sdstudio.textsafe import natural_key
 
@@ -167,12 +168,12 @@ def comparison(experiment: Experiment) -> dict:
         # How far the run's image is from the baseline's (mean CIEDE2000, fidelity.colour_difference), once both are finished.
         vs_baseline = fidelity.colour_difference(baseline_image, image) if image is not None else None
         rows.append({"job": job, "changed": changed, "vs_baseline": vs_baseline,
-                     "vs_baseline_seen": fidelity.how_visible(vs_baseline) if vs_baseline is not None else ""})
+                     "vs_baseline_seen": delta_e_words(vs_baseline) if vs_baseline is not None else ""})
     text_rows = [r for r in rows if r["job"].mode == Mode.TEXT2IMG]
     image_rows = [r for r in rows if r["job"].mode in P.SOURCE_MODES]
     source = image_rows[0]["job"].source_photo if image_rows else None
     done = [r["job"] for r in rows if r["job"].status == Status.SUCCEEDED]
-    return {
+    data = {
         "rows": rows,
         "text_rows": text_rows,
         "image_rows": image_rows,
@@ -191,6 +192,8 @@ def comparison(experiment: Experiment) -> dict:
             x_label="strength", y_label="SSIM to source",
         ) if len({r["job"].strength for r in image_rows if r["job"].strength is not None}) > 1 else "",
     }
+    data["observations"] = observations(data)
+    return data
 
 
 def _finished_image(job: GenerationJob):
@@ -211,7 +214,9 @@ def svg_chart(points: list[tuple[float, float]], *, x_label: str, y_label: str, 
     pad = 36
     xs, ys = [p[0] for p in points], [p[1] for p in points]
     x0, x1 = min(xs), max(xs)
-    y0, y1 = min(0.0, min(ys)), max(ys)
+    # The y axis follows the data (SSIM from 0.6 to 0.9 is not a flat line at the top of a 0-1 axis), padded a little.
+    margin = (max(ys) - min(ys)) * 0.1 or abs(max(ys)) * 0.1 or 1.0
+    y0, y1 = min(ys) - margin, max(ys) + margin
     sx = (width - 2 * pad) / ((x1 - x0) or 1)
     sy = (height - 2 * pad) / ((y1 - y0) or 1)
     coords = [(pad + (x - x0) * sx, height - pad - (y - y0) * sy) for x, y in points]
@@ -224,5 +229,7 @@ def svg_chart(points: list[tuple[float, float]], *, x_label: str, y_label: str, 
         f'<line x1="{pad}" y1="{pad}" x2="{pad}" y2="{height - pad}" class="axis"/>'
         f'<polyline points="{path}" class="series"/>{dots}{labels}'
         f'<text x="{width / 2}" y="{height - 4}" text-anchor="middle">{x_label}</text>'
-        f'<text x="4" y="{pad - 10}">{y_label} (max {y1:.3g})</text></svg>'
+        f'<text x="4" y="{pad - 10}">{y_label}</text>'
+        f'<text x="{pad - 4}" y="{pad + 4}" text-anchor="end" class="tick">{y1:.3g}</text>'
+        f'<text x="{pad - 4}" y="{height - pad}" text-anchor="end" class="tick">{y0:.3g}</text></svg>'
     )

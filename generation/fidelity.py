@@ -37,9 +37,7 @@ def compare_pixels(a: Image.Image, b: Image.Image) -> PixelComparison:
     return PixelComparison(identical=False, max_diff=max_diff, psnr=round(10 * math.log10(255.0**2 / mse), 3))
 
 
-# CIEDE2000 is scaled so that 1.0 is a just-noticeable difference; a mean above 2 is seen at a glance.
-NOTICEABLE_DELTA_E = 1.0
-VISIBLE_DELTA_E = 2.0
+# CIEDE2000 is scaled so that 1.0 is a just-noticeable difference (its grades in words: generation.observations).
 DELTA_E_SIZE = 256  # compared at the size a person looks at side by side (fine noise averages out)
 
 
@@ -58,13 +56,6 @@ def colour_difference(a: Image.Image, b: Image.Image) -> float | None:
         return rgb2lab(np.asarray(small, dtype=np.float64) / 255.0)
 
     return round(float(deltaE_ciede2000(lab(a), lab(b)).mean()), 2)
-
-
-def how_visible(delta_e: float) -> str:
-    """A mean CIEDE2000 difference in words: "visible", "slight" (noticeable on a close look) or "not visible"."""
-    if delta_e > VISIBLE_DELTA_E:
-        return "visible"
-    return "slight" if delta_e >= NOTICEABLE_DELTA_E else "not visible"
 
 
 def fidelity(source: Image.Image, output: Image.Image) -> tuple[float, int]:

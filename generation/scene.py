@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image, ImageFilter
+from PIL import Image, ImageFilter, ImageOps
 
 FEATHER_FRACTION = 0.008  # the blend into the generated scene: 4 px at 512, all of it outside the product
 CANNY_LOW, CANNY_HIGH = 100, 200  # the thresholds of ControlNet's canny model card
@@ -19,6 +19,23 @@ class Placed:
     canvas: Image.Image  # RGB at the job's size: the product on its photo's background colour
     mask: Image.Image  # L at the job's size: 255 where the product's pixels are kept
     box: tuple[int, int, int, int]  # where the product's bounding box landed (left, top, right, bottom)
+
+
+def prepare_source(image: Image.Image, width: int, height: int) -> Image.Image:
+    """img2img's source: the photo fitted to the job's size, keeping its aspect ratio (centre crop), in RGB."""
+    image = image.convert("RGB")
+    if image.size == (width, height):
+        return image
+    return ImageOps.fit(image, (width, height), method=Image.Resampling.LANCZOS)
+
+
+def outline(mask: Image.Image, colour: tuple[int, int, int] = (255, 0, 255), width: int = 2) -> Image.Image:
+    """The edge of a mask's kept region as an RGBA overlay (``width`` px, transparent elsewhere), for reviewers."""
+    kept = mask.convert("L").point(lambda v: 255 if v >= 128 else 0)
+    edge = kept.filter(ImageFilter.FIND_EDGES).filter(ImageFilter.MaxFilter(2 * (width // 2) + 1))
+    overlay = Image.new("RGBA", mask.size, colour + (0,))
+    overlay.putalpha(edge.point(lambda v: 255 if v else 0))
+    return overlay
 
 
 def background_colour(photo: Image.Image, mask: Image.Image) -> tuple[int, int, int]:

@@ -15,4 +15,5 @@ urlpatterns = [
     path("<int:pk>/compare/difference.png", views.rerun_diff_map, name="rerun_diff_map"),
     path("<int:pk>/retry/", views.job_retry, name="job_retry"),
     path("<int:pk>/download/", views.job_download, name="job_download"),
+    path("<int:pk>/<str:view>.png", views.job_reference, name="job_reference"),
 ]

@@ -127,7 +127,10 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
                "can_manage": services.can_manage(job=job, user=request.user), "credentials": output_credentials(job),
                # Reviewers get the output and the rubric side by side, the configuration folded away.
                "reviewable": job.status == Status.SUCCEEDED and (request.user.has_perm("evaluation.add_evaluation")
-                                                                 or request.user.has_perm("evaluation.add_reviewdecision"))}
+                                                                 or request.user.has_perm("evaluation.add_reviewdecision")),
+               # img2img and scene outputs are compared with their source (views: source, difference, outline)
+               "has_reference": job.mode in P.SOURCE_MODES and bool(job.source_photo_id)
+                                and (job.mode != "scene" or bool(job.mask))}
     # The review panel comes from the evaluation app ({% review_panel %}): generation knows nothing of reviews.
     return render(request, "generation/generationjob_detail.html", context)
 
@@ -160,6 +163,46 @@ def rerun_compare(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 DIFF_GAIN = 16  # the difference map multiplies |original - re-run| by this, so a difference of 1 grey level shows
+
+
+REFERENCE_VIEWS = ("source", "difference", "outline")
+
+
+@login_required
+def job_reference(request: HttpRequest, pk: int, view: str) -> HttpResponse:
+    """What a reviewer compares the output with, at the output's size: the source as the pipeline saw it, the
+    amplified difference to it, or (scenes) the outline of the pixels kept."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from generation import scene
+    from generation.fidelity import pixel_difference
+    from generation.selectors import job_reference as reference_of
+    from sdstudio.images import open_image
+
+    job = get_object_or_404(GenerationJob.objects.select_related("source_photo"), pk=pk)
+    if view not in REFERENCE_VIEWS:
+        raise Http404("Views: source, difference, outline.")
+    reference, kept = reference_of(job)
+    if reference is None or (view == "outline" and kept is None) or (view == "difference" and not job.output):
+        raise Http404("This job has no such view.")
+    if view == "source":
+        image = reference
+    elif view == "outline":
+        image = scene.outline(kept)
+    else:
+        difference = pixel_difference(open_image(job.output), reference)
+        if difference is None:
+            raise Http404("The output and its source differ in size.")
+        image = Image.fromarray(np.clip(difference.max(axis=-1) * DIFF_GAIN, 0, 255).astype(np.uint8), "L")
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    response = HttpResponse(buffer.getvalue(), content_type="image/png")
+    response["Cache-Control"] = "private, max-age=3600"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @login_required

@@ -44,14 +44,6 @@ class RunResult:
 StepCallback = Callable[[int, int], None]
 
 
-def prepare_source(image: Image.Image, width: int, height: int) -> Image.Image:
-    """Fit the source photo to the job's size, keeping its aspect ratio (centre crop), in RGB."""
-    image = image.convert("RGB")
-    if image.size == (width, height):
-        return image
-    return ImageOps.fit(image, (width, height), method=Image.Resampling.LANCZOS)
-
-
 def run(spec: JobSpec, loaded: LoadedModel, on_step: StepCallback | None = None) -> RunResult:
     """Generate one image. ``on_step(step, total)`` is called after each denoising step and may raise JobCanceled."""
     return run_batch([spec], loaded, on_step)[0]
@@ -97,7 +89,7 @@ def run_batch(specs: list[JobSpec], loaded: LoadedModel, on_step: StepCallback |
     if first.mode == "img2img":
         if first.strength is None:
             raise ValueError("img2img needs a strength.")
-        sources = [prepare_source(spec.source_image, spec.width, spec.height) for spec in specs]
+        sources = [scene.prepare_source(spec.source_image, spec.width, spec.height) for spec in specs]
         kwargs.update(image=sources[0] if single else sources, strength=first.strength)
         controls = [scene.canny(source) for source in sources] if edge_guidance else controls
     elif first.mode in P.MASK_MODES:

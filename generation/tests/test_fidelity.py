@@ -11,25 +11,18 @@ def test_identical_images_compare_identical():
     assert result.identical and result.max_diff == 0 and result.psnr is None
 
 
-def test_one_changed_pixel_is_drift_with_figures():
-    a = Image.new("RGB", (10, 10), (100, 100, 100))
+@pytest.mark.parametrize("size, changed, expected_diff", [
+    (10, (110, 100, 100), 10),
+    (8, (100, 100, 101), 1),  # "identical" means every byte equal: the smallest possible change is drift too
+])
+def test_one_changed_pixel_is_drift_with_figures(size, changed, expected_diff):
+    a = Image.new("RGB", (size, size), (100, 100, 100))
     b = a.copy()
-    b.putpixel((3, 3), (110, 100, 100))
+    b.putpixel((3, 3), changed)
     result = metrics.compare_pixels(a, b)
-    assert not result.identical and result.max_diff == 10
-    # MSE = 100 / 300 -> PSNR = 10 log10(255^2 / (1/3))
-    assert abs(result.psnr - 10 * np.log10(255**2 * 3)) < 1e-3
-
-
-def test_a_difference_of_one_level_in_one_channel_is_not_identical():
-    # "identical" means every byte equal: the smallest possible change must count as drift
-    a = Image.new("RGB", (8, 8), (100, 100, 100))
-    b = a.copy()
-    b.putpixel((0, 7), (100, 100, 101))
-    result = metrics.compare_pixels(a, b)
-    assert not result.identical and result.max_diff == 1
-    # MSE = 1 / 192 -> PSNR = 10 log10(255^2 * 192)
-    assert abs(result.psnr - 10 * np.log10(255**2 * 192)) < 1e-3
+    assert not result.identical and result.max_diff == expected_diff
+    # MSE = diff^2 / (3 * size^2) -> PSNR = 10 log10(255^2 * 3 * size^2 / diff^2)
+    assert abs(result.psnr - 10 * np.log10(255**2 * 3 * size**2 / expected_diff**2)) < 1e-3
 
 
 def test_fidelity_is_higher_for_a_close_image():
@@ -56,5 +49,8 @@ def test_colour_difference_is_mean_ciede2000_from_0_to_100():
     gray = np.full((512, 512, 3), 120, dtype=np.uint8)
     assert 1.5 < metrics.colour_difference(Image.fromarray(gray), Image.fromarray(gray + 6)) < 3.5
     assert metrics.colour_difference(a, Image.fromarray(black[:50])) is None
-    # in words, against 1.0 (just noticeable) and 2.0 (seen at a glance)
-    assert [metrics.how_visible(d) for d in (0.4, 1.0, 2.0, 2.1)] == ["not visible", "slight", "slight", "visible"]
+    # in graded words: below 1.0 (CIEDE2000's just-noticeable difference) not noticeable, then slight, clear, large
+    from generation.observations import delta_e_words
+
+    assert [delta_e_words(d) for d in (0.4, 0.99, 1.0, 4.9, 5.0, 9.9, 10.0, 40)] == [
+        "not noticeable", "not noticeable", "slight", "slight", "clear", "clear", "large", "large"]

@@ -10,7 +10,7 @@ from PIL import Image
 
 from catalog.demo_data import DEMO_PHOTO
 from generation import fidelity as metrics
-from generation import pngmeta, services
+from generation import pngmeta, scene, services
 from generation.inference import runner
 from generation.models import Status
 from generation.tests.factories import queue_job
@@ -24,7 +24,7 @@ def test_fidelity_is_higher_at_strength_035_than_085(loaded):
         spec = runner.JobSpec(mode="img2img", prompt="headphones", negative_prompt="", seed=42, num_inference_steps=20,
                               guidance_scale=7.5, scheduler="euler_a", width=256, height=256, strength=strength, source_image=source)
         output = runner.run(spec, loaded).image
-        photo = runner.prepare_source(source, 256, 256)
+        photo = scene.prepare_source(source, 256, 256)
         figures[strength] = (metrics.fidelity(photo, output)[0], metrics.colour_difference(photo, output))
     # then the low strength keeps more of the photo, by structure (SSIM) and by colour (CIEDE2000 to the photo).
     # (pHash is not asked: on a plain-background packshot its distance sits at 22-34 of 64 at every strength,

@@ -76,3 +76,26 @@ def test_in_scene_mode_the_form_needs_a_product_and_fills_its_photos_as_it_is_pi
     page.locator(f"#id_source_photo option[value='{photo.pk}']").wait_for(state="attached")
     assert page.evaluate("document.activeElement.id") == "id_product"
     shot(page, "job-form-scene-required-product")
+
+
+def test_make_clean_removes_what_the_readme_makes_and_git_ignores_it():
+    import subprocess
+
+    from sdstudio.tests.test_deploy import ROOT
+
+    dry = subprocess.run(["make", "-n", "clean"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    removed = dry.split("rm -rf", 1)[1].split()
+    for path in ("reports", ".pytest_cache", ".hypothesis", "var", "media", ".venv"):
+        assert path in removed, path
+    ignored = subprocess.run(["git", "check-ignore", "reports/study.zip", ".hypothesis/x", ".pytest_cache/x"], cwd=ROOT,
+                             capture_output=True, text=True).stdout.split()
+    assert ignored == ["reports/study.zip", ".hypothesis/x", ".pytest_cache/x"]
+
+
+def test_the_readme_says_what_the_brief_is_and_what_pip_downloads():
+    from sdstudio.tests.test_deploy import ROOT
+
+    readme = (ROOT / "README.md").read_text()
+    quick_start = readme.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    assert "CUDA build of PyTorch (about 3 GB" in quick_start and "--index-url https://download.pytorch.org/whl/cpu" in quick_start
+    assert "The brief is" in readme.split("## Quick start", 1)[0]
