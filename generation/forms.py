@@ -7,7 +7,7 @@ from generation import parameters as P
 from generation.models import Mode, Scheduler
 
 BASELINE = P.BASELINE
-CHOICES = {"mode": Mode.choices, "scheduler": Scheduler.choices}
+CHOICES = {"mode": Mode.choices, "scheduler": Scheduler.choices, "speed": list(P.SPEEDS.items())}
 
 
 def parameter_field(p: P.Parameter) -> forms.Field:

@@ -69,6 +69,7 @@ class GenerationJob(models.Model):
     num_inference_steps = models.PositiveIntegerField(default=P.BY_NAME["num_inference_steps"].default)
     guidance_scale = models.FloatField(default=P.BY_NAME["guidance_scale"].default)
     scheduler = models.CharField(max_length=16, choices=Scheduler.choices, default=P.BY_NAME["scheduler"].default)
+    speed = models.CharField(max_length=8, choices=list(P.SPEEDS.items()), default=P.BY_NAME["speed"].default)
     width = models.PositiveIntegerField(default=P.BY_NAME["width"].default)
     height = models.PositiveIntegerField(default=P.BY_NAME["height"].default)
     strength = models.FloatField(null=True, blank=True, help_text="img2img only: 0 < strength <= 1.")

@@ -20,6 +20,7 @@ from django.utils import timezone
 from generation import modelinfo
 from generation import parameters as P
 from generation.models import Experiment, GenerationJob, Status
+from sdstudio.roles import require
 from sdstudio.storedfiles import store_with_row
 
 logger = logging.getLogger(__name__)
@@ -149,16 +150,24 @@ def job_rerun(*, job: GenerationJob, user) -> GenerationJob:
         raise PermissionDenied("Only administrators can re-run a job for comparison.")
     if job.status != Status.SUCCEEDED:
         raise ValidationError(f"Job #{job.pk} is {job.status}; only a job that succeeded can be re-run for comparison.")
-    return job_create(
-        **{name: getattr(job, name) for name in P.IDENTITY},
-        mask=job_mask_image(job),
-        product=job.product,
-        source_photo=job.source_photo,
-        run_name=job.run_name,
-        rerun_of=job,
-        model_id=job.model_id,
-        created_by=user,
-    )
+    return _job_again(job, user=user, rerun_of=job)
+
+
+def job_make_full(*, job: GenerationJob, user) -> GenerationJob:
+    """The full image of a draft: every parameter, the seed, the model and the source the same, speed full."""
+    require(user, "generation.add_generationjob", "Only merchandisers (or admins) can start generation jobs.")
+    if job.speed != "draft":
+        raise ValidationError(f"Job #{job.pk} is already a full image.")
+    return _job_again(job, user=user, speed="full", experiment=job.experiment)
+
+
+def _job_again(job: GenerationJob, *, user, speed: str | None = None, **links) -> GenerationJob:
+    """A new job with ``job``'s identical parameters, seed, model, source and own mask (``speed`` changed if given)."""
+    parameters = {name: getattr(job, name) for name in P.IDENTITY}
+    if speed is not None:
+        parameters["speed"] = speed
+    return job_create(**parameters, mask=job_mask_image(job), product=job.product, source_photo=job.source_photo,
+                      run_name=job.run_name, model_id=job.model_id, created_by=user, **links)
 
 
 def job_mask_image(job: GenerationJob):

@@ -15,5 +15,6 @@ urlpatterns = [
     path("<int:pk>/compare/difference.png", views.rerun_diff_map, name="rerun_diff_map"),
     path("<int:pk>/retry/", views.job_retry, name="job_retry"),
     path("<int:pk>/download/", views.job_download, name="job_download"),
+    path("<int:pk>/full/", views.job_make_full, name="job_make_full"),
     path("<int:pk>/<str:view>.png", views.job_reference, name="job_reference"),
 ]

@@ -307,14 +307,28 @@ def job_retry(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def job_rerun(request: HttpRequest, pk: int) -> HttpResponse:
+    return _queue_again(request, pk, services.job_rerun,
+                        "Re-run queued as job #{new.pk} with the identical parameters and seed {new.seed}.")
+
+
+def _queue_again(request: HttpRequest, pk: int, service, sentence: str) -> HttpResponse:
+    """A service that makes a new job from this one: to the new job's page, or back here with why not."""
     job = get_object_or_404(GenerationJob, pk=pk)
     try:
-        rerun = services.job_rerun(job=job, user=request.user)
+        new = service(job=job, user=request.user)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect(job)
-    messages.success(request, f"Re-run queued as job #{rerun.pk} with the identical parameters and seed {rerun.seed}.")
-    return redirect(rerun)
+    messages.success(request, sentence.format(job=job, new=new))
+    return redirect(new)
+
+
+@login_required
+@require_POST
+def job_make_full(request: HttpRequest, pk: int) -> HttpResponse:
+    """A draft's "Make the full image": the same job at full speed, same seed."""
+    return _queue_again(request, pk, services.job_make_full,
+                        "The full image of draft #{job.pk} is queued as job #{new.pk} (seed {new.seed}).")
 
 
 @login_required

@@ -1,6 +1,7 @@
 """Run generations on loaded pipelines. Pure: JobSpecs in, images out; no Django model, no service, no database."""
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass, field, make_dataclass
 from typing import Any, Callable
@@ -10,6 +11,7 @@ from PIL import Image, ImageOps
 
 from generation import parameters as P
 from generation import scene
+from generation.inference.deepcache import WARMUP_FRACTION, DeepCache
 from generation.inference.pipelines import LoadedModel, make_generator, make_scheduler
 
 
@@ -109,7 +111,8 @@ def run_batch(specs: list[JobSpec], loaded: LoadedModel, on_step: StepCallback |
         kwargs.update(control_image=controls[0] if single else controls,
                       controlnet_conditioning_scale=float(first.controlnet_conditioning_scale))
     started = time.perf_counter()
-    with torch.inference_mode():
+    draft = DeepCache(pipe.unet, warmup=round(first.num_inference_steps * WARMUP_FRACTION)) if first.speed == "draft" else None
+    with torch.inference_mode(), (draft or contextlib.nullcontext()):
         output = pipe(**kwargs)
     elapsed = time.perf_counter() - started
     images = [scene.composite(image, where) if where is not None else image for image, where in zip(output.images, placed)]

@@ -77,7 +77,7 @@ def test_services_validation_and_batching_use_the_parameters(db):
     with pytest.raises(TypeError):
         services.validate_parameters({"prompt": "x", "steps": 3})
     assert P.BATCH_KEYS == ("mode", "num_inference_steps", "guidance_scale", "scheduler", "width", "height", "strength",
-                            "controlnet_conditioning_scale")
+                            "speed", "controlnet_conditioning_scale")
 
 
 # --- the web process never imports torch ----------------------------------------------------------
