@@ -27,7 +27,9 @@ def test_a_login_without_a_role_sees_a_page_that_says_to_ask_an_admin(client, pr
         assert response.status_code == 403, url
         assert "Ask an administrator to add you to Merchandisers or Reviewers" in response.content.decode(), url
         assert product.name not in response.content.decode(), url
-    # its account pages still work
+    # its menu offers nothing but logging out, and its account pages still work
+    page = client.get("/").content.decode()
+    assert "Log out new-colleague" in page and f'href="{reverse("catalog:product_list")}"' not in page
     assert client.get(reverse("password_change")).status_code == 200
     # and its API token reads nothing either
     api, _ = client_for(nobody)
