@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import json
 
-from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -31,6 +30,7 @@ from catalog.models import Product, ProductPhoto
 from generation import parameters as P
 from generation import services
 from generation.models import GenerationJob
+from sdstudio.roles import require
 
 
 def handle_exception(exc, context):
@@ -45,8 +45,7 @@ IDEMPOTENCY_KEY_MAX = 255  # the column's length: a longer key would be cut, and
 
 
 def _require(request, perm: str, what: str) -> None:
-    if not request.user.has_perm(perm):
-        raise PermissionDenied(f"Your role cannot {what}.")
+    require(request.user, perm, f"Your role cannot {what}.")
 
 
 class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
@@ -192,9 +191,10 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
             except DjangoValidationError as exc:
                 raise DjangoValidationError({"mask": exc.messages}) from None
         model = data.get("model")
-        if model and model != "embedded" and model not in services.known_models():
+        known = services.known_models() if model and model != "embedded" else set()
+        if known and model not in known:
             raise DjangoValidationError({"model": f"No worker serves {model[:100]!r} and it is not configured: use one of "
-                                                  f"{', '.join(sorted(services.known_models() - {''})) or 'the default model'}, "
+                                                  f"{', '.join(sorted(known - {''})) or 'the default model'}, "
                                                   "or start a worker for it first (SDSTUDIO_MODEL=... manage.py rqworker generation)."})
         return services.job_create(**params, product=data.get("product"), source_photo=source, mask=mask, created_by=request.user,
                                    model_id=None if not model else ("" if model == "embedded" else model))
