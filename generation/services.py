@@ -301,11 +301,15 @@ def starting_models() -> dict[str, int]:
 
 
 def job_enqueue(*, job_id: int) -> bool:
-    """Put a queued job on Redis. Redis being down is not an error: the row stays queued for the reconciler."""
+    """Put a queued job on Redis. Redis being down is not an error: the row stays queued for the reconciler.
+
+    Neither REDIS_URL nor a running `make run` names SD Studio's Redis: nothing is sent to whatever Redis listens
+    on the default port (it may be someone else's); the row stays queued as when Redis is down.
+    """
     from redis.exceptions import RedisError
 
     job = GenerationJob.objects.filter(pk=job_id, status=Status.QUEUED).first()
-    if job is None:
+    if job is None or not settings.REDIS_URL_KNOWN:
         return False
     rq_id = rq_job_id(job)
     try:

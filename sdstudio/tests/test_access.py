@@ -128,3 +128,11 @@ def test_commands_say_that_no_sd_studio_redis_runs_instead_of_using_the_default_
         # then each stops with the sentence, and nothing was sent to 127.0.0.1:6379
         assert result.returncode != 0, command
         assert "No SD Studio Redis is running" in result.stderr and "make run" in result.stderr, (command, result.stderr[-500:])
+    # while `generate --inline`, which runs the job in its own process, needs no Redis at all
+    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput"], cwd=ROOT, env={**clean, **env}, check=True,
+                   capture_output=True, timeout=300)
+    result = subprocess.run([sys.executable, "manage.py", "generate", "--inline", "--prompt", "a red mug", "--steps", "2",
+                             "--width", "64", "--height", "64"], cwd=ROOT,
+                            env={**clean, **env, "MEDIA_ROOT": str(tmp_path / "media"), "SDSTUDIO_TORCH_THREADS": "1"},
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0 and "succeeded" in result.stdout + result.stderr, result.stderr[-800:]

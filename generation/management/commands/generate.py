@@ -33,7 +33,8 @@ class Command(BaseCommand):
         parser.add_argument("--timeout", type=float, default=None, help="With --wait: give up after this many seconds.")
 
     def handle(self, *args, **options):
-        require_sdstudio_command_redis()
+        if not options["inline"]:  # --inline runs here: it needs no Redis (and sends nothing to an unknown one)
+            require_sdstudio_command_redis()
         from catalog.services import DuplicatePhoto, photo_add
 
         product = None
