@@ -179,10 +179,11 @@ def loaded():
     """The embedded model loaded in the test process (built once into the shared cache)."""
     import torch
 
+    from generation import modelinfo
     from generation.inference import pipelines
 
     torch.set_num_threads(1)
-    return pipelines.get_pipelines()
+    return pipelines.get_pipelines(modelinfo.inference_config())
 
 
 def finished_job(**changes):

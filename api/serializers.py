@@ -6,7 +6,8 @@ from rest_framework import serializers
 
 from catalog.models import Product, ProductPhoto, ProductVariant
 from generation import parameters as P
-from generation.models import GenerationJob
+from generation import modes
+from generation.models import Decision, GenerationJob
 
 
 def absolute(request, path: str) -> str:
@@ -45,6 +46,8 @@ class ProductSerializer(serializers.ModelSerializer):
 
 def _parameter_field(p: P.Parameter) -> serializers.Field:
     common = {"required": p.name == "prompt", "help_text": p.help or p.label}
+    if p.name == "mode":
+        return serializers.ChoiceField(choices=modes.choices(), **common)
     if p.choices:
         return serializers.ChoiceField(choices=list(p.choices), **common)
     if p.type is str:
@@ -119,5 +122,5 @@ class EvaluationSerializer(serializers.Serializer):
 
 
 class DecisionSerializer(serializers.Serializer):
-    decision = serializers.ChoiceField(choices=["approved", "rejected"])
+    decision = serializers.ChoiceField(choices=Decision.choices)
     reason = serializers.CharField(allow_blank=True, required=False, max_length=2000)

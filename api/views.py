@@ -30,6 +30,7 @@ from catalog.models import Product, ProductPhoto
 from generation import parameters as P
 from generation import services
 from generation.models import GenerationJob
+from generation.selectors import filter_jobs
 from sdstudio.roles import require
 
 
@@ -113,14 +114,7 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
 
     def get_queryset(self):
         queryset = GenerationJob.objects.select_related("product").order_by("-created_at", "-id")
-        params = self.request.query_params
-        if params.get("status"):
-            queryset = queryset.filter(status=params["status"])
-        if params.get("product"):
-            queryset = queryset.filter(product__sku=params["product"])
-        if params.get("decision"):
-            queryset = queryset.filter(decision=params["decision"])
-        return queryset
+        return filter_jobs(queryset, self.request.query_params)
 
     def get_parsers(self):
         return [SafeJSONParser(), MultiPartParser(), FormParser()]

@@ -153,6 +153,7 @@ def main() -> int:
     from PIL import Image
 
     from generation import productshots
+    from generation import modelinfo
     from generation.inference import pipelines, runner
 
     if args.threads:
@@ -161,7 +162,7 @@ def main() -> int:
         settings = [(30, g) for g in (1.0, 4.0, 7.5, 12.0)] + [(15, 7.5), (50, 7.5)]
     else:
         settings = [(int(s), float(g)) for s in args.steps.split(",") for g in args.guidance.split(",")]
-    loaded = pipelines.get_pipelines()
+    loaded = pipelines.get_pipelines(modelinfo.inference_config())
     templates = kind_templates()
     kinds, colours, surfaces = list(productshots.KINDS), list(productshots.COLOURS), list(productshots.SURFACES)
     # The colour test on the brief's gray background; the surface test with colours that stand out on every surface.

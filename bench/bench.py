@@ -90,6 +90,7 @@ def main() -> None:
     import torch
 
     from generation import services
+    from generation import modelinfo
     from generation.inference import pipelines, runner
     from generation.models import GenerationJob
 
@@ -116,7 +117,7 @@ def main() -> None:
             time.sleep(0.1)
         worker_startup = time.perf_counter() - worker_started
 
-        loaded = pipelines.get_pipelines()
+        loaded = pipelines.get_pipelines(modelinfo.inference_config())
         print(f"model: {loaded.model_label} on {loaded.device} ({loaded.dtype}); load in this process {loaded.load_seconds:.2f} s; "
               f"worker start-up (import + load + register) {worker_startup:.2f} s", flush=True)
         prompt = "ultra-realistic product shot of sleek black wireless headphones on a minimalist gray background"

@@ -35,10 +35,11 @@ def measure(shapes: list[tuple[int, int]], rounds: int, out: Path) -> None:
     import torch
 
     from generation import fidelity
+    from generation import modelinfo
     from generation.inference import pipelines, runner
 
     torch.set_num_threads(int(os.environ.get("SDSTUDIO_TORCH_THREADS") or os.cpu_count() or 1))
-    loaded = pipelines.load_pipelines()
+    loaded = pipelines.load_pipelines(modelinfo.inference_config())
     out.mkdir(parents=True, exist_ok=True)
     for size, steps in shapes:
         spec = dict(mode="text2img", prompt=PROMPT, seed=42, num_inference_steps=steps, width=size, height=size)

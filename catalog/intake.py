@@ -16,7 +16,6 @@ Policy, in the order applied:
 """
 from __future__ import annotations
 
-import hashlib
 import io
 import os
 import re
@@ -30,6 +29,7 @@ from django.template.defaultfilters import filesizeformat
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from catalog import masks
+from sdstudio.images import pixels_sha256
 
 ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "HEIF")
 
@@ -116,12 +116,6 @@ def to_srgb(image: Image.Image, notes: list[str]) -> Image.Image:
         notes.append("The photo's colour profile could not be read: it was dropped and its colours taken as sRGB.")
     rgb.info.pop("icc_profile", None)
     return rgb
-
-
-def pixels_sha256(image: Image.Image) -> str:
-    digest = hashlib.sha256(f"{image.width}x{image.height}:".encode())
-    digest.update(image.tobytes())
-    return digest.hexdigest()
 
 
 def corrupt(exc: Exception) -> ValidationError:

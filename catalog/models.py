@@ -161,7 +161,7 @@ class ProductPhoto(models.Model):
 
     @property
     def declares_ai(self) -> bool:
-        from sdstudio.credentials import AI_SOURCE_TYPES
+        from sdstudio.iptc import AI_SOURCE_TYPES
 
         return self.declared_source_type in AI_SOURCE_TYPES
 

@@ -118,7 +118,7 @@ def photo_detail(request: HttpRequest, sku: str, pk: int) -> HttpResponse:
     """The photo, its product mask and the mask editor (static/js/mask_editor.js)."""
     photo = get_object_or_404(ProductPhoto.objects.select_related("product"), product__sku=sku, pk=pk)
     return render(request, "catalog/photo_detail.html", {"photo": photo, "product": photo.product,
-                                                          "scene_jobs": photo.jobs.filter(mode="scene").count()})
+                                                          "scene_jobs": photo.jobs.exclude(mask="").count()})
 
 
 @login_required

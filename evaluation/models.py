@@ -5,6 +5,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 
+from generation.models import Decision  # noqa: F401  (the decision values: the job holds the current one)
+
 # The brief's "light" rubric (exercise 6): integer scores 0..2, total out of 10.
 RUBRIC = [
     ("prompt_adherence", "Prompt adherence", "2 = the image shows what the prompt asks for."),
@@ -83,9 +85,6 @@ class EvaluationRevision(models.Model):
         return f"revision of {self.evaluation_id}: {self.total}/10"
 
 
-class Decision(models.TextChoices):
-    APPROVED = "approved", "Approved"
-    REJECTED = "rejected", "Rejected"
 
 
 class ReviewDecision(models.Model):
@@ -101,7 +100,7 @@ class ReviewDecision(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
-            models.CheckConstraint(condition=~Q(decision="rejected") | ~Q(reason=""), name="rejection_needs_reason"),
+            models.CheckConstraint(condition=~Q(decision=Decision.REJECTED) | ~Q(reason=""), name="rejection_needs_reason"),
         ]
 
     def __str__(self) -> str:

@@ -4,7 +4,7 @@ from django.db.models import Avg, QuerySet
 
 from evaluation.models import Evaluation, ReviewDecision
 from generation.models import GenerationJob, Status
-from sdstudio.textsafe import parse_id
+from generation.selectors import filter_jobs
 
 
 def review_summary(*, job: GenerationJob, user) -> dict:
@@ -28,19 +28,7 @@ def review_queue(filters: dict | None = None) -> QuerySet[GenerationJob]:
         .select_related("product", "source_photo", "rerun_of")
         .order_by("finished_at", "id")
     )
-    filters = filters or {}
-    if filters.get("product"):
-        queue = queue.filter(product__sku=filters["product"])
-    if filters.get("mode"):
-        queue = queue.filter(mode=filters["mode"])
-    experiment_id = parse_id(filters.get("experiment"))
-    if experiment_id is not None:
-        queue = queue.filter(experiment_id=experiment_id)
-    if filters.get("reruns") == "only":
-        queue = queue.filter(rerun_of__isnull=False)
-    elif filters.get("reruns") == "none":
-        queue = queue.filter(rerun_of__isnull=True)
-    return queue
+    return filter_jobs(queue, {key: value for key, value in (filters or {}).items() if key in QUEUE_FILTERS})
 
 
 def average_totals(job_ids) -> dict[int, float]:

@@ -23,7 +23,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     from django.utils.http import urlencode
 
     from evaluation.selectors import QUEUE_FILTERS, average_totals
-    from generation.parameters import MODES
+    from generation import modes
 
     filters = {name: request.GET.get(name, "").strip() for name in QUEUE_FILTERS}
     page = Paginator(review_queue(filters), 20).get_page(request.GET.get("page"))
@@ -32,7 +32,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         job.average_total = totals.get(job.pk)
     active = {k: v for k, v in filters.items() if v}
     return render(request, "evaluation/review_queue.html", {
-        "page": page, "filters": filters, "querystring": urlencode(active), "modes": MODES.items(),
+        "page": page, "filters": filters, "querystring": urlencode(active), "modes": modes.choices(),
         "experiments": Experiment.objects.order_by("-created_at")[:50], "draft_reason": request.session.pop("draft-reason-bulk", ""),
     })
 

@@ -17,8 +17,7 @@ from django.conf import settings
 from django.db import close_old_connections, connection, connections
 from django.utils import timezone
 
-from generation import fidelity, pngmeta, scene, services
-from generation import parameters as P
+from generation import fidelity, modelinfo, modes, pngmeta, services
 from generation.models import GenerationJob, Status
 from sdstudio.images import open_image, thumbnail_png
 
@@ -202,7 +201,7 @@ def job_execute(*, job_id: int) -> list[str]:
         batch = [job] + services.job_claim_companions(job=job, worker_name=worker_identity(), limit=settings.SDSTUDIO_BATCH_MAX - 1)
         first_load = not pipelines.is_loaded()
         try:
-            loaded = pipelines.get_pipelines()
+            loaded = pipelines.get_pipelines(modelinfo.inference_config())
             states = execute_jobs(batch, loaded, load_seconds=loaded.load_seconds if first_load else 0.0)
         except JobTimeoutException:
             # The alarm may have interrupted a query: start the bookkeeping on a fresh connection.
@@ -237,8 +236,9 @@ def spec_for(job: GenerationJob):
     """The runner's view of a job row: its parameters, and the source photo decoded for the modes that use one."""
     from generation.inference.runner import JobSpec
 
-    source = open_image(job.source_photo.image) if job.mode in P.SOURCE_MODES else None
-    mask = open_image(job.mask) if job.mode in P.MASK_MODES else None
+    mode = modes.get(job.mode)
+    source = open_image(job.source_photo.image) if mode.uses_photo else None
+    mask = open_image(job.mask) if mode.uses_mask else None
     return JobSpec(**job.parameter_values(), source_image=source, mask_image=mask)
 
 
@@ -277,7 +277,7 @@ def execute_jobs(jobs: list[GenerationJob], loaded, *, load_seconds: float = 0.0
             finished = timezone.now()
             progress.close()
         canceled = progress.canceled if results else {job.pk for job in runnable}
-        environment = loaded.environment(runnable[0].mode, edge_guidance=runnable[0].controlnet_conditioning_scale is not None)
+        environment = loaded.environment(modes.get(runnable[0].mode), edge_guidance=runnable[0].controlnet_conditioning_scale is not None)
         if len(runnable) > 1:
             environment["batch_size"] = len(runnable)
         for job, spec, result in zip(runnable, specs, results or [None] * len(runnable)):
@@ -309,26 +309,20 @@ def sign_output(job: GenerationJob, png: bytes, params: dict, environment: dict)
     keys = credentials.signing_keys()
     if keys is None:
         return png, ""
+    mode = modes.get(job.mode)
     source = None
-    if job.mode in P.SOURCE_MODES and job.source_photo_id:
+    if mode.uses_photo and job.source_photo_id:
         with job.source_photo.image.open("rb") as handle:
-            source = (f"product photo #{job.source_photo_id}", handle.read())
+            source = credentials.Ingredient(f"product photo #{job.source_photo_id}", handle.read(), mode.ingredient_relationship)
     rerun_of = {"job": job.rerun_of_id, "pixels_sha256": job.rerun_of.output_sha256} if job.rerun_of_id else None
-    manifest = credentials.manifest_for(mode=job.mode, params=params, model=environment.get("model", ""),
+    manifest = credentials.manifest_for(actions=mode.actions, params=params, model=environment.get("model", ""),
                                         title=f"sdstudio-job{job.pk}.png", rerun_of=rerun_of)
     return credentials.sign_png(png, manifest, source=source, keys=keys), "development" if keys.development else "configured"
 
 
 def finish_job(job: GenerationJob, spec, result, environment: dict, *, load_seconds: float, timings: dict | None = None) -> str:
     """Measure, encode with provenance and store one output; the row turns succeeded with its file or not at all."""
-    extra: dict = {}
-    if result.placed is not None:
-        kept = scene.scene_fidelity(result.image, result.placed)
-        extra["product_max_pixel_diff"], extra["background_change"] = kept.product_max_pixel_diff, kept.background_change
-    elif spec.source_image is not None:
-        extra["fidelity_ssim"], extra["fidelity_phash_distance"] = fidelity.fidelity(
-            scene.prepare_source(spec.source_image, job.width, job.height), result.image
-        )
+    extra: dict = modes.get(job.mode).measure(result.image, result.prepared)
     if job.rerun_of_id and job.rerun_of.output:
         comparison = fidelity.compare_pixels(open_image(job.rerun_of.output), result.image)
         extra["rerun_result"] = "identical" if comparison.identical else "drifted"

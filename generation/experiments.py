@@ -11,7 +11,8 @@ from django.utils.text import slugify
 
 from generation import fidelity, modelinfo, services
 from generation import parameters as P
-from generation.models import Experiment, GenerationJob, Mode, Status
+from generation import modes
+from generation.models import Experiment, GenerationJob, Status
 from generation.observations import delta_e_words, observations
 from sdstudio.images import open_image
 from sdstudio.textsafe import natural_key
@@ -30,7 +31,7 @@ class Run:
     name: str
     label: str
     changes: dict = field(default_factory=dict)
-    mode: str = Mode.TEXT2IMG
+    mode: str = "text2img"  # the brief's runs name their modes (generation.modes)
 
 
 # Exercise 3 (runs 01-06) and exercise 4 (runs 07-09), with the brief's file names.
@@ -41,11 +42,11 @@ STUDY_RUNS = [
     Run("t2i_run04_guid4", "Low guidance (4.0)", {"guidance_scale": 4.0}),
     Run("t2i_run05_guid12", "High guidance (12.0)", {"guidance_scale": 12.0}),
     Run("t2i_run06_ddim", "DDIM scheduler (30 steps, G=7.5)", {"scheduler": "ddim"}),
-    Run("i2i_run07_strength035", "img2img strength 0.35", {"strength": 0.35}, Mode.IMG2IMG),
-    Run("i2i_run08_strength060", "img2img strength 0.60", {"strength": 0.60}, Mode.IMG2IMG),
-    Run("i2i_run09_strength085", "img2img strength 0.85", {"strength": 0.85}, Mode.IMG2IMG),
+    Run("i2i_run07_strength035", "img2img strength 0.35", {"strength": 0.35}, "img2img"),
+    Run("i2i_run08_strength060", "img2img strength 0.60", {"strength": 0.60}, "img2img"),
+    Run("i2i_run09_strength085", "img2img strength 0.85", {"strength": 0.85}, "img2img"),
     # Beyond the brief: its risk (0.85 reinvents the product) and the mitigation, side by side.
-    Run("scene_run10_keep_product", "Scene: the product's pixels kept, the scene generated", {}, Mode.SCENE),
+    Run("scene_run10_keep_product", "Scene: the product's pixels kept, the scene generated", {}, "scene"),
 ]
 
 
@@ -79,7 +80,7 @@ def study_seed(*, product, source_photo, created_by=None, force: bool = False) -
             mode=run.mode,
             **params,
             product=product,
-            source_photo=source_photo if run.mode in P.SOURCE_MODES else None,
+            source_photo=source_photo if modes.get(run.mode).uses_photo else None,
             experiment=experiment,
             run_name=run.name,
             created_by=created_by,
@@ -93,8 +94,8 @@ def sweep_create(*, baseline: GenerationJob, parameter: str, values: list, creat
     if parameter not in P.SWEEPABLE:
         raise ValidationError({"parameter": f"Sweep one of {', '.join(P.SWEEPABLE)}."})
     swept = P.BY_NAME[parameter]
-    if baseline.mode not in swept.modes:
-        raise ValidationError({"parameter": f"{swept.label} sweeps need a baseline in {' or '.join(sorted(swept.modes))}."})
+    if not modes.uses(baseline.mode, parameter):
+        raise ValidationError({"parameter": f"{swept.label} sweeps need a baseline in {' or '.join(sorted(modes.using(parameter)))}."})
     if not values:
         raise ValidationError({"values": "Give at least one value to sweep."})
     if len(values) > P.JOBS_PER_REQUEST_MAX:
@@ -159,7 +160,7 @@ def comparison(experiment: Experiment) -> dict:
     """Rows for the side-by-side page and the report, with what differs from the first run highlighted."""
     # Runs in the order a person reads them (seed_2 before seed_10), not as strings.
     jobs = sorted(experiment.jobs.select_related("source_photo", "product"), key=lambda job: (run_order(job.run_name), job.pk))
-    baseline = next((j for j in jobs if j.mode == Mode.TEXT2IMG), jobs[0] if jobs else None)
+    baseline = next((j for j in jobs if not j.mode_info.uses_photo), jobs[0] if jobs else None)
     rows = []
     baseline_image = _finished_image(baseline) if baseline is not None else None
     for job in jobs:
@@ -169,15 +170,15 @@ def comparison(experiment: Experiment) -> dict:
         vs_baseline = fidelity.colour_difference(baseline_image, image) if image is not None else None
         rows.append({"job": job, "changed": changed, "vs_baseline": vs_baseline,
                      "vs_baseline_seen": delta_e_words(vs_baseline) if vs_baseline is not None else ""})
-    text_rows = [r for r in rows if r["job"].mode == Mode.TEXT2IMG]
-    image_rows = [r for r in rows if r["job"].mode in P.SOURCE_MODES]
+    text_rows = [r for r in rows if not r["job"].mode_info.uses_photo]
+    image_rows = [r for r in rows if r["job"].mode_info.uses_photo]
     source = image_rows[0]["job"].source_photo if image_rows else None
     done = [r["job"] for r in rows if r["job"].status == Status.SUCCEEDED]
     data = {
         "rows": rows,
         "text_rows": text_rows,
         "image_rows": image_rows,
-        "has_scene": any(r["job"].mode in P.MASK_MODES for r in image_rows),
+        "has_scene": any(r["job"].mode_info.uses_mask for r in image_rows),
         "source_photo": source,
         "finished": len(done),
         "total_jobs": len(rows),

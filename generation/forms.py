@@ -3,17 +3,18 @@ from __future__ import annotations
 from django import forms
 
 from catalog.models import Product, ProductPhoto
+from generation import modes
 from generation import parameters as P
-from generation.models import Mode, Scheduler
+from generation.models import Scheduler
 
 BASELINE = P.BASELINE
-CHOICES = {"mode": Mode.choices, "scheduler": Scheduler.choices, "speed": list(P.SPEEDS.items())}
+CHOICES = {"mode": modes.choices, "scheduler": Scheduler.choices, "speed": list(P.SPEEDS.items())}
 
 
 def parameter_field(p: P.Parameter) -> forms.Field:
     """The form field of a job parameter: its label, help, default and limits (the services check them again)."""
     common = dict(label=p.label, help_text=p.help, initial=p.default, required=p.name in ("mode", "prompt") or
-                  (p.type is not str and p.default is not None and p.modes == P.ALL_MODES))
+                  (p.type is not str and p.default is not None and not p.per_mode))
     if p.name == "mode":
         return forms.ChoiceField(choices=CHOICES["mode"], widget=forms.RadioSelect, **common)
     if p.choices:
@@ -71,12 +72,13 @@ class JobForm(forms.Form):
         self.order_fields(self.FIELD_ORDER)
         self.fields["model"].choices = model_choices()
         # The page shows a field only for the modes that use it (static/js/job_form.js reads data-modes).
+        with_photo = modes.with_photo()
         for name, field in self.fields.items():
-            modes = P.BY_NAME[name].modes if name in P.BY_NAME else P.SOURCE_MODES if name in ("source_photo", "upload") else P.ALL_MODES
-            if modes != P.ALL_MODES:
-                field.widget.attrs["data-modes"] = " ".join(sorted(modes))
-        # img2img and scene start from one of the product's photos: the page marks Product required for them.
-        self.fields["product"].widget.attrs["data-required-modes"] = " ".join(sorted(P.SOURCE_MODES))
+            used_by = modes.using(name) if name in P.BY_NAME and P.BY_NAME[name].per_mode else with_photo if name in ("source_photo", "upload") else None
+            if used_by is not None:
+                field.widget.attrs["data-modes"] = " ".join(sorted(used_by))
+        # The modes that start from one of the product's photos: the page marks Product required for them.
+        self.fields["product"].widget.attrs["data-required-modes"] = " ".join(sorted(with_photo))
         sku = self.data.get("product") if self.is_bound else (product.sku if product else None)
         photos = ProductPhoto.objects.select_related("product")
         self.fields["source_photo"].queryset = photos.filter(product__sku=sku) if sku else photos.none()
@@ -90,15 +92,16 @@ class JobForm(forms.Form):
             if step and value and value % step:
                 self.add_error(p.name, f"{value} is not a multiple of {step}; try {value - value % step} or {value - value % step + step}.")
         mode = data.get("mode")
-        if mode in P.SOURCE_MODES:
+        if not mode:
+            return data
+        if modes.get(mode).uses_photo:
             if not data.get("source_photo") and not data.get("upload"):
-                self.add_error("source_photo", f"{P.MODES[mode]} needs a source photo: pick one or upload one.")
+                self.add_error("source_photo", f"{modes.get(mode).label} needs a source photo: pick one or upload one.")
             if data.get("upload") and not data.get("product"):
                 self.add_error("product", "Choose the product the uploaded photo belongs to.")
-        # Parameters the chosen mode does not use are dropped, not refused (the form shows them all).
+        # Parameters the chosen mode does not use are dropped, not refused (the form shows them all); the ones it
+        # needs are checked by the services (generation.modes.validate), whose sentences the view shows on the fields.
         for p in P.PARAMETERS:
-            if mode and mode not in p.modes:
+            if not modes.uses(mode, p.name):
                 data[p.name] = None
-        if mode in P.BY_NAME["strength"].modes and data.get("strength") is None and "strength" not in self.errors:
-            self.add_error("strength", "Image to image needs a strength (0.35 to 0.85 in the brief).")
         return data

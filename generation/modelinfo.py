@@ -1,58 +1,66 @@
-"""What model is configured, without importing torch (the web pages show it)."""
+"""The configured model and inference options, from Django's settings (the web pages show them; workers load them).
+
+``inference_config()`` is the one place SDSTUDIO_* settings become the plain ``InferenceConfig`` the inference
+package receives. Imports no torch.
+"""
 from __future__ import annotations
 
 from django.conf import settings
 
-SD15_HUB_ID = "stable-diffusion-v1-5/stable-diffusion-v1-5"
-DEMO_NAME = "sdstudio-embedded-products-v3"
-RANDOM_NAME = "sdstudio-embedded-sd15-v1"
-FULL_NAME = "sdstudio-random-sd15-full-v1"
-# SDSTUDIO_MODEL values that select an embedded model instead of a Hub id or a folder -> (size, name).
-EMBEDDED_CHOICES = {
-    "": ("demo", DEMO_NAME),
-    "embedded": ("demo", DEMO_NAME),
-    "embedded-random": ("tiny", RANDOM_NAME),
-    "embedded-full": ("full", FULL_NAME),
-}
+from generation.inference.config import EMBEDDED_CHOICES, SD15_HUB_ID, InferenceConfig, parse_shapes  # noqa: F401 (pages, services)
+
+
+def inference_config() -> InferenceConfig:
+    return InferenceConfig(
+        model=settings.SDSTUDIO_MODEL,
+        model_revision=settings.SDSTUDIO_MODEL_REVISION,
+        model_cache=settings.SDSTUDIO_MODEL_CACHE,
+        inpaint_model=settings.SDSTUDIO_INPAINT_MODEL,
+        controlnet_model=settings.SDSTUDIO_CONTROLNET_MODEL,
+        device=settings.SDSTUDIO_DEVICE or "auto",
+        dtype=settings.SDSTUDIO_DTYPE or "auto",
+        safety_checker=settings.SDSTUDIO_SAFETY_CHECKER,
+        deterministic=settings.SDSTUDIO_DETERMINISTIC,
+        cpu_offload=settings.SDSTUDIO_CPU_OFFLOAD,
+        channels_last=settings.SDSTUDIO_CHANNELS_LAST,
+        attention_slicing=settings.SDSTUDIO_ATTENTION_SLICING,
+        vae_tiling=settings.SDSTUDIO_VAE_TILING,
+        vae_slicing=settings.SDSTUDIO_VAE_SLICING,
+        compile=settings.SDSTUDIO_COMPILE,
+        compile_backend=settings.SDSTUDIO_COMPILE_BACKEND,
+        torch_threads=settings.SDSTUDIO_TORCH_THREADS,
+        warmup_shapes=parse_shapes(settings.SDSTUDIO_WARMUP_SHAPES),
+    )
+
+
+def _model() -> InferenceConfig:
+    """Just the model's part of the configuration (pages read it on every request: nothing that can fail)."""
+    return InferenceConfig(model=settings.SDSTUDIO_MODEL, controlnet_model=settings.SDSTUDIO_CONTROLNET_MODEL)
 
 
 def configured() -> str:
-    return (settings.SDSTUDIO_MODEL or "").strip()
+    return _model().model
 
 
 def embedded_size() -> str | None:
-    """'demo', 'tiny' or 'full' when an embedded model is configured, else None."""
-    choice = EMBEDDED_CHOICES.get(configured())
-    return choice[0] if choice else None
-
-
-EMBEDDED_DESCRIPTIONS = {
-    "demo": "a tiny demonstration model trained on rendered products (SD v1.5's structure at toy size, shipped with "
-            "SD Studio): it draws simple product shots, not photographs",
-    "tiny": "the embedded model with random weights: its images are noise by design",
-    "full": "SD v1.5's full architecture with random weights, for benchmarks: its images are noise",
-}
+    return _model().embedded_size
 
 
 def embedded_description() -> str:
-    size = embedded_size()
-    return EMBEDDED_DESCRIPTIONS[size] if size else ""
+    return _model().embedded_description
 
 
 def is_embedded() -> bool:
-    return embedded_size() is not None
+    return _model().is_embedded
 
 
 def model_label() -> str:
-    choice = EMBEDDED_CHOICES.get(configured())
-    return choice[1] if choice else configured()
+    return _model().model_label
 
 
 def requested_model_id() -> str:
-    """Stored on every job (blank for the default embedded model); a worker only runs jobs for its own model."""
-    return "" if configured() in ("", "embedded") else configured()
+    return _model().requested_model_id
 
 
 def edge_guidance_available() -> bool:
-    """Edge guidance needs a ControlNet: SDSTUDIO_CONTROLNET_MODEL, or the embedded model's own."""
-    return is_embedded() or bool((settings.SDSTUDIO_CONTROLNET_MODEL or "").strip())
+    return _model().edge_guidance_available

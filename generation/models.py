@@ -5,9 +5,9 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
+from generation import modes
 from generation import parameters as P
 
-Mode = models.TextChoices("Mode", [(slug.upper(), (slug, label)) for slug, label in P.MODES.items()])
 Scheduler = models.TextChoices("Scheduler", [(slug.upper(), (slug, info.label)) for slug, info in P.SCHEDULERS.items()])
 
 
@@ -18,11 +18,9 @@ def range_check(name: str) -> Q:
     return low & Q(**{f"{name}__lte": p.maximum})
 
 
-def mode_range_check(name: str) -> Q:
-    """A mode-specific parameter: blank in the other modes; in its modes within its limits (or blank when optional)."""
-    p = P.BY_NAME[name]
-    inside = range_check(name) | Q(**{f"{name}__isnull": True}) if p.optional else range_check(name)
-    return (Q(mode__in=sorted(p.modes)) & inside) | (~Q(mode__in=sorted(p.modes)) & Q(**{f"{name}__isnull": True}))
+def per_mode_range_check(name: str) -> Q:
+    """A per-mode parameter: within its limits, or blank (the modes that do not use it; validation says which)."""
+    return range_check(name) | Q(**{f"{name}__isnull": True})
 
 
 class Status(models.TextChoices):
@@ -31,6 +29,13 @@ class Status(models.TextChoices):
     SUCCEEDED = "succeeded", "Succeeded"
     FAILED = "failed", "Failed"
     CANCELED = "canceled", "Canceled"
+
+
+class Decision(models.TextChoices):
+    """A reviewer's decision on an output (evaluation keeps their audit trail; the job keeps the current one)."""
+
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
 
 
 class RerunResult(models.TextChoices):
@@ -62,7 +67,7 @@ class Experiment(models.Model):
 class GenerationJob(models.Model):
     # What to make (named as diffusers names its call arguments).
     # Defaults and limits come from generation.parameters.
-    mode = models.CharField(max_length=16, choices=Mode.choices, default=P.BY_NAME["mode"].default)
+    mode = models.CharField(max_length=16, choices=modes.choices, default=P.BY_NAME["mode"].default)
     prompt = models.TextField()
     negative_prompt = models.TextField(blank=True)
     seed = models.BigIntegerField()
@@ -126,7 +131,7 @@ class GenerationJob(models.Model):
     rerun_max_pixel_diff = models.PositiveIntegerField(null=True, blank=True)
     rerun_psnr = models.FloatField(null=True, blank=True, help_text="dB; empty when the pixels are identical (infinite).")
     # The current review decision, kept in step with evaluation.ReviewDecision (its audit trail) by the services.
-    decision = models.CharField(max_length=16, blank=True, db_index=True, help_text="approved / rejected; blank = waiting.")
+    decision = models.CharField(max_length=16, choices=Decision.choices, blank=True, db_index=True, help_text="approved / rejected; blank = waiting.")
     # The output's public address once approved (/p/<token>.png): unguessable, stable, answered 410 while not approved.
     public_token = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
 
@@ -140,10 +145,8 @@ class GenerationJob(models.Model):
             models.CheckConstraint(condition=range_check("num_inference_steps"), name="job_steps_range"),
             models.CheckConstraint(condition=range_check("guidance_scale"), name="job_guidance_range"),
             models.CheckConstraint(condition=range_check("width") & range_check("height"), name="job_size_range"),
-            *[models.CheckConstraint(condition=mode_range_check(p.name), name=f"job_{p.name}_mode_range")
-              for p in P.PARAMETERS if p.modes != P.ALL_MODES],
-            models.CheckConstraint(condition=~Q(mode__in=sorted(P.SOURCE_MODES)) | Q(source_photo__isnull=False), name="job_source_mode_has_photo"),
-            models.CheckConstraint(condition=~Q(mode__in=sorted(P.MASK_MODES)) | ~Q(mask=""), name="job_mask_mode_has_mask"),
+            *[models.CheckConstraint(condition=per_mode_range_check(p.name), name=f"job_{p.name}_mode_range")
+              for p in P.PARAMETERS if p.per_mode],
             models.CheckConstraint(condition=~Q(status="succeeded") | ~Q(output=""), name="job_succeeded_has_output"),
         ]
         indexes = [
@@ -187,20 +190,20 @@ class GenerationJob(models.Model):
         """(label, value) of the parameters this job's mode uses, for pages."""
         rows = [(p.label, self.get_scheduler_display() if p.name == "scheduler" else self.get_mode_display() if p.name == "mode"
                  else "off" if p.optional and getattr(self, p.name) is None else getattr(self, p.name))
-                for p in P.PARAMETERS if self.mode in p.modes]
+                for p in P.PARAMETERS if modes.uses(self.mode, p.name)]
         return rows + [("Model", self.model_id or "the embedded model")]
 
     def sweep_choices(self) -> list[tuple[str, str]]:
         """The parameters a sweep from this job can vary."""
-        return [(name, P.BY_NAME[name].label) for name in P.SWEEPABLE if self.mode in P.BY_NAME[name].modes]
+        return [(name, P.BY_NAME[name].label) for name in P.SWEEPABLE if modes.uses(self.mode, name)]
 
     def parameters(self) -> dict:
         """The full parameter set that reproduces this image (the same keys as diffusers' call), model and source included."""
-        params = {p.name: getattr(self, p.name) for p in P.PARAMETERS if self.mode in p.modes}
+        params = {p.name: getattr(self, p.name) for p in P.PARAMETERS if modes.uses(self.mode, p.name)}
         params["model"] = self.model_id or "embedded"
-        if self.mode in P.SOURCE_MODES:
+        if self.mode_info.uses_photo:
             params["source_photo_sha256"] = self.source_photo.sha256 if self.source_photo_id else None
-        if self.mode in P.MASK_MODES:
+        if self.mode_info.uses_mask:
             params["mask_sha256"] = self.mask_sha256
         return params
 
@@ -221,9 +224,14 @@ class GenerationJob(models.Model):
 
     @property
     def is_public(self) -> bool:
-        return bool(self.public_token) and self.decision == "approved" and self.status == Status.SUCCEEDED
+        return bool(self.public_token) and self.decision == Decision.APPROVED and self.status == Status.SUCCEEDED
+
+    @property
+    def mode_info(self) -> modes.Mode:
+        """What the job's mode is (generation.modes): its label, inputs, measures, provenance."""
+        return modes.get(self.mode)
 
     @property
     def keeps_product_pixels(self) -> bool:
-        """scene: every pixel inside the mask is the photo's own."""
-        return self.mode in P.MASK_MODES and self.product_max_pixel_diff == 0
+        """A mode that keeps the product (scene): every pixel inside the mask is the photo's own."""
+        return self.mode_info.uses_mask and self.product_max_pixel_diff == 0

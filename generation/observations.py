@@ -44,7 +44,7 @@ def observations(data: dict) -> list[tuple[str, list[str]]]:
             sentences = _text_sentences(parameter, baseline, varied)
             if sentences:
                 themes.append((theme, sentences))
-    sentences = _strength_sentences([r["job"] for r in data["image_rows"] if r["job"].mode == "img2img"])
+    sentences = _strength_sentences([r["job"] for r in data["image_rows"] if r["job"].strength is not None])
     if sentences:
         themes.append(("Strength: what img2img keeps and changes", sentences))
     return themes

@@ -1,7 +1,8 @@
-"""The one definition of a job's parameters: names, types, defaults, limits, modes, and what each takes part in.
+"""The one definition of a job's parameters: names, types, defaults, limits, and what each takes part in.
 
-Everything else derives from this module: the model's defaults and check
-constraints, the job form's fields, ``validate`` (and so the services), the
+Which mode uses which per-mode parameter is the modes' own declaration (generation.modes, which also
+coerces and validates a parameter set). Everything else derives from this module: the model's defaults
+and check constraints, the job form's fields, the
 admin's read-only fieldset, the ``generate`` command's options, the PNG
 ``parameters`` text, the runner's ``JobSpec``, the batch key and the re-run
 identity. A test checks each consumer against it. Plain Python (no Django,
@@ -34,12 +35,8 @@ SCHEDULERS: dict[str, SchedulerInfo] = {
     "lms": SchedulerInfo("LMS", "LMSDiscreteScheduler", "LMS"),
     "unipc": SchedulerInfo("UniPC", "UniPCMultistepScheduler", "UniPC"),
 }
-MODES: dict[str, str] = {"text2img": "Text to image", "img2img": "Image to image", "scene": "Product in a new scene"}
 # Draft: the UNet's deep features reused between steps (generation.inference.deepcache), about twice as fast.
 SPEEDS: dict[str, str] = {"full": "Full", "draft": "Draft (about twice as fast, for exploring)"}
-SOURCE_MODES = frozenset({"img2img", "scene"})  # modes that start from a product photo
-MASK_MODES = frozenset({"scene"})  # modes that keep the product's pixels through a mask
-ALL_MODES = frozenset(MODES)
 
 
 @dataclass(frozen=True)
@@ -52,7 +49,7 @@ class Parameter:
     maximum: float | None = None
     exclusive_minimum: bool = False
     multiple_of: int | None = None
-    modes: frozenset = ALL_MODES  # the modes that use it; other modes store None
+    per_mode: bool = False  # used only by the modes that name it (generation.modes); the others store None
     optional: bool = False  # blank is a value (seed: a random one; edge guidance: off)
     choices: tuple[str, ...] = ()
     batch_key: bool = False  # jobs batched into one pipeline call must agree on it
@@ -87,7 +84,7 @@ def _number(value: float) -> str:
 
 
 PARAMETERS: tuple[Parameter, ...] = (
-    Parameter("mode", "Mode", str, "text2img", choices=tuple(MODES), batch_key=True, cli="--mode"),
+    Parameter("mode", "Mode", str, "text2img", batch_key=True, cli="--mode"),  # one of generation.modes
     Parameter("prompt", "Prompt", str, "", help="What the image should show.", cli="--prompt"),
     Parameter("negative_prompt", "Negative prompt", str, "", help="What it should not show.", cli="--negative-prompt",
               a1111="Negative prompt"),
@@ -109,22 +106,22 @@ PARAMETERS: tuple[Parameter, ...] = (
               hint="SD v1.5 is trained at 512"),
     Parameter("height", "Height", int, 512, minimum=64, maximum=2048, multiple_of=8, batch_key=True, cli="--height",
               hint="SD v1.5 is trained at 512"),
-    Parameter("strength", "Strength", float, 0.6, minimum=0, maximum=1, exclusive_minimum=True, modes=frozenset({"img2img"}),
+    Parameter("strength", "Strength", float, 0.6, minimum=0, maximum=1, exclusive_minimum=True, per_mode=True,
               batch_key=True, sweepable=True, cli="--strength", a1111="Denoising strength",
               help="0.35 keeps the product, 0.85 reinvents it.", hint="the brief compares 0.35, 0.60 and 0.85"),
     # Scene: where the product goes on the canvas; everything around it is generated, its pixels are kept.
-    Parameter("product_scale", "Product size", float, 0.6, minimum=0.05, maximum=1, modes=MASK_MODES, cli="--product-scale",
+    Parameter("product_scale", "Product size", float, 0.6, minimum=0.05, maximum=1, per_mode=True, cli="--product-scale",
               help="Scene: the product's longer side as a share of the canvas (0.6 suits a packshot).",
               hint="0.6 suits a packshot"),
-    Parameter("product_x", "Product centre (x)", float, 0.5, minimum=0, maximum=1, modes=MASK_MODES, cli="--product-x",
+    Parameter("product_x", "Product centre (x)", float, 0.5, minimum=0, maximum=1, per_mode=True, cli="--product-x",
               help="Scene: 0 = left edge, 0.5 = centred, 1 = right edge."),
-    Parameter("product_y", "Product centre (y)", float, 0.55, minimum=0, maximum=1, modes=MASK_MODES, cli="--product-y",
+    Parameter("product_y", "Product centre (y)", float, 0.55, minimum=0, maximum=1, per_mode=True, cli="--product-y",
               help="Scene: 0 = top, 1 = bottom; 0.55 leaves room for the surface it stands on."),
     Parameter("speed", "Speed", str, "full", choices=tuple(SPEEDS), batch_key=True, cli="--speed",
               help="Draft reuses the UNet's deep features between steps: about twice as fast, close to the full image "
                    "on the same seed; make the full image once the prompt and setting are right."),
     # Edge guidance: a ControlNet conditioned on the Canny edges of the photo (the brief's own mitigation).
-    Parameter("controlnet_conditioning_scale", "Edge guidance", float, None, minimum=0, maximum=2, modes=SOURCE_MODES,
+    Parameter("controlnet_conditioning_scale", "Edge guidance", float, None, minimum=0, maximum=2, per_mode=True,
               optional=True, batch_key=True, sweepable=True, cli="--edge-guidance", a1111="ControlNet weight",
               help="ControlNet (Canny edges of the photo): blank = off, 1.0 = follow the edges.",
               hint="1.0 is ControlNet's usual weight"),
@@ -136,67 +133,8 @@ SWEEPABLE: tuple[str, ...] = tuple(p.name for p in PARAMETERS if p.sweepable)
 # A re-run repeats every parameter; the model and the source photo come with it (see services.job_rerun).
 IDENTITY: tuple[str, ...] = NAMES
 # The brief's baseline (exercise 2.b): 512x512, 30 steps, guidance 7.5, Euler ancestral, seed 42.
-BASELINE = {**{p.name: p.default for p in PARAMETERS if p.modes == ALL_MODES and p.name not in ("mode", "prompt", "negative_prompt")},
+BASELINE = {**{p.name: p.default for p in PARAMETERS if not p.per_mode and p.name not in ("mode", "prompt", "negative_prompt")},
             "seed": 42}
-
-
-def defaults(mode: str = "text2img") -> dict[str, Any]:
-    return {p.name: (p.default if mode in p.modes else None) for p in PARAMETERS}
-
-
-def coerce(params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
-    """Every parameter with its default filled in and converted to its type; (values, errors)."""
-    unknown = set(params) - set(NAMES)
-    if unknown:
-        raise TypeError(f"Unknown job parameter(s): {', '.join(sorted(unknown))}.")
-    mode = params.get("mode") or BY_NAME["mode"].default
-    values, errors = {}, {}
-    for p in PARAMETERS:
-        value = params.get(p.name, p.default if mode in p.modes else None)
-        if value is not None and value != "":
-            try:
-                value = p.type(value)
-            except (TypeError, ValueError):
-                errors[p.name] = f"{p.label} must be a {'number' if p.type is not str else 'text'}."
-                value = None
-        elif p.type is str:
-            value = ""
-        else:
-            value = None
-        values[p.name] = value.strip() if isinstance(value, str) else value
-    return values, errors
-
-
-def validate(values: dict[str, Any], *, has_source: bool) -> dict[str, str]:
-    """The checks diffusers' check_inputs makes, as field errors a person can act on (``values`` from coerce)."""
-    errors: dict[str, str] = {}
-    mode = values["mode"]
-    for p in PARAMETERS:
-        value = values[p.name]
-        if p.name == "prompt":
-            if not value:
-                errors["prompt"] = "Write a prompt: it says what the image should show."
-            elif len(value) > PROMPT_MAX:
-                errors["prompt"] = f"The prompt is {len(value)} characters; the limit is {PROMPT_MAX} (CLIP reads the first 77 tokens)."
-            continue
-        if mode not in p.modes:
-            if value is not None and p.name != "mode":
-                errors[p.name] = f"{p.label} applies to {' and '.join(MODES[m].lower() for m in sorted(p.modes))} only; leave it blank."
-            continue
-        if value is None or value == "":
-            if not p.optional and p.type is not str:
-                errors[p.name] = f"{MODES.get(mode, mode)} needs {p.label.lower()}: " + p.range_text().split(" must be ", 1)[1] + "."
-            continue
-        message = p.check(value)
-        if message:
-            errors[p.name] = message
-    if mode in SOURCE_MODES and not has_source:
-        errors["source_photo"] = f"{MODES[mode]} needs a source photo: pick one of the product's photos or upload one."
-    if mode in BY_NAME["strength"].modes:
-        steps, strength = values["num_inference_steps"], values["strength"]
-        if "strength" not in errors and "num_inference_steps" not in errors and steps and strength and int(steps * strength) < 1:
-            errors["strength"] = f"Steps x strength = {steps * strength:.2f}: fewer than one denoising step would run. Raise one of them."
-    return errors
 
 
 # AUTOMATIC1111's order in the settings line of a "parameters" chunk.

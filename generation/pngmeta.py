@@ -9,9 +9,9 @@ from xml.sax.saxutils import escape
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
+from generation import modes
 from generation import parameters as P
-from sdstudio.credentials import COMPOSITE as IPTC_COMPOSITE  # IPTC's digital source types: one home for both markers
-from sdstudio.credentials import TRAINED as IPTC_TRAINED
+from sdstudio.images import pixels_sha256  # noqa: F401  (outputs' pixel hash, the same as photos')
 
 XMP_KEY = "XML:com.adobe.xmp"
 PNG_COMPRESS_LEVEL = 2
@@ -21,8 +21,8 @@ def parameters_text(params: dict) -> str:
     return P.parameters_text(params, model=params.get("model", ""))
 
 
-def xmp_packet(mode: str, *, description: str = "") -> str:
-    source_type = IPTC_COMPOSITE if mode in P.SOURCE_MODES else IPTC_TRAINED
+def xmp_packet(source_type: str, *, description: str = "") -> str:
+    """XMP naming the IPTC digital source type (the job's mode declares it: generation.modes)."""
     return (
         '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
         '<x:xmpmeta xmlns:x="adobe:ns:meta/">\n'
@@ -45,7 +45,8 @@ def encode_png(image: Image.Image, params: dict, *, extra: dict | None = None) -
     info = PngInfo()
     info.add_text("parameters", parameters_text(params))
     info.add_itxt("sdstudio", json.dumps({"parameters": params, **(extra or {})}, sort_keys=True))
-    info.add_itxt(XMP_KEY, xmp_packet(params.get("mode", "text2img"), description=params["prompt"]))
+    source_type = modes.get(params.get("mode") or P.BY_NAME["mode"].default).digital_source_type
+    info.add_itxt(XMP_KEY, xmp_packet(source_type, description=params["prompt"]))
     buffer = io.BytesIO()
     # Lossless at any level. 2 instead of zlib's default 6: on 512 px outputs 12 ms instead of ~100 (and 17.5 at 3) for
     # ~6% more bytes than 3; the worker pays it for every image.
@@ -58,10 +59,3 @@ def encode_plain_png(image: Image.Image) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
     return buffer.getvalue()
-
-
-def pixels_sha256(image: Image.Image) -> str:
-    rgb = image.convert("RGB")
-    digest = hashlib.sha256(f"{rgb.width}x{rgb.height}:".encode())
-    digest.update(rgb.tobytes())
-    return digest.hexdigest()

@@ -1,8 +1,16 @@
+"""Reading generation jobs: the one job filter (gallery, API, review queue) and what other apps read of jobs."""
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from typing import Mapping
 
-from generation.models import GenerationJob
+from django.db.models import Q, QuerySet
+
+from generation import modes
+from generation.models import Decision, GenerationJob, Status
+from sdstudio.textsafe import parse_id
+
+# What a list of jobs can be narrowed by, in the query string of every page and endpoint that lists them.
+JOB_FILTERS = ("product", "mode", "status", "decision", "experiment", "reruns")
 
 
 def jobs_for_listing() -> QuerySet[GenerationJob]:
@@ -10,21 +18,53 @@ def jobs_for_listing() -> QuerySet[GenerationJob]:
     return GenerationJob.objects.select_related("product", "source_photo", "created_by", "experiment")
 
 
+def filter_jobs(jobs: QuerySet[GenerationJob], filters: Mapping[str, str]) -> QuerySet[GenerationJob]:
+    """``jobs`` narrowed by JOB_FILTERS: product (SKU), mode, status, decision (approved, rejected, or pending: a
+    finished output waiting for one), experiment (id), reruns (only, none). Unknown values are ignored, not errors."""
+    value = {key: (filters.get(key) or "").strip() for key in JOB_FILTERS}
+    if value["product"]:
+        jobs = jobs.filter(product__sku=value["product"])
+    if value["mode"] in modes.names():
+        jobs = jobs.filter(mode=value["mode"])
+    if value["status"] in Status.values:
+        jobs = jobs.filter(status=value["status"])
+    if value["decision"] == "pending":
+        jobs = jobs.filter(status=Status.SUCCEEDED, decision="")
+    elif value["decision"] in Decision.values:
+        jobs = jobs.filter(decision=value["decision"])
+    experiment_id = parse_id(value["experiment"])
+    if experiment_id is not None:
+        jobs = jobs.filter(experiment_id=experiment_id)
+    if value["reruns"] == "only":
+        jobs = jobs.filter(rerun_of__isnull=False)
+    elif value["reruns"] == "none":
+        jobs = jobs.filter(rerun_of__isnull=True)
+    return jobs
+
+
+def published_outputs() -> QuerySet[GenerationJob]:
+    """Approved outputs with their public link, of a product: what the shop's feeds and exports carry."""
+    return (GenerationJob.objects.filter(decision=Decision.APPROVED, status=Status.SUCCEEDED, public_token__isnull=False,
+                                         product__isnull=False)
+            .select_related("product").order_by("product__sku", "finished_at", "id"))
+
+
+def jobs_using_photo(photo_id: int, *, keeping_product: bool = False) -> QuerySet[GenerationJob]:
+    """The jobs made from a product photo (``keeping_product``: those of a mode that keeps its pixels)."""
+    jobs = GenerationJob.objects.filter(source_photo_id=photo_id)
+    if keeping_product:
+        jobs = jobs.filter(mode__in=[mode.name for mode in modes.all_modes() if mode.uses_mask])
+    return jobs
+
+
 def job_reference(job: GenerationJob):
-    """(reference, kept mask) a reviewer compares the output with, both at the output's size: img2img's source as the
-    pipeline saw it (centre-cropped) with no mask; a scene's canvas (the product placed on its photo's background)
-    with the placed mask of the pixels kept; (None, None) for text2img or a job without its source."""
-    from generation import scene
+    """(reference, kept mask) a reviewer compares the output with, both at the output's size, as the job's mode
+    says (img2img: its source as the pipeline saw it; a scene: the product placed on its photo's background, with
+    the placed mask of the pixels kept); (None, None) for a mode without a photo or a job without its source."""
     from generation import services
     from sdstudio.images import open_image
 
-    if not job.source_photo_id or not job.source_photo.image:
+    if not job.mode_info.uses_photo or not job.source_photo_id or not job.source_photo.image:
         return None, None
     photo = open_image(job.source_photo.image).convert("RGB")
-    if job.mode == "img2img":
-        return scene.prepare_source(photo, job.width, job.height), None
-    mask = services.job_mask_image(job)
-    if job.mode == "scene" and mask is not None:
-        placed = scene.place(photo, mask, (job.width, job.height), scale=job.product_scale, x=job.product_x, y=job.product_y)
-        return placed.canvas, placed.mask
-    return None, None
+    return job.mode_info.reference(photo, services.job_mask_image(job), job)

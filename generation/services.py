@@ -17,7 +17,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from generation import modelinfo
+from generation import modelinfo, modes
 from generation import parameters as P
 from generation.models import Experiment, GenerationJob, Status
 from sdstudio.roles import require
@@ -62,10 +62,10 @@ def new_seed() -> int:
 
 
 def validate_parameters(params: dict[str, Any], *, has_source: bool = False) -> dict[str, Any]:
-    """Coerce and check a parameter set (generation.parameters); returns the values or raises ValidationError."""
-    values, errors = P.coerce(params)
+    """Coerce and check a parameter set (generation.modes); returns the values or raises ValidationError."""
+    values, errors = modes.coerce(params)
     if not errors:
-        errors = P.validate(values, has_source=has_source)
+        errors = modes.validate(values, has_source=has_source)
     if errors:
         raise ValidationError(errors)
     return values
@@ -105,7 +105,8 @@ def job_create(
     if values["controlnet_conditioning_scale"] is not None and not modelinfo.edge_guidance_available():
         raise ValidationError({"controlnet_conditioning_scale": "Edge guidance needs a ControlNet: set SDSTUDIO_CONTROLNET_MODEL "
                                                                 "(e.g. lllyasviel/control_v11p_sd15_canny), or leave it blank."})
-    mask_png = _job_mask_png(source_photo, mask) if values["mode"] in P.MASK_MODES else None
+    mode = modes.get(values["mode"])
+    mask_png = _job_mask_png(source_photo, mask) if mode.uses_mask else None
     if source_photo is not None and product is None:
         product = source_photo.product
     if values["seed"] is None:
@@ -114,7 +115,7 @@ def job_create(
         **values,
         model_id=modelinfo.requested_model_id() if model_id is None else model_id,
         product=product,
-        source_photo=source_photo if values["mode"] in P.SOURCE_MODES else None,
+        source_photo=source_photo if mode.uses_photo else None,
         experiment=experiment,
         run_name=run_name,
         rerun_of=rerun_of,
@@ -174,7 +175,7 @@ def job_mask_image(job: GenerationJob):
     """The scene job's own mask (what a re-run or a sweep from it must keep), or None for the other modes."""
     from sdstudio.images import open_image
 
-    if job.mode not in P.MASK_MODES or not job.mask:
+    if not job.mode_info.uses_mask or not job.mask:
         return None
     return open_image(job.mask)
 

@@ -16,11 +16,12 @@ from django.views.decorators.http import require_POST
 
 from catalog.models import Product
 from catalog.services import DuplicatePhoto, photo_add
+from generation import modes
 from generation import parameters as P
 from generation import services
 from generation.forms import BASELINE, JobForm
-from generation.models import GenerationJob, Mode, Status
-from generation.selectors import jobs_for_listing
+from generation.models import GenerationJob, Status
+from generation.selectors import filter_jobs, jobs_for_listing
 from sdstudio.storedfiles import files_removed_if_it_fails
 from sdstudio.textsafe import parse_id
 
@@ -30,18 +31,8 @@ PAGE_SIZE = 24
 @login_required
 def job_list(request: HttpRequest) -> HttpResponse:
     """The gallery across products, filtered by product, mode, status and decision."""
-    jobs = jobs_for_listing()
     filters = {key: request.GET.get(key, "") for key in ("product", "mode", "status", "decision")}
-    if filters["product"]:
-        jobs = jobs.filter(product__sku=filters["product"])
-    if filters["mode"] in Mode.values:
-        jobs = jobs.filter(mode=filters["mode"])
-    if filters["status"] in Status.values:
-        jobs = jobs.filter(status=filters["status"])
-    if filters["decision"] == "pending":
-        jobs = jobs.filter(status=Status.SUCCEEDED, decision="")
-    elif filters["decision"] in ("approved", "rejected"):
-        jobs = jobs.filter(decision=filters["decision"])
+    jobs = filter_jobs(jobs_for_listing(), filters)
     page = Paginator(jobs, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
@@ -50,7 +41,7 @@ def job_list(request: HttpRequest) -> HttpResponse:
             "page": page,
             "filters": filters,
             "products": Product.objects.only("sku", "name"),
-            "modes": Mode.choices,
+            "modes": modes.choices(),
             "statuses": Status.choices,
             "querystring": urlencode({k: v for k, v in filters.items() if v}),
         },
@@ -77,7 +68,7 @@ def job_create(request: HttpRequest) -> HttpResponse:
         return render(request, "generation/generationjob_form.html", {"form": form, "baseline": BASELINE}, status=400)
     initial = {**BASELINE, "seed": None}
     # Links may preselect the mode and the photo (the photo page's "New scene from this photo").
-    if request.GET.get("mode") in P.MODES:
+    if request.GET.get("mode") in modes.names():
         initial["mode"] = request.GET["mode"]
     photo_id = parse_id(request.GET.get("source_photo"))
     if product is not None and photo_id is not None:
@@ -97,7 +88,7 @@ def _attach_errors(form: JobForm, exc: ValidationError) -> None:
 @transaction.atomic
 def _create_jobs(request: HttpRequest, data: dict) -> list[GenerationJob]:
     source = data.get("source_photo")
-    if data["mode"] in P.SOURCE_MODES and data.get("upload"):
+    if modes.get(data["mode"]).uses_photo and data.get("upload"):
         upload = data["upload"]
         upload.seek(0)
         try:
@@ -128,9 +119,9 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
                # Reviewers get the output and the rubric side by side, the configuration folded away.
                "reviewable": job.status == Status.SUCCEEDED and (request.user.has_perm("evaluation.add_evaluation")
                                                                  or request.user.has_perm("evaluation.add_reviewdecision")),
-               # img2img and scene outputs are compared with their source (views: source, difference, outline)
-               "has_reference": job.mode in P.SOURCE_MODES and bool(job.source_photo_id)
-                                and (job.mode != "scene" or bool(job.mask))}
+               # Outputs made from a photo are compared with their source (views: source, difference, outline)
+               "has_reference": job.mode_info.uses_photo and bool(job.source_photo_id)
+                                and (not job.mode_info.uses_mask or bool(job.mask))}
     # The review panel comes from the evaluation app ({% review_panel %}): generation knows nothing of reviews.
     return render(request, "generation/generationjob_detail.html", context)
 

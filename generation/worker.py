@@ -86,13 +86,13 @@ class GenerationWorker(RedisTolerantWorker):
             execution.stop_postprocessor()
 
     def warm_up(self, report=None) -> None:
-        from django.conf import settings
-
+        from generation import modelinfo
         from generation.inference import pipelines, runner
 
         started = time.perf_counter()
-        loaded = pipelines.get_pipelines(report=report)
-        shapes = pipelines.parse_shapes(settings.SDSTUDIO_WARMUP_SHAPES)
+        config = modelinfo.inference_config()  # the worker's settings, read once, as the inference package's config
+        loaded = pipelines.get_pipelines(config, report=report)
+        shapes = config.warmup_shapes
         if shapes and report is not None:
             report("warming")
         warm = runner.warm_up(loaded, shapes) if shapes else 0.0

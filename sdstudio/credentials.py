@@ -2,11 +2,12 @@
 
 Signing uses the CAI's ``c2pa-python``. The manifest says who made the image
 (claim generator SD Studio and its version), how (a ``c2pa.actions.v2``
-assertion: ``c2pa.created`` with IPTC's trainedAlgorithmicMedia for text2img,
-``c2pa.edited`` or ``c2pa.placed`` with compositeWithTrainedAlgorithmicMedia for
-img2img and scene, naming the model and every parameter), from what (the source
-photo as a ``parentOf`` ingredient, with the SHA-256 of the stored file) and, for
-a re-run, of which job.
+assertion: the actions the job's mode declares (generation.modes: ``c2pa.created``
+with IPTC's trainedAlgorithmicMedia for text2img, ``c2pa.edited`` or ``c2pa.placed``
+with compositeWithTrainedAlgorithmicMedia for img2img and scene), the last naming the
+model and every parameter), from what (the source photo as an ingredient with the
+relationship the mode declares and the SHA-256 of the stored file) and, for a
+re-run, of which job. This module knows no mode: the caller passes the actions.
 
 Keys: ``SDSTUDIO_C2PA_CERT`` + ``SDSTUDIO_C2PA_KEY`` (PEM files: the signer's
 chain and its private key), or ``SDSTUDIO_C2PA_SIGNER`` (a dotted path to a
@@ -31,20 +32,11 @@ from pathlib import Path
 from django.conf import settings
 from django.utils.module_loading import import_string
 
-IPTC = "http://cv.iptc.org/newscodes/digitalsourcetype/"
-TRAINED = IPTC + "trainedAlgorithmicMedia"
-COMPOSITE = IPTC + "compositeWithTrainedAlgorithmicMedia"
-AI_SOURCE_TYPES = {TRAINED, COMPOSITE, IPTC + "algorithmicMedia", IPTC + "compositeSynthetic"}
-# How each mode made its image, in C2PA 2's terms (its validator enforces them: the first action is created or
-# opened; opened takes a parentOf ingredient, placed a componentOf one): img2img opens the photo and edits it;
-# a scene creates a new canvas and places the product photo on it. The last action carries the parameters.
+from sdstudio.iptc import AI_SOURCE_TYPES  # noqa: F401  (readers of uploads ask here)
+
+# The label actions name the source photo's ingredient by (C2PA 2's validator: opened takes a parentOf
+# ingredient, placed a componentOf one). The last action carries the parameters.
 SOURCE_INGREDIENT = "source-photo"
-ACTIONS = {
-    "text2img": (("c2pa.created", TRAINED, False),),
-    "img2img": (("c2pa.opened", "", True), ("c2pa.edited", COMPOSITE, False)),
-    "scene": (("c2pa.created", TRAINED, False), ("c2pa.placed", COMPOSITE, True)),
-}
-RELATIONSHIP = {"img2img": "parentOf", "scene": "componentOf"}
 DEV_SUBJECT = "SD Studio development signer"
 # Validation codes that only say the signer is not on a trust list (a development or private CA).
 UNTRUSTED_CODES = {"signingCredential.untrusted"}
@@ -52,6 +44,15 @@ UNTRUSTED_CODES = {"signingCredential.untrusted"}
 
 class SigningFailed(Exception):
     """The output could not be signed: the job fails with this reason, it is never stored unsigned as signed."""
+
+
+@dataclass(frozen=True)
+class Ingredient:
+    """The source photo of an output: its title, the stored file's bytes, and how the output relates to it."""
+
+    title: str
+    data: bytes
+    relationship: str  # parentOf (the output is an edit of it), componentOf (it was placed into the output)
 
 
 @dataclass(frozen=True)
@@ -185,18 +186,19 @@ def _context():
     return _contexts.value
 
 
-def manifest_for(*, mode: str, params: dict, model: str, title: str, rerun_of: dict | None = None) -> dict:
+def manifest_for(*, actions, params: dict, model: str, title: str, rerun_of: dict | None = None) -> dict:
+    """The manifest of an output made by ``actions`` (generation.modes.Action: action, source_type, names_source)."""
     agent = {"name": "SD Studio", "version": settings.SDSTUDIO_VERSION}
-    actions = []
-    for action, source_type, uses_source in ACTIONS[mode]:
-        entry: dict = {"action": action, "softwareAgent": agent}
-        if source_type:
-            entry["digitalSourceType"] = source_type
-        if uses_source:
+    entries = []
+    for step in actions:
+        entry: dict = {"action": step.action, "softwareAgent": agent}
+        if step.source_type:
+            entry["digitalSourceType"] = step.source_type
+        if step.names_source:
             entry["parameters"] = {"ingredientIds": [SOURCE_INGREDIENT]}
-        actions.append(entry)
-    actions[-1].setdefault("parameters", {}).update({"model": model, **{k: v for k, v in params.items() if v is not None and k != "model"}})
-    assertions = [{"label": "c2pa.actions.v2", "data": {"actions": actions}}]
+        entries.append(entry)
+    entries[-1].setdefault("parameters", {}).update({"model": model, **{k: v for k, v in params.items() if v is not None and k != "model"}})
+    assertions = [{"label": "c2pa.actions.v2", "data": {"actions": entries}}]
     if rerun_of:
         assertions.append({"label": "org.sdstudio.rerun", "data": rerun_of})
     return {
@@ -204,24 +206,22 @@ def manifest_for(*, mode: str, params: dict, model: str, title: str, rerun_of: d
         "title": title,
         "format": "image/png",
         "assertions": assertions,
-        "org.sdstudio.mode": mode,
     }
 
 
-def sign_png(png: bytes, manifest: dict, *, source: tuple[str, bytes] | None = None, keys: Keys | None = None) -> bytes:
-    """``png`` with ``manifest`` signed into it; ``source`` (title, bytes of the stored photo) becomes its parentOf
-    ingredient, with the file's SHA-256. Raises SigningFailed; never returns unsigned bytes."""
+def sign_png(png: bytes, manifest: dict, *, source: Ingredient | None = None, keys: Keys | None = None) -> bytes:
+    """``png`` with ``manifest`` signed into it; ``source`` (the stored photo) becomes its ingredient, with the
+    file's SHA-256. Raises SigningFailed; never returns unsigned bytes."""
     import c2pa
 
     keys = keys or signing_keys()
     if keys is None:
         raise SigningFailed("No signing keys are configured (SDSTUDIO_C2PA_CERT / SDSTUDIO_C2PA_KEY).")
     try:
-        builder = c2pa.Builder(json.dumps({k: v for k, v in manifest.items() if not k.startswith("org.sdstudio.")}), _context())
+        builder = c2pa.Builder(json.dumps(manifest), _context())
         if source is not None:
-            title, data = source
-            mode = manifest.get("org.sdstudio.mode", "img2img")
-            ingredient = {"title": title, "relationship": RELATIONSHIP[mode], "format": "image/png", "label": SOURCE_INGREDIENT,
+            data = source.data
+            ingredient = {"title": source.title, "relationship": source.relationship, "format": "image/png", "label": SOURCE_INGREDIENT,
                           "metadata": {"org.sdstudio.sha256": hashlib.sha256(data).hexdigest()},
                           "thumbnail": {"format": "image/jpeg", "identifier": "source-thumbnail.jpg"}}
             builder.add_resource("source-thumbnail.jpg", io.BytesIO(_jpeg_thumbnail(data)))

@@ -1,6 +1,7 @@
 """Small image helpers shared by the apps (Pillow only)."""
 from __future__ import annotations
 
+import hashlib
 import io
 
 from PIL import Image
@@ -23,3 +24,11 @@ def thumbnail_png(image: Image.Image) -> bytes:
     buffer = io.BytesIO()
     thumb.save(buffer, format="PNG", compress_level=2)  # as outputs (pngmeta); optimize=True cost ~170 ms for a few KB
     return buffer.getvalue()
+
+
+def pixels_sha256(image: Image.Image) -> str:
+    """SHA-256 of the decoded RGB pixels with the size: equal for the same picture whatever file holds it."""
+    rgb = image.convert("RGB")
+    digest = hashlib.sha256(f"{rgb.width}x{rgb.height}:".encode())
+    digest.update(rgb.tobytes())
+    return digest.hexdigest()

@@ -289,6 +289,9 @@ SDSTUDIO_C2PA_SIGNER = os.environ.get("SDSTUDIO_C2PA_SIGNER", "")
 SDSTUDIO_C2PA_DEV_DIR = Path(os.environ.get("SDSTUDIO_C2PA_DEV_DIR", BASE_DIR / "var" / "c2pa"))
 SDSTUDIO_C2PA_DEV_SIGNING = env_bool("SDSTUDIO_C2PA_DEV_SIGNING", True)
 SDSTUDIO_INPAINT_MODEL = os.environ.get("SDSTUDIO_INPAINT_MODEL", "")
+# More generation modes: comma-separated modules that register one each (generation.modes.register), e.g. a
+# relighting mode; the web process and every worker import them at start.
+SDSTUDIO_EXTRA_MODES = [name.strip() for name in os.environ.get("SDSTUDIO_EXTRA_MODES", "").split(",") if name.strip()]
 SDSTUDIO_CONTROLNET_MODEL = os.environ.get("SDSTUDIO_CONTROLNET_MODEL", "")
 SDSTUDIO_DEVICE = os.environ.get("SDSTUDIO_DEVICE", "auto")
 SDSTUDIO_DTYPE = os.environ.get("SDSTUDIO_DTYPE", "auto")

@@ -21,7 +21,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from generation.modelinfo import DEMO_NAME, FULL_NAME, RANDOM_NAME
+from generation.inference.config import DEMO_NAME, FULL_NAME, RANDOM_NAME
 from generation.wordpieces import write_tokenizer_files
 
 logger = logging.getLogger(__name__)
@@ -287,9 +287,9 @@ def ensure_embedded_model(cache_dir: Path, size: str = "tiny") -> Path:
     """
     if size == "demo":
         if not (TRAINED_DIR / "model_index.json").exists():
-            from django.core.exceptions import ImproperlyConfigured
+            from generation.inference.config import ConfigurationError
 
-            raise ImproperlyConfigured(
+            raise ConfigurationError(
                 f"The trained embedded model is missing from {TRAINED_DIR}. Restore it from the repository, "
                 "train it (python manage.py train_embedded_model), or set SDSTUDIO_MODEL=embedded-random."
             )

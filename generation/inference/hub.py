@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from django.core.exceptions import ImproperlyConfigured
+from generation.inference.config import ConfigurationError
 
 # report(state, **details): "downloading" with done/total bytes; the worker shows it on the pages.
 Report = Callable[..., None]
@@ -38,7 +38,7 @@ def read_index(folder: Path) -> dict:
     try:
         return json.loads((Path(folder) / "model_index.json").read_text())
     except (OSError, ValueError) as exc:
-        raise ImproperlyConfigured(f"{folder} is not a diffusers pipeline (model_index.json: {exc}).") from exc
+        raise ConfigurationError(f"{folder} is not a diffusers pipeline (model_index.json: {exc}).") from exc
 
 
 def _weight_files(folder: Path) -> list[str]:
@@ -74,7 +74,7 @@ def locate(location: str, *, revision: str | None, dtype_name: str, report: Repo
     if cached is not None and (cached / "model_index.json").exists() and (constants.HF_HUB_OFFLINE or _weight_files(cached)):
         return ModelFiles(cached, cached.name, choose_variant(_weight_files(cached), dtype_name), read_index(cached))
     if constants.HF_HUB_OFFLINE:
-        raise ImproperlyConfigured(
+        raise ConfigurationError(
             f"{location!r}{' at ' + revision if revision else ''} is not in the Hugging Face cache ({constants.HF_HUB_CACHE}) "
             "and HF_HUB_OFFLINE=1 forbids downloading it. Download it once (unset HF_HUB_OFFLINE), or point "
             "SDSTUDIO_MODEL at a diffusers folder."
@@ -92,7 +92,7 @@ def download(location: str, *, revision: str | None, dtype_name: str, report: Re
     try:
         info = HfApi().model_info(location, revision=revision or None, files_metadata=True)
     except (HfHubHTTPError, OSError) as exc:
-        raise ImproperlyConfigured(f"Could not reach the model {location!r} on the Hugging Face Hub: {exc}") from exc
+        raise ConfigurationError(f"Could not reach the model {location!r} on the Hugging Face Hub: {exc}") from exc
     siblings = {s.rfilename: s.size or 0 for s in info.siblings or [] if s.rfilename.split("/")[0] not in skip}
     variant = choose_variant([Path(name).name for name in siblings if name.startswith("unet/")], dtype_name)
     total = expected_bytes(siblings, variant)
@@ -103,7 +103,7 @@ def download(location: str, *, revision: str | None, dtype_name: str, report: Re
         # A component passed as None is not downloaded (diffusers' own rule).
         folder = Path(DiffusionPipeline.download(location, revision=info.sha, variant=variant, **dict.fromkeys(skip)))
     except (HfHubHTTPError, OSError) as exc:
-        raise ImproperlyConfigured(f"Downloading {location!r} failed: {exc}") from exc
+        raise ConfigurationError(f"Downloading {location!r} failed: {exc}") from exc
     finally:
         watcher.stop()
     return ModelFiles(folder, folder.name, variant, read_index(folder))

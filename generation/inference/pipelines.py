@@ -14,10 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 
-from generation import modelinfo
+from generation import modes
+from generation.inference.config import ConfigurationError, InferenceConfig
 from generation.inference.embedded import ensure_embedded_model, replicate_edges
 from generation.parameters import SCHEDULERS
 
@@ -30,8 +29,8 @@ logging.getLogger("transformers").setLevel(logging.ERROR)
 class LoadedModel:
     """The text2img pipeline and views of the same modules for the other modes, ready to run.
 
-    img2img is built at load; inpainting (scene) and the ControlNet pipelines
-    on first use, from the very same modules (``from_pipe``: no second copy).
+    img2img is built at load; each mode builds its own view on first use (``Mode.pipeline``), from the very same
+    modules (``derive``: ``from_pipe``, no second copy), with the inpainting UNet or the ControlNet it asks for.
     """
 
     text2img: Any
@@ -43,49 +42,39 @@ class LoadedModel:
     dtype: torch.dtype
     load_seconds: float
     options: dict = field(default_factory=dict)
+    config: InferenceConfig = field(default_factory=InferenceConfig)
     safety: Any = None  # safety.SafetyCheck when the model has a checker and it is on
     _fingerprint: dict | None = field(default=None, repr=False)
     _views: dict = field(default_factory=dict, repr=False)
 
-    def environment(self, mode: str, *, edge_guidance: bool = False) -> dict:
-        """The fingerprint, plus the extra models a job of this mode used."""
-        environment = self.fingerprint()
-        if mode == "scene" and (settings.SDSTUDIO_INPAINT_MODEL or "").strip():
-            environment["inpaint_model"] = settings.SDSTUDIO_INPAINT_MODEL.strip()
+    def environment(self, mode, *, edge_guidance: bool = False) -> dict:
+        """The fingerprint, plus the extra models a job of this mode (a generation.modes.Mode, or its name) used."""
+        environment = {**self.fingerprint(), **modes.get(mode).environment(self)}
         if edge_guidance:
             environment["controlnet"] = self._views.get("controlnet_location", "")
         return environment
 
-    def pipeline(self, mode: str, *, edge_guidance: bool = False):
-        """The pipeline for a mode (text2img, img2img or scene), with a ControlNet for edge guidance."""
-        key = (mode, edge_guidance)
+    def pipeline(self, mode, *, edge_guidance: bool = False):
+        """The pipeline of a mode (a generation.modes.Mode, or its name), with a ControlNet for edge guidance; built once."""
+        mode = modes.get(mode)
+        if edge_guidance and not mode.takes_edge_guidance:
+            raise ValueError(f"Edge guidance is not for {mode.name} jobs.")
+        key = (mode.name, edge_guidance)
         if key not in self._views:
-            self._views[key] = self._build(mode, edge_guidance)
+            self._views[key] = mode.pipeline(self, edge_guidance=edge_guidance)
         return self._views[key]
 
-    def _build(self, mode: str, edge_guidance: bool):
+    def derive(self, class_name: str, **modules):
+        """A diffusers pipeline of ``class_name`` on this model's modules (``from_pipe``), with ``modules`` swapped in."""
         import diffusers
 
-        if mode == "text2img" and not edge_guidance:
-            return self.text2img
-        if mode == "img2img" and not edge_guidance:
-            return self.img2img
-        if mode not in ("img2img", "scene"):
-            raise ValueError(f"Edge guidance is for img2img and scene jobs, not {mode}.")
-        base = self.text2img
-        inpaint_unet = self.inpaint_unet() if mode == "scene" else None
-        extra = {"unet": inpaint_unet} if inpaint_unet is not None else {}
-        if edge_guidance:
-            cls = diffusers.StableDiffusionControlNetInpaintPipeline if mode == "scene" else diffusers.StableDiffusionControlNetImg2ImgPipeline
-            pipe = cls.from_pipe(base, controlnet=self.controlnet(), **extra)
-        else:
-            pipe = diffusers.StableDiffusionInpaintPipeline.from_pipe(base, **extra)
+        pipe = getattr(diffusers, class_name).from_pipe(self.text2img, **modules)
         pipe.set_progress_bar_config(disable=True)
         return pipe
 
     def inpaint_unet(self):
-        """SDSTUDIO_INPAINT_MODEL's 9-channel UNet, or None to inpaint with the model's own UNet."""
-        location = (settings.SDSTUDIO_INPAINT_MODEL or "").strip()
+        """The configured inpainting checkpoint's 9-channel UNet, or None to inpaint with the model's own UNet."""
+        location = self.config.inpaint_model
         if not location:
             return None
         if "inpaint_unet" not in self._views:
@@ -94,22 +83,22 @@ class LoadedModel:
             try:
                 unet = UNet2DConditionModel.from_pretrained(location, subfolder="unet", dtype=self.dtype)
             except OSError as exc:
-                raise ImproperlyConfigured(f"Could not load SDSTUDIO_INPAINT_MODEL={location!r}: {exc}") from exc
+                raise ConfigurationError(f"Could not load SDSTUDIO_INPAINT_MODEL={location!r}: {exc}") from exc
             self._views["inpaint_unet"] = unet.to(self.device)
         return self._views["inpaint_unet"]
 
     def controlnet(self):
-        """SDSTUDIO_CONTROLNET_MODEL, or the embedded model's ControlNet (``from_unet`` of its UNet), loaded once."""
+        """The configured ControlNet, or the embedded model's (``from_unet`` of its UNet), loaded once."""
         if "controlnet" not in self._views:
             from diffusers import ControlNetModel
 
-            location = (settings.SDSTUDIO_CONTROLNET_MODEL or "").strip()
+            location = self.config.controlnet_model
             if location:
                 try:
                     net = ControlNetModel.from_pretrained(location, dtype=self.dtype)
                 except OSError as exc:
-                    raise ImproperlyConfigured(f"Could not load SDSTUDIO_CONTROLNET_MODEL={location!r}: {exc}") from exc
-            elif modelinfo.is_embedded():
+                    raise ConfigurationError(f"Could not load SDSTUDIO_CONTROLNET_MODEL={location!r}: {exc}") from exc
+            elif self.config.is_embedded:
                 # The embedded ControlNet: the UNet's encoder copied, zero-initialised outputs (seeded, so every
                 # worker builds the same one).
                 with torch.random.fork_rng(devices=[]):
@@ -117,7 +106,7 @@ class LoadedModel:
                     net = ControlNetModel.from_unet(self.text2img.unet)
                 location = "embedded-controlnet"
             else:
-                raise ImproperlyConfigured(
+                raise ConfigurationError(
                     "Edge guidance needs a ControlNet: set SDSTUDIO_CONTROLNET_MODEL (e.g. lllyasviel/control_v11p_sd15_canny)."
                 )
             self._views["controlnet"] = net.to(self.device, self.dtype)
@@ -137,7 +126,7 @@ class LoadedModel:
         device_name = torch.cuda.get_device_name(0) if self.device.startswith("cuda") else platform.processor() or platform.machine()
         return {
             "model": self.model_label,
-            "model_revision": settings.SDSTUDIO_MODEL_REVISION or ("local" if modelinfo.is_embedded() or Path(modelinfo.configured()).is_dir() else "main"),
+            "model_revision": self.config.model_revision or ("local" if self.config.is_embedded or Path(self.config.model).is_dir() else "main"),
             "diffusers": diffusers.__version__,
             "transformers": transformers.__version__,
             "torch": torch.__version__,
@@ -149,46 +138,45 @@ class LoadedModel:
         }
 
 
-def resolve_device(requested: str | None = None) -> str:
-    requested = (requested or settings.SDSTUDIO_DEVICE or "auto").lower()
+def resolve_device(requested: str = "auto") -> str:
+    requested = (requested or "auto").lower()
     if requested == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if requested.startswith("cuda") and not torch.cuda.is_available():
-        raise ImproperlyConfigured(
+        raise ConfigurationError(
             f"SDSTUDIO_DEVICE={requested} but torch sees no CUDA GPU (torch {torch.__version__}). "
             "Install a CUDA build of torch, or set SDSTUDIO_DEVICE=cpu."
         )
     if requested != "cpu" and not requested.startswith("cuda"):
-        raise ImproperlyConfigured(f"SDSTUDIO_DEVICE={requested!r} is not one of auto, cpu, cuda, cuda:N.")
+        raise ConfigurationError(f"SDSTUDIO_DEVICE={requested!r} is not one of auto, cpu, cuda, cuda:N.")
     return requested
 
 
-def resolve_dtype(device: str, requested: str | None = None) -> torch.dtype:
-    requested = (requested or settings.SDSTUDIO_DTYPE or "auto").lower()
+def resolve_dtype(device: str, requested: str = "auto") -> torch.dtype:
+    requested = (requested or "auto").lower()
     choices = {"fp16": torch.float16, "float16": torch.float16, "bf16": torch.bfloat16, "bfloat16": torch.bfloat16, "fp32": torch.float32, "float32": torch.float32}
     if requested == "auto":
         # fp16 on a GPU halves memory and doubles speed; CPUs compute fp16 slowly or not at all.
         return torch.float16 if device.startswith("cuda") else torch.float32
     if requested not in choices:
-        raise ImproperlyConfigured(f"SDSTUDIO_DTYPE={requested!r} is not one of auto, fp16, bf16, fp32.")
+        raise ConfigurationError(f"SDSTUDIO_DTYPE={requested!r} is not one of auto, fp16, bf16, fp32.")
     return choices[requested]
 
 
-def model_location() -> str:
-    """The folder or Hub id of SDSTUDIO_MODEL (the embedded models are folders built or shipped locally)."""
-    size = modelinfo.embedded_size()
-    if size:
-        return str(ensure_embedded_model(settings.SDSTUDIO_MODEL_CACHE, size))
-    return modelinfo.configured()
+def model_location(config: InferenceConfig) -> str:
+    """The folder or Hub id of the configured model (the embedded models are folders built or shipped locally)."""
+    if config.embedded_size:
+        return str(ensure_embedded_model(config.model_cache, config.embedded_size))
+    return config.model
 
 
-def model_files(torch_dtype: torch.dtype, report=None):
+def model_files(config: InferenceConfig, torch_dtype: torch.dtype, report=None):
     """The folder to load, its commit and weight variant (a Hub id resolved through the Hugging Face cache)."""
     from generation.inference import hub
 
-    return hub.locate(model_location(), revision=settings.SDSTUDIO_MODEL_REVISION or None,
+    return hub.locate(model_location(config), revision=config.model_revision or None,
                       dtype_name=str(torch_dtype).removeprefix("torch."), report=report,
-                      skip=() if settings.SDSTUDIO_SAFETY_CHECKER else ("safety_checker",))
+                      skip=() if config.safety_checker else ("safety_checker",))
 
 
 def make_scheduler(slug: str, base_config: dict):
@@ -206,8 +194,7 @@ def make_generator(seed: int) -> torch.Generator:
     return torch.Generator("cpu").manual_seed(int(seed))
 
 
-def configure_threads() -> None:
-    threads = settings.SDSTUDIO_TORCH_THREADS
+def configure_threads(threads: int) -> None:
     if threads > 0:
         torch.set_num_threads(threads)
         try:
@@ -216,8 +203,8 @@ def configure_threads() -> None:
             pass
 
 
-def load_pipelines(*, device: str | None = None, dtype: str | None = None, report=None) -> LoadedModel:
-    """Load text2img from SDSTUDIO_MODEL and derive img2img from its very modules (no second copy).
+def load_pipelines(config: InferenceConfig, *, report=None) -> LoadedModel:
+    """Load text2img from the configured model and derive img2img from its very modules (no second copy).
 
     ``report(state, **details)`` hears "downloading" (bytes done/total) and "loading".
     """
@@ -225,22 +212,22 @@ def load_pipelines(*, device: str | None = None, dtype: str | None = None, repor
 
     from generation.inference.safety import SafetyCheck
 
-    configure_threads()
-    if modelinfo.is_embedded():
+    configure_threads(config.torch_threads)
+    if config.is_embedded:
         # Its tokenizer is byte-level: most prompts pass CLIP's 77 tokens, and diffusers warns on every call.
         import diffusers
 
         diffusers.utils.logging.set_verbosity_error()
-    device = resolve_device(device)
-    torch_dtype = resolve_dtype(device, dtype)
+    device = resolve_device(config.device)
+    torch_dtype = resolve_dtype(device, config.dtype)
     started = time.perf_counter()
-    files = model_files(torch_dtype, report)
+    files = model_files(config, torch_dtype, report)
     if report is not None:
         report("loading")
     kwargs: dict[str, Any] = {"dtype": torch_dtype}
     if files.variant:
         kwargs["variant"] = files.variant
-    checking = files.has_safety_checker and settings.SDSTUDIO_SAFETY_CHECKER
+    checking = files.has_safety_checker and config.safety_checker
     if checking and not (files.components.get("feature_extractor") or [None])[0]:
         logger.warning("%s has a safety checker but no feature extractor: outputs are not checked.", files.folder)
         checking = False
@@ -249,11 +236,11 @@ def load_pipelines(*, device: str | None = None, dtype: str | None = None, repor
     try:
         text2img = StableDiffusionPipeline.from_pretrained(files.folder, **kwargs)
     except (OSError, ValueError) as exc:
-        raise ImproperlyConfigured(
-            f"Could not load the model {model_location()!r} from {files.folder}: {exc}. Set SDSTUDIO_MODEL to a diffusers "
+        raise ConfigurationError(
+            f"Could not load the model {model_location(config)!r} from {files.folder}: {exc}. Set SDSTUDIO_MODEL to a diffusers "
             "folder or a Hub id that is in the local Hugging Face cache (or allow downloads), or unset it for the embedded model."
         ) from exc
-    if modelinfo.is_embedded():
+    if config.is_embedded:
         replicate_edges(text2img.vae)
     options: dict[str, Any] = {"attention": "sdpa" if hasattr(torch.nn.functional, "scaled_dot_product_attention") else "classic"}
     if files.commit:
@@ -268,76 +255,65 @@ def load_pipelines(*, device: str | None = None, dtype: str | None = None, repor
         safety = SafetyCheck(text2img.safety_checker, text2img.feature_extractor, device, torch_dtype)
         text2img.register_modules(safety_checker=None)
         text2img.register_to_config(requires_safety_checker=False)
-    if settings.SDSTUDIO_DETERMINISTIC:
+    if config.deterministic:
         torch.use_deterministic_algorithms(True, warn_only=True)
         torch.backends.cuda.matmul.allow_tf32 = False
         torch.backends.cudnn.allow_tf32 = False
         options["deterministic"] = True
-    if settings.SDSTUDIO_CPU_OFFLOAD and device.startswith("cuda"):
+    if config.cpu_offload and device.startswith("cuda"):
         text2img.enable_model_cpu_offload()
         options["cpu_offload"] = True
     elif device != "cpu":  # from_pretrained already put the weights on the CPU.
         text2img.to(device)
     if safety is not None:
         safety.checker.to(device)
-    if settings.SDSTUDIO_CHANNELS_LAST and device.startswith("cuda"):
+    if config.channels_last and device.startswith("cuda"):
         text2img.unet.to(memory_format=torch.channels_last)
         options["channels_last"] = True
-    if settings.SDSTUDIO_ATTENTION_SLICING:
+    if config.attention_slicing:
         text2img.enable_attention_slicing()
         options["attention_slicing"] = True
-    if settings.SDSTUDIO_VAE_TILING:
+    if config.vae_tiling:
         text2img.vae.enable_tiling()
         options["vae_tiling"] = True
-    if settings.SDSTUDIO_VAE_SLICING:
+    if config.vae_slicing:
         text2img.vae.enable_slicing()
         options["vae_slicing"] = True
-    if settings.SDSTUDIO_COMPILE:
+    if config.compile:
         # Compiled once here; warm_up() runs the served shapes before the worker takes a job.
-        text2img.unet = torch.compile(text2img.unet, backend=settings.SDSTUDIO_COMPILE_BACKEND, fullgraph=False)
-        options["compile"] = settings.SDSTUDIO_COMPILE_BACKEND
+        text2img.unet = torch.compile(text2img.unet, backend=config.compile_backend, fullgraph=False)
+        options["compile"] = config.compile_backend
     text2img.set_progress_bar_config(disable=True)
     img2img = StableDiffusionImg2ImgPipeline.from_pipe(text2img)
     img2img.set_progress_bar_config(disable=True)
     load_seconds = time.perf_counter() - started
-    label = modelinfo.model_label()
+    label = config.model_label
     logger.info("Loaded %s on %s (%s) in %.2f s", label, device, torch_dtype, load_seconds)
     return LoadedModel(
         text2img=text2img,
         img2img=img2img,
         scheduler_config=dict(text2img.scheduler.config),
         model_label=label,
-        model_id=modelinfo.requested_model_id(),
+        model_id=config.requested_model_id,
         device=device,
         dtype=torch_dtype,
         load_seconds=load_seconds,
         options=options,
         safety=safety,
+        config=config,
     )
-
-
-def parse_shapes(value: str) -> list[tuple[int, int]]:
-    """"512x512,768x512" -> [(512, 512), (768, 512)] (width x height)."""
-    shapes = []
-    for item in filter(None, (part.strip() for part in value.split(","))):
-        try:
-            width, height = (int(n) for n in item.lower().split("x"))
-        except ValueError:
-            raise ImproperlyConfigured(f"SDSTUDIO_WARMUP_SHAPES: {item!r} is not WIDTHxHEIGHT (e.g. 512x512).") from None
-        shapes.append((width, height))
-    return shapes
 
 
 _loaded: LoadedModel | None = None
 _lock = threading.Lock()
 
 
-def get_pipelines(report=None) -> LoadedModel:
+def get_pipelines(config: InferenceConfig, report=None) -> LoadedModel:
     """The process-wide pipelines, loaded on first use and kept (the worker loads them at start)."""
     global _loaded
     with _lock:
         if _loaded is None:
-            _loaded = load_pipelines(report=report)
+            _loaded = load_pipelines(config, report=report)
         return _loaded
 
 

@@ -13,6 +13,7 @@ from django.core.management import call_command
 from PIL import Image
 
 from catalog.demo_data import DEMO_PHOTO
+from generation import modes
 from generation.models import GenerationJob
 from generation.tests.test_rerun_and_metadata import exiftool
 from sdstudio import credentials
@@ -113,7 +114,7 @@ def test_one_flipped_pixel_byte_is_a_hash_mismatch_and_the_verify_page_says_inva
     png = pngmeta.encode_png(Image.new("RGB", (64, 64), (90, 30, 30)), {"mode": "text2img", "prompt": "x", "seed": 1,
                                                                          "num_inference_steps": 2, "guidance_scale": 7.5,
                                                                          "scheduler": "euler_a", "width": 64, "height": 64})
-    signed = credentials.sign_png(png, credentials.manifest_for(mode="text2img", params={"seed": 1}, model="m", title="t.png"),
+    signed = credentials.sign_png(png, credentials.manifest_for(actions=modes.get("text2img").actions, params={"seed": 1}, model="m", title="t.png"),
                                   keys=credentials.development_keys())
     tampered = flip_pixel_byte(signed)
     Image.open(io.BytesIO(tampered)).load()  # still a decodable PNG: only the pixels changed
@@ -141,7 +142,7 @@ def test_uploads_say_whether_they_declare_themselves_ai_generated(product):
     params = {"mode": "text2img", "prompt": "x", "seed": 1, "num_inference_steps": 2, "guidance_scale": 7.5,
               "scheduler": "euler_a", "width": 64, "height": 64}
     signed = credentials.sign_png(pngmeta.encode_png(image, params),
-                                  credentials.manifest_for(mode="text2img", params=params, model="m", title="t.png"),
+                                  credentials.manifest_for(actions=modes.get("text2img").actions, params=params, model="m", title="t.png"),
                                   keys=credentials.development_keys())
     photo, _ = photo_add(product=product, data=signed, name="generated.png")
     assert (photo.declared_source_type, photo.declared_by, photo.declares_ai) == (TRAINED, "c2pa", True)
@@ -204,5 +205,5 @@ def test_a_signing_service_callback_signs_without_the_key_in_sd_studio(settings)
     assert keys.key_pem is None and not keys.development
     png = pngmeta.encode_png(Image.new("RGB", (64, 64)), {"mode": "text2img", "prompt": "x", "seed": 1, "num_inference_steps": 2,
                                                           "guidance_scale": 7.5, "scheduler": "euler_a", "width": 64, "height": 64})
-    signed = credentials.sign_png(png, credentials.manifest_for(mode="text2img", params={}, model="m", title="t.png"), keys=keys)
+    signed = credentials.sign_png(png, credentials.manifest_for(actions=modes.get("text2img").actions, params={}, model="m", title="t.png"), keys=keys)
     assert signing_service.calls and credentials.read(signed).state == "valid"

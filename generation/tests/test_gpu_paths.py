@@ -7,6 +7,7 @@ import torch
 
 from conftest import TINY
 from generation import modelinfo
+from generation.inference.config import ConfigurationError, parse_shapes
 from generation.inference import pipelines, runner
 from generation.inference.embedded import SIZES, build_components
 
@@ -38,9 +39,9 @@ def test_compiled_unet_with_warm_up_gives_the_same_pixels(settings, loaded):
     # given the compile switch (the eager backend keeps this test fast on 2 CPU cores; production uses inductor)
     settings.SDSTUDIO_COMPILE = True
     settings.SDSTUDIO_COMPILE_BACKEND = "eager"
-    compiled = pipelines.load_pipelines()
+    compiled = pipelines.load_pipelines(modelinfo.inference_config())
     # when the worker warms it up at the served shape, then runs a job
-    assert runner.warm_up(compiled, pipelines.parse_shapes("64x64")) > 0
+    assert runner.warm_up(compiled, parse_shapes("64x64")) > 0
     spec = runner.JobSpec(mode="text2img", prompt="headphones", negative_prompt="", seed=3, guidance_scale=7.5, scheduler="euler_a", **TINY)
     # then it is recorded in the fingerprint and changes no pixel
     assert compiled.fingerprint()["compile"] == "eager"
@@ -49,18 +50,16 @@ def test_compiled_unet_with_warm_up_gives_the_same_pixels(settings, loaded):
 
 
 def test_warm_up_shapes_are_parsed_or_refused_clearly():
-    from django.core.exceptions import ImproperlyConfigured
-
-    assert pipelines.parse_shapes("512x512, 768x512") == [(512, 512), (768, 512)]
-    with pytest.raises(ImproperlyConfigured, match="'512' is not WIDTHxHEIGHT"):
-        pipelines.parse_shapes("512")
+    assert parse_shapes("512x512, 768x512") == ((512, 512), (768, 512))
+    with pytest.raises(ConfigurationError, match="'512' is not WIDTHxHEIGHT"):
+        parse_shapes("512")
 
 
 def test_vae_slicing_tiling_and_attention_slicing_switches(settings):
     settings.SDSTUDIO_VAE_SLICING = True
     settings.SDSTUDIO_VAE_TILING = True
     settings.SDSTUDIO_ATTENTION_SLICING = True
-    loaded = pipelines.load_pipelines()
+    loaded = pipelines.load_pipelines(modelinfo.inference_config())
     fingerprint = loaded.fingerprint()
     assert fingerprint["vae_slicing"] and fingerprint["vae_tiling"] and fingerprint["attention_slicing"]
     assert loaded.text2img.vae.use_tiling and loaded.text2img.vae.use_slicing
@@ -71,7 +70,7 @@ def test_vae_slicing_tiling_and_attention_slicing_switches(settings):
 def test_determinism_switch_is_applied_and_recorded(settings, loaded):
     settings.SDSTUDIO_DETERMINISTIC = True
     try:
-        strict = pipelines.load_pipelines()
+        strict = pipelines.load_pipelines(modelinfo.inference_config())
         assert torch.are_deterministic_algorithms_enabled()
         assert strict.fingerprint()["deterministic"] is True
         spec = runner.JobSpec(mode="text2img", prompt="x", negative_prompt="", seed=4, guidance_scale=7.5, scheduler="euler_a", **TINY)
@@ -83,7 +82,7 @@ def test_determinism_switch_is_applied_and_recorded(settings, loaded):
 @cuda
 def test_cuda_fp16_channels_last_and_shared_modules(settings):
     settings.SDSTUDIO_DEVICE = "cuda"
-    loaded = pipelines.load_pipelines()
+    loaded = pipelines.load_pipelines(modelinfo.inference_config())
     assert loaded.dtype is torch.float16 and next(loaded.text2img.unet.parameters()).is_cuda
     assert loaded.text2img.unet.conv_in.weight.is_contiguous(memory_format=torch.channels_last)
     assert loaded.img2img.unet is loaded.text2img.unet

@@ -5,16 +5,18 @@ architecture family; SD Studio's own code resolves and loads it, in a real worke
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import numpy as np
 import pytest
-from django.core.exceptions import ImproperlyConfigured
+
 from django.test import override_settings
 from django.urls import reverse
 
 from conftest import login, run_worker_burst, shot, start_worker
-from generation import services
+from generation import modelinfo, services
+from generation.inference.config import ConfigurationError
 from generation.modelinfo import SD15_HUB_ID
 from generation.tests.hubcache import commit_for, repo_folder_name, write_hub_cache, write_snapshot
 from generation.tests.hubserver import HubServer
@@ -111,11 +113,11 @@ def test_a_local_folder_loads_and_the_checker_can_be_turned_off(hub_cache):
     folder = hub_cache / repo_folder_name(SD15_HUB_ID) / "snapshots" / STRICT
     spec = runner.JobSpec(prompt="a red mug", seed=1, **TINY)
     with override_settings(SDSTUDIO_MODEL=str(folder)):
-        loaded = pipelines.load_pipelines(device="cpu")
+        loaded = pipelines.load_pipelines(dataclasses.replace(modelinfo.inference_config(), device="cpu"))
         assert "model_commit" not in loaded.fingerprint() and loaded.fingerprint()["model_revision"] == "local"
         assert runner.run(spec, loaded).safety.flagged is True
     with override_settings(SDSTUDIO_MODEL=str(folder), SDSTUDIO_SAFETY_CHECKER=False):
-        unchecked = pipelines.load_pipelines(device="cpu")
+        unchecked = pipelines.load_pipelines(dataclasses.replace(modelinfo.inference_config(), device="cpu"))
         assert unchecked.safety is None and unchecked.text2img.safety_checker is None
         assert unchecked.fingerprint()["safety_checker"] == "off"
         assert runner.run(spec, unchecked).safety is None
@@ -131,7 +133,7 @@ def test_an_fp16_only_cache_serves_an_fp32_worker_and_a_missing_model_says_what_
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
     files = hub.locate(SD15_HUB_ID, revision=None, dtype_name="float32")
     assert files.variant == "fp16" and files.commit == MAIN and files.has_safety_checker
-    with pytest.raises(ImproperlyConfigured, match="not in the Hugging Face cache .* HF_HUB_OFFLINE=1"):
+    with pytest.raises(ConfigurationError, match="not in the Hugging Face cache .* HF_HUB_OFFLINE=1"):
         hub.locate("stable-diffusion-v1-5/not-downloaded", revision=None, dtype_name="float16")
 
 

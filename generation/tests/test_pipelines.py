@@ -138,14 +138,14 @@ def test_device_and_dtype_resolution(settings):
     assert pipelines.resolve_dtype("cuda") is torch.float16
     assert pipelines.resolve_dtype("cpu") is torch.float32
     assert pipelines.resolve_dtype("cuda", "bf16") is torch.bfloat16
-    from django.core.exceptions import ImproperlyConfigured
+    from generation.inference.config import ConfigurationError
 
-    with pytest.raises(ImproperlyConfigured, match="not one of auto, fp16"):
+    with pytest.raises(ConfigurationError, match="not one of auto, fp16"):
         pipelines.resolve_dtype("cpu", "int4")
-    with pytest.raises(ImproperlyConfigured, match="not one of auto, cpu"):
+    with pytest.raises(ConfigurationError, match="not one of auto, cpu"):
         pipelines.resolve_device("tpu")
     if not torch.cuda.is_available():
-        with pytest.raises(ImproperlyConfigured, match="no CUDA GPU"):
+        with pytest.raises(ConfigurationError, match="no CUDA GPU"):
             pipelines.resolve_device("cuda")
 
 

@@ -14,7 +14,8 @@ from django.urls import reverse
 
 from conftest import ROOT, finished_job, make_user
 from generation import parameters as P
-from generation.models import GenerationJob, Mode, Scheduler, Status
+from generation import modes
+from generation.models import GenerationJob, Scheduler, Status
 
 # --- one definition of the job parameters -------------------------------------------------------
 
@@ -23,9 +24,9 @@ def test_model_fields_defaults_and_constraints_follow_the_parameters():
     fields = {f.name: f for f in GenerationJob._meta.fields}
     for p in P.PARAMETERS:
         assert p.name in fields, p.name
-        if p.default is not None and p.modes == P.ALL_MODES and p.type is not str:
+        if p.default is not None and not p.per_mode and p.type is not str:
             assert fields[p.name].default == p.default, p.name
-    assert list(Mode.values) == list(P.MODES) and list(Scheduler.values) == list(P.SCHEDULERS)
+    assert [value for value, _ in fields["mode"].choices] == list(modes.names()) and list(Scheduler.values) == list(P.SCHEDULERS)
     # the database refuses what the parameters refuse (limits as the check constraints hold them)
     constraints = {c.name: str(c.condition) for c in GenerationJob._meta.constraints}
     assert "('num_inference_steps__lte', 150)" in constraints["job_steps_range"]
@@ -61,7 +62,7 @@ def test_admin_cli_png_and_spec_follow_the_parameters():
     dests = {action.dest for action in parser._actions}
     assert set(P.NAMES) <= dests
     assert [f for f in JobSpec.__dataclass_fields__] == [*P.NAMES, "source_image", "mask_image"]
-    text = pngmeta.parameters_text({**P.defaults("img2img"), "prompt": "a mug", "seed": 7, "model": "m"})
+    text = pngmeta.parameters_text({**modes.defaults("img2img"), "prompt": "a mug", "seed": 7, "model": "m"})
     # AUTOMATIC1111's spelling of each setting, written by hand here (not the code's table)
     assert text == "a mug\nSteps: 30, Sampler: Euler a, CFG scale: 7.5, Seed: 7, Size: 512x512, Model: m, Denoising strength: 0.6"
 

@@ -14,7 +14,7 @@ from PIL import Image, ImageDraw
 from catalog import masks
 from catalog.demo_data import DEMO_PHOTO
 from conftest import png_bytes
-from generation import productshots, scene
+from generation import modelinfo, productshots, scene
 from generation.models import GenerationJob
 
 COMPOSITE_URI = "http://cv.iptc.org/newscodes/digitalsourcetype/compositeWithTrainedAlgorithmicMedia"
@@ -312,12 +312,13 @@ def test_a_dedicated_inpainting_checkpoint_brings_its_unet_and_shares_the_rest(t
 
     from generation.inference import pipelines, runner
 
-    base = pipelines.load_pipelines()
+    base = pipelines.load_pipelines(modelinfo.inference_config())
     config = dict(base.text2img.unet.config)
     config["in_channels"] = 9
     torch.manual_seed(0)
     UNet2DConditionModel.from_config(config).save_pretrained(tmp_path / "unet")
     settings.SDSTUDIO_INPAINT_MODEL = str(tmp_path)
+    base.config = modelinfo.inference_config()  # what a worker started with the setting is given
     pipe = base.pipeline("scene")
     assert pipe.unet.config.in_channels == 9 and pipe.unet is not base.text2img.unet
     assert pipe.vae is base.text2img.vae and pipe.text_encoder is base.text2img.text_encoder
@@ -325,5 +326,5 @@ def test_a_dedicated_inpainting_checkpoint_brings_its_unet_and_shares_the_rest(t
     spec = runner.JobSpec(mode="scene", prompt="headphones on marble", seed=1, num_inference_steps=2, width=64, height=64,
                           product_scale=0.6, product_x=0.5, product_y=0.55, source_image=photo, mask_image=masks.automatic(photo))
     result = runner.run(spec, base)
-    assert result.image.size == (64, 64) and scene.scene_fidelity(result.image, result.placed).product_max_pixel_diff == 0
+    assert result.image.size == (64, 64) and scene.scene_fidelity(result.image, result.prepared.state).product_max_pixel_diff == 0
     assert base.environment("scene")["inpaint_model"] == str(tmp_path)

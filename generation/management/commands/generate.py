@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from catalog.models import Product
+from generation import modes
 from generation import parameters as P
 from generation import services
 from generation.models import Status
@@ -20,7 +21,8 @@ class Command(BaseCommand):
         # One option per job parameter (generation.parameters); unset options take the parameter's default.
         for p in P.PARAMETERS:
             default = "text2img, or img2img with --image" if p.name == "mode" else p.default
-            parser.add_argument(p.cli, dest=p.name, type=p.type, choices=p.choices or None, required=p.name == "prompt",
+            choices = modes.names() if p.name == "mode" else p.choices
+            parser.add_argument(p.cli, dest=p.name, type=p.type, choices=choices or None, required=p.name == "prompt",
                                 help=f"{p.help} (default: {default})".strip() if p.name != "prompt" else p.help)
         parser.add_argument("--image", type=Path, help="img2img and scene: a product photo (added to --product, or to the product IMPORTED).")
         parser.add_argument("--mask", type=Path, help="scene: the product's mask as a PNG at the photo's size, white = kept "
@@ -44,10 +46,10 @@ class Command(BaseCommand):
                 raise CommandError(f"No product with SKU {options['product']!r}. Create it first (admin, catalog page or import_catalog).")
         source = None
         mode = options["mode"] or ("img2img" if options["image"] else "text2img")
-        if mode in P.SOURCE_MODES and not options["image"]:
+        if modes.get(mode).uses_photo and not options["image"]:
             raise CommandError(f"--mode {mode} starts from a product photo: give --image PATH.")
-        if options["image"] and mode not in P.SOURCE_MODES:
-            raise CommandError(f"--image is for {', '.join(sorted(P.SOURCE_MODES))}; --mode {mode} does not use a photo.")
+        if options["image"] and not modes.get(mode).uses_photo:
+            raise CommandError(f"--image is for {', '.join(sorted(modes.with_photo()))}; --mode {mode} does not use a photo.")
         if options["image"]:
             path: Path = options["image"]
             if not path.is_file():
@@ -66,8 +68,8 @@ class Command(BaseCommand):
         params["mode"] = mode
         mask = None
         if options["mask"]:
-            if mode not in P.MASK_MODES:
-                raise CommandError(f"--mask is for {', '.join(sorted(P.MASK_MODES))} jobs.")
+            if not modes.get(mode).uses_mask:
+                raise CommandError(f"--mask is for {', '.join(sorted(m.name for m in modes.all_modes() if m.uses_mask))} jobs.")
             from catalog import masks
 
             try:

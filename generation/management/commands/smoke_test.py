@@ -18,11 +18,11 @@ class Command(BaseCommand):
         parser.add_argument("--out", type=Path, default=None, help="Default: MEDIA_ROOT/outputs/smoke.png")
 
     def handle(self, *args, **options):
-        from generation import pngmeta
+        from generation import modelinfo, pngmeta
         from generation.inference import pipelines, runner
 
         started = time.perf_counter()
-        loaded = pipelines.get_pipelines()
+        loaded = pipelines.get_pipelines(modelinfo.inference_config())
         spec = runner.JobSpec(prompt=options["prompt"], seed=options["seed"], num_inference_steps=options["steps"],
                               width=options["size"], height=options["size"])
         result = runner.run(spec, loaded)

@@ -1,0 +1,58 @@
+"""Product in a new scene: the product's own pixels kept through its mask, everything around it generated."""
+from __future__ import annotations
+
+from PIL import ImageOps
+
+from generation import scene
+from generation.modes.base import COMPOSITE, TRAINED, Action, Mode, Prepared
+
+
+class Scene(Mode):
+    name = "scene"
+    label = "Product in a new scene"
+    parameters = ("product_scale", "product_x", "product_y", "controlnet_conditioning_scale")
+    uses_photo = True
+    uses_mask = True
+    # C2PA 2: a new canvas is created and the product photo placed on it (a componentOf ingredient).
+    actions = (Action("c2pa.created", TRAINED), Action("c2pa.placed", COMPOSITE, names_source=True))
+    ingredient_relationship = "componentOf"
+    measures = ("product_max_pixel_diff", "background_change")
+    controlnet_pipeline = "StableDiffusionControlNetInpaintPipeline"
+
+    def pipeline(self, loaded, *, edge_guidance: bool):
+        unet = loaded.inpaint_unet()  # SDSTUDIO_INPAINT_MODEL's 9-channel UNet, or None for the model's own
+        modules = {"unet": unet} if unet is not None else {}
+        if edge_guidance:
+            return loaded.derive(self.controlnet_pipeline, controlnet=loaded.controlnet(), **modules)
+        return loaded.derive("StableDiffusionInpaintPipeline", **modules)
+
+    def environment(self, loaded) -> dict:
+        return {"inpaint_model": loaded.config.inpaint_model} if loaded.config.inpaint_model else {}
+
+    def prepare(self, spec) -> Prepared:
+        if spec.mask_image is None:
+            raise ValueError("A scene needs the product's mask.")
+        placed = self._place(spec.source_image, spec.mask_image, spec)
+        # diffusers repaints where its mask is white: everything but the product.
+        return Prepared(arguments={"image": placed.canvas, "mask_image": ImageOps.invert(placed.mask)}, state=placed,
+                        reference=placed.canvas)
+
+    def call_arguments(self, spec) -> dict:
+        return {"width": spec.width, "height": spec.height, "strength": 1.0}  # the scene starts from noise
+
+    def finish(self, image, prepared: Prepared):
+        return scene.composite(image, prepared.state)
+
+    def measure(self, image, prepared: Prepared) -> dict:
+        kept = scene.scene_fidelity(image, prepared.state)
+        return {"product_max_pixel_diff": kept.product_max_pixel_diff, "background_change": kept.background_change}
+
+    def reference(self, photo, mask, spec):
+        if mask is None:
+            return None, None
+        placed = self._place(photo, mask, spec)
+        return placed.canvas, placed.mask
+
+    @staticmethod
+    def _place(photo, mask, spec) -> scene.Placed:
+        return scene.place(photo, mask, (spec.width, spec.height), scale=spec.product_scale, x=spec.product_x, y=spec.product_y)
