@@ -195,7 +195,7 @@ def finished_job(**changes):
 
     from generation import pngmeta
     from generation.models import GenerationJob
-    from sdstudio.images import thumbnail_png
+    from sdstudio.images import pixels_sha256, thumbnail_png
 
     image = Image.new("RGB", (64, 64), (30, 30, 30))
     params = dict(prompt="sleek black wireless headphones", seed=42, num_inference_steps=2, guidance_scale=7.5,
@@ -206,7 +206,7 @@ def finished_job(**changes):
     thumb = default_storage.save(f"thumbs/test/job{job.pk}.png", ContentFile(thumbnail_png(image)))
     now = timezone.now()
     GenerationJob.objects.filter(pk=job.pk).update(
-        status="succeeded", output=name, thumbnail=thumb, output_sha256=pngmeta.pixels_sha256(image),
+        status="succeeded", output=name, thumbnail=thumb, output_sha256=pixels_sha256(image),
         started_at=now, finished_at=now, inference_seconds=0.1, seconds_per_step=0.05, progress_step=2, progress_total=2,
         environment={"model": "sdstudio-embedded-sd15-v1", "device": "cpu"},
     )

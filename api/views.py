@@ -25,7 +25,7 @@ from api.parsers import SafeJSONParser
 from api.serializers import (DecisionSerializer, EvaluationSerializer, JobCreateSerializer, JobSerializer, PhotoSerializer,
                              ProductSerializer)
 from catalog import services as catalog_services
-from catalog import shop
+from catalog import formats
 from catalog.models import Product, ProductPhoto
 from generation import parameters as P
 from generation import services
@@ -69,7 +69,7 @@ class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cr
         data = serializer.validated_data
         serializer.instance = catalog_services.product_create(
             sku=data["sku"], name=data.get("name", ""), description=data.get("description", ""),
-            category=data.get("category", ""), created_by=self.request.user)
+            category=data.get("category", ""), user=self.request.user)
 
     @extend_schema(request={"multipart/form-data": inline_serializer("PhotoUpload", {"image": serializers.ImageField()})},
                    responses={201: PhotoSerializer, 400: OpenApiResponse(description="Refused by the photo intake, with why.")})
@@ -82,7 +82,7 @@ class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cr
         if upload is None:
             return Response({"image": ["Send the photo as the multipart field 'image'."]}, status=400)
         try:
-            photo, notes = catalog_services.photo_add(product=product, data=upload.read(), name=upload.name, uploaded_by=request.user)
+            photo, notes = catalog_services.photo_add(product=product, data=upload.read(), name=upload.name, user=request.user)
         except catalog_services.DuplicatePhoto as duplicate:
             return Response({**PhotoSerializer(duplicate.existing, context={"request": request}).data,
                              "notes": [duplicate.messages[0]]}, status=200)
@@ -190,7 +190,7 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
             raise DjangoValidationError({"model": f"No worker serves {model[:100]!r} and it is not configured: use one of "
                                                   f"{', '.join(sorted(known - {''})) or 'the default model'}, "
                                                   "or start a worker for it first (SDSTUDIO_MODEL=... manage.py rqworker generation)."})
-        return services.job_create(**params, product=data.get("product"), source_photo=source, mask=mask, created_by=request.user,
+        return services.job_create(**params, product=data.get("product"), source_photo=source, mask=mask, user=request.user,
                                    model_id=None if not model else ("" if model == "embedded" else model))
 
     @extend_schema(request=None, responses=JobSerializer)
@@ -230,7 +230,7 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         justification = data.pop("justification", "")
-        evaluation = evaluation_submit(job=self.get_object(), reviewer=request.user, scores=data, justification=justification)
+        evaluation = evaluation_submit(job=self.get_object(), user=request.user, scores=data, justification=justification)
         return Response({**evaluation.scores(), "justification": evaluation.justification, "total": evaluation.total}, status=201)
 
     @extend_schema(request=DecisionSerializer, responses={201: JobSerializer})
@@ -256,10 +256,10 @@ class ExportViewSet(viewsets.ViewSet):
     @action(detail=False, methods=["get"], url_path="shopify")
     def shopify(self, request):
         """A Shopify product CSV with the approved images at their public links."""
-        return HttpResponse(shop.shopify_export(request.build_absolute_uri("/")), content_type="text/csv; charset=utf-8")
+        return HttpResponse(formats.export("shopify", request.build_absolute_uri("/")), content_type=formats.get("shopify").content_type)
 
     @extend_schema(responses={(200, "text/tab-separated-values"): OpenApiTypes.STR})
     @action(detail=False, methods=["get"], url_path="merchant-center")
     def merchant_center(self, request):
         """A Google Merchant Center supplemental feed (TSV)."""
-        return HttpResponse(shop.merchant_feed(request.build_absolute_uri("/")), content_type="text/tab-separated-values; charset=utf-8")
+        return HttpResponse(formats.export("merchant", request.build_absolute_uri("/")), content_type=formats.get("merchant").content_type)

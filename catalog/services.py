@@ -24,11 +24,12 @@ class DuplicatePhoto(ValidationError):
 
 
 @transaction.atomic
-def product_create(*, sku: str, name: str, description: str = "", category: str = "", created_by=None) -> Product:
+def product_create(*, sku: str, name: str, description: str = "", category: str = "", user=None) -> Product:
+    require(user, "catalog.add_product", "Only merchandisers (or admins) can create products.")
     sku = sku.strip()
     if not sku:
         raise ValidationError({"sku": "Give the product a SKU."})
-    product = Product(sku=sku, name=name.strip(), description=description.strip(), category=category.strip(), created_by=created_by)
+    product = Product(sku=sku, name=name.strip(), description=description.strip(), category=category.strip(), created_by=user)
     # The model's rules (validate_sku on the field) and limits, as field errors: SQLite would store a
     # 500-character name in a 200-character column.
     product.full_clean(exclude=["created_by"], validate_unique=False)
@@ -39,7 +40,8 @@ def product_create(*, sku: str, name: str, description: str = "", category: str 
 
 
 @transaction.atomic
-def product_update(*, product: Product, name: str, description: str = "", category: str = "") -> Product:
+def product_update(*, product: Product, name: str, description: str = "", category: str = "", user=None) -> Product:
+    require(user, "catalog.change_product", "Only merchandisers (or admins) can change products.")
     product.name = name.strip()
     product.description = description.strip()
     product.category = category.strip()
@@ -48,17 +50,18 @@ def product_update(*, product: Product, name: str, description: str = "", catego
     return product
 
 
-def photo_add(*, product: Product, data: bytes, name: str | None = None, uploaded_by=None) -> tuple[ProductPhoto, list[str]]:
+def photo_add(*, product: Product, data: bytes, name: str | None = None, user=None) -> tuple[ProductPhoto, list[str]]:
     """Validate, normalise and store one photo. Nothing is stored unless every check passes.
 
     Returns the photo and notes for the user (e.g. an animation reduced to its first frame).
     Raises ValidationError (DuplicatePhoto for the same pixels already on this product).
     """
+    require(user, "catalog.add_productphoto", "Only merchandisers (or admins) can add photos.")
     clean = clean_photo(data, name=name)
-    return _store(product=product, clean=clean, uploaded_by=uploaded_by), clean.notes
+    return _store(product=product, clean=clean, user=user), clean.notes
 
 
-def _store(*, product: Product, clean: CleanPhoto, uploaded_by) -> ProductPhoto:
+def _store(*, product: Product, clean: CleanPhoto, user) -> ProductPhoto:
     existing = ProductPhoto.objects.filter(product=product, sha256=clean.sha256).select_related("product").first()
     if existing is not None:
         raise DuplicatePhoto(existing)
@@ -73,7 +76,7 @@ def _store(*, product: Product, clean: CleanPhoto, uploaded_by) -> ProductPhoto:
         original_format=clean.original_format,
         declared_source_type=clean.declared_source_type,
         declared_by=clean.declared_by,
-        uploaded_by=uploaded_by,
+        uploaded_by=user,
     )
     stem = uuid.uuid4().hex
     try:
@@ -99,17 +102,18 @@ def _first_mask(clean: CleanPhoto):
         return None, ""
 
 
-def photo_set_mask(*, photo: ProductPhoto, data: bytes, changed_by=None) -> ProductPhoto:
+def photo_set_mask(*, photo: ProductPhoto, data: bytes, user=None) -> ProductPhoto:
     """Store a drawn mask (PNG bytes, white = product) for the photo, or raise ValidationError with what is wrong.
 
     The old file stays until the row points at the new one: jobs already made keep their own copy.
     """
+    require(user, "catalog.change_productphoto", "Only merchandisers (or admins) can change a product's mask.")
     mask = masks.decode(data, (photo.width, photo.height))
     from django.utils import timezone
 
     old = photo.mask.name
     photo.mask_source = MaskSource.DRAWN
-    photo.mask_changed_by, photo.mask_changed_at = changed_by, timezone.now()
+    photo.mask_changed_by, photo.mask_changed_at = user, timezone.now()
     store_with_row(photo, [(photo.mask, f"{uuid.uuid4().hex}.png", masks.png(mask))],
                    update_fields=["mask", "mask_source", "mask_changed_by", "mask_changed_at", "updated_at"])
     if old:
@@ -131,12 +135,13 @@ def photo_mask_image(photo: ProductPhoto, *, automatic: bool = False):
 IMPORT_COLUMNS = ("sku", "name", "description", "category", "photo")
 
 
-def catalog_import(*, rows, base_dir, uploaded_by=None) -> dict:
+def catalog_import(*, rows, base_dir, user=None) -> dict:
     """Import products (and an optional photo each) from CSV rows; each row lands whole or not at all.
 
     Existing SKUs are updated; a photo already on the product is recognised and not added twice.
     Returns {"created": n, "updated": n, "errors": [(line, message), ...]}.
     """
+    require(user, "catalog.add_product", "Only merchandisers (or admins) can import products.")
     from pathlib import Path
 
     report = {"created": 0, "updated": 0, "errors": []}
@@ -151,10 +156,10 @@ def catalog_import(*, rows, base_dir, uploaded_by=None) -> dict:
                 product = Product.objects.filter(sku=row["sku"]).first()
                 if product is None:
                     product = product_create(sku=row["sku"], name=row["name"], description=row.get("description", ""),
-                                             category=row.get("category", ""), created_by=uploaded_by)
+                                             category=row.get("category", ""), user=user)
                     report_key = "created"
                 else:
-                    product_update(product=product, name=row["name"], description=row.get("description", ""), category=row.get("category", ""))
+                    product_update(product=product, name=row["name"], description=row.get("description", ""), category=row.get("category", ""), user=user)
                     report_key = "updated"
                 if row.get("photo"):
                     folder = Path(base_dir).resolve()
@@ -165,7 +170,7 @@ def catalog_import(*, rows, base_dir, uploaded_by=None) -> dict:
                     if not path.is_file():
                         raise ValidationError(f"photo file {row['photo'][:200]} not found.")
                     try:
-                        photo_add(product=product, data=path.read_bytes(), name=path.name, uploaded_by=uploaded_by)
+                        photo_add(product=product, data=path.read_bytes(), name=path.name, user=user)
                     except DuplicatePhoto:
                         pass
         except ValidationError as exc:
@@ -176,10 +181,10 @@ def catalog_import(*, rows, base_dir, uploaded_by=None) -> dict:
 
 
 @transaction.atomic
-def feed_token_create(*, created_by):
+def feed_token_create(*, user):
     """A new secret for the Merchant Center feed's link; the previous ones stop working (administrators only: every
     shop integration that fetches the feed must be given the new link)."""
-    require(created_by, "catalog.add_feedtoken", "Only an administrator can replace the feed link: every shop that fetches "
+    require(user, "catalog.add_feedtoken", "Only an administrator can replace the feed link: every shop that fetches "
                                                  "the feed must then be given the new one.")
     import secrets
 
@@ -188,74 +193,4 @@ def feed_token_create(*, created_by):
     from catalog.models import FeedToken
 
     FeedToken.objects.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
-    return FeedToken.objects.create(token=secrets.token_urlsafe(32), created_by=created_by)
-
-
-SHOP_QUEUE = "shop"
-
-
-def shop_import_start(*, data: bytes, name: str = "", created_by=None):
-    """Check a Shopify CSV (UTF-8, Shopify's header), store it and queue it for the shop worker; ValidationError if unusable."""
-    from catalog import shop
-    from catalog.models import ShopImport
-
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise ValidationError("The file is not UTF-8 text: export it again from Shopify (Products > Export).") from None
-    rows, header, _ = shop.read_rows(text)
-    if not shop.is_shopify(header):
-        raise ValidationError("This is not a Shopify product CSV: its first line must name Handle and Title columns.")
-    with transaction.atomic():
-        run = ShopImport(original_name=name[:255], created_by=created_by, total=len({row.get("Handle") for _, row in rows} - {""}))
-        store_with_row(run, [(run.file, f"{uuid.uuid4().hex}.csv", data)])
-        transaction.on_commit(lambda: shop_import_enqueue(import_id=run.pk))
-    return run
-
-
-def shop_import_enqueue(*, import_id: int) -> bool:
-    """Put the import on the shop queue; Redis being down leaves it queued (the page says so)."""
-    import logging
-
-    import django_rq
-    from redis.exceptions import RedisError
-
-    try:
-        django_rq.get_queue(SHOP_QUEUE).enqueue("catalog.tasks.run_shop_import", import_id, job_id=f"sdstudio-shop-import-{import_id}",
-                                                 job_timeout=3600, result_ttl=0)
-    except RedisError as exc:
-        logging.getLogger(__name__).warning("Shop import %s stays queued: Redis is unreachable (%s).", import_id, exc)
-        return False
-    return True
-
-
-def shop_import_run(*, import_id: int) -> None:
-    """On the shop worker: import the file, writing progress as products land, then the report."""
-    import time
-
-    from django.utils import timezone
-
-    from catalog import shop
-    from catalog.models import ShopImport
-
-    claimed = ShopImport.objects.filter(pk=import_id, status=ShopImport.Status.QUEUED).update(status=ShopImport.Status.RUNNING)
-    if not claimed:
-        return
-    run = ShopImport.objects.get(pk=import_id)
-    last = [0.0]
-
-    def progress(done: int, total: int) -> None:
-        if time.monotonic() - last[0] > 0.5 or done == total:
-            ShopImport.objects.filter(pk=import_id).update(done=done, total=total)
-            last[0] = time.monotonic()
-
-    try:
-        with run.file.open("rb") as handle:
-            rows, _, unreadable = shop.read_rows(handle.read().decode("utf-8-sig"))
-        report = shop.shopify_import(rows=rows, uploaded_by=run.created_by, progress=progress)
-        report.errors += unreadable
-    except Exception as exc:  # the row says what happened; the products already imported stay
-        ShopImport.objects.filter(pk=import_id).update(status=ShopImport.Status.FAILED, error=f"{type(exc).__name__}: {exc}",
-                                                       finished_at=timezone.now())
-        raise
-    ShopImport.objects.filter(pk=import_id).update(status=ShopImport.Status.DONE, report=report.as_dict(), finished_at=timezone.now())
+    return FeedToken.objects.create(token=secrets.token_urlsafe(32), created_by=user)

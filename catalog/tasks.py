@@ -3,6 +3,6 @@ from __future__ import annotations
 
 
 def run_shop_import(import_id: int) -> None:
-    from catalog.services import shop_import_run
+    from catalog.shopimports import shop_import_run
 
     shop_import_run(import_id=import_id)

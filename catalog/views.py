@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import csv
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
@@ -11,12 +9,9 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
-from catalog import masks, services
-from catalog import shop as shop_services
+from catalog import formats, masks, published, services, shopimports
 from catalog.forms import PhotoUploadForm, ProductForm
 from catalog.models import FeedToken, Product, ProductPhoto, ShopImport
-from generation.selectors import jobs_for_listing
-from sdstudio.textsafe import spreadsheet_cell
 
 
 @login_required
@@ -34,7 +29,7 @@ def product_list(request: HttpRequest) -> HttpResponse:
 @login_required
 def product_detail(request: HttpRequest, sku: str) -> HttpResponse:
     product = get_object_or_404(Product, sku=sku)
-    jobs = jobs_for_listing().filter(product=product)
+    jobs = published.product_jobs(product)
     page = Paginator(jobs, 24).get_page(request.GET.get("page"))
     return render(
         request,
@@ -49,7 +44,7 @@ def product_create(request: HttpRequest) -> HttpResponse:
     form = ProductForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            product = services.product_create(created_by=request.user, **form.cleaned_data)
+            product = services.product_create(user=request.user, **form.cleaned_data)
         except ValidationError as exc:
             for field, errors in exc.message_dict.items():
                 form.add_error(field, errors)
@@ -68,7 +63,8 @@ def product_edit(request: HttpRequest, sku: str) -> HttpResponse:
     form.fields["sku"].disabled = True
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        services.product_update(product=product, name=data["name"], description=data["description"], category=data["category"])
+        services.product_update(product=product, name=data["name"], description=data["description"], category=data["category"],
+                                user=request.user)
         messages.success(request, "Saved.")
         return redirect(product)
     status = 400 if request.method == "POST" else 200
@@ -83,7 +79,7 @@ def photo_upload(request: HttpRequest, sku: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["photo"]
         try:
-            photo, notes = services.photo_add(product=product, data=upload.read(), name=upload.name, uploaded_by=request.user)
+            photo, notes = services.photo_add(product=product, data=upload.read(), name=upload.name, user=request.user)
         except ValidationError as exc:
             form.add_error("photo", exc.messages)
         else:
@@ -137,7 +133,7 @@ def photo_mask(request: HttpRequest, sku: str, pk: int) -> HttpResponse:
         if upload.size > 8 * 1024 * 1024:
             return JsonResponse({"error": "The mask file is over 8 MB; send an 8-bit PNG at the photo's size."}, status=400)
         try:
-            services.photo_set_mask(photo=photo, data=upload.read(), changed_by=request.user)
+            services.photo_set_mask(photo=photo, data=upload.read(), user=request.user)
         except ValidationError as exc:
             return JsonResponse({"error": " ".join(exc.messages)}, status=400)
         return JsonResponse({"saved": True, "mask_source": photo.get_mask_source_display(), "url": request.path})
@@ -149,9 +145,11 @@ def photo_mask(request: HttpRequest, sku: str, pk: int) -> HttpResponse:
     return response
 
 
-def _download(content: str, filename: str, content_type: str) -> HttpResponse:
-    response = HttpResponse(content, content_type=content_type)
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+def export_response(name: str, request: HttpRequest, *, disposition: str = "attachment") -> HttpResponse:
+    """A shop format's export (catalog.formats) as a download, the approved images at this site's public links."""
+    shop_format = formats.get(name)
+    response = HttpResponse(formats.export(name, request.build_absolute_uri("/")), content_type=shop_format.content_type)
+    response["Content-Disposition"] = f'{disposition}; filename="{shop_format.filename}"'
     return response
 
 
@@ -170,14 +168,14 @@ def shop(request: HttpRequest) -> HttpResponse:
             status = 400
         else:
             try:
-                run = services.shop_import_start(data=upload.read(), name=upload.name, created_by=request.user)
+                run = shopimports.shop_import_start(data=upload.read(), name=upload.name, user=request.user)
             except ValidationError as exc:
                 messages.error(request, " ".join(exc.messages))
                 status = 400
             else:
                 return redirect(run)
     elif request.method == "POST" and request.POST.get("action") == "new_token":
-        services.feed_token_create(created_by=request.user)  # administrators only: PermissionDenied is a 403 page
+        services.feed_token_create(user=request.user)  # administrators only: PermissionDenied is a 403 page
         messages.success(request, "New feed link made; the old ones stop working.")
         return redirect("catalog:shop")
     token = FeedToken.objects.filter(revoked_at__isnull=True).first()
@@ -197,7 +195,7 @@ def shop_import(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def shopify_export(request: HttpRequest) -> HttpResponse:
-    return _download(shop_services.shopify_export(request.build_absolute_uri("/")), "sdstudio-shopify-products.csv", "text/csv; charset=utf-8")
+    return export_response("shopify", request)
 
 
 def merchant_feed(request: HttpRequest) -> HttpResponse:
@@ -207,8 +205,7 @@ def merchant_feed(request: HttpRequest) -> HttpResponse:
         if not token or not FeedToken.objects.filter(token=token, revoked_at__isnull=True).exists():
             return HttpResponse("This feed link is not valid (revoked or mistyped); ask for the current one on SD Studio's Shop page.\n",
                                 status=403, content_type="text/plain; charset=utf-8")
-    response = HttpResponse(shop_services.merchant_feed(request.build_absolute_uri("/")), content_type="text/tab-separated-values; charset=utf-8")
-    response["Content-Disposition"] = 'inline; filename="sdstudio-merchant-center.tsv"'
+    response = export_response("merchant", request, disposition="inline")
     response["Cache-Control"] = "private, max-age=60"
     return response
 
@@ -216,10 +213,4 @@ def merchant_feed(request: HttpRequest) -> HttpResponse:
 @login_required
 def approved_feed(request: HttpRequest) -> HttpResponse:
     """A shop feed: one row per SKU with its approved images (Google Merchant style columns)."""
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="sdstudio-approved-feed.csv"'
-    writer = csv.writer(response)
-    writer.writerow(["id", "image_link", "additional_image_link"])
-    for product, urls in shop_services.approved_links(request.build_absolute_uri("/")).items():
-        writer.writerow([spreadsheet_cell(product.sku), urls[0], ",".join(urls[1:])])
-    return response
+    return export_response("approved", request)

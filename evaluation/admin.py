@@ -3,7 +3,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from evaluation.models import Evaluation, EvaluationRevision, ReviewDecision
 from generation.admin import GenerationJobAdmin
-from generation.models import GenerationJob, Status
+from generation.models import Decision, GenerationJob, Status
 
 
 class ReviewedJobAdmin(GenerationJobAdmin):
@@ -29,11 +29,11 @@ class ReviewedJobAdmin(GenerationJobAdmin):
 
     @admin.action(description="Approve selected outputs")
     def approve(self, request, queryset):
-        self._decide(request, queryset, "approved", "")
+        self._decide(request, queryset, Decision.APPROVED, "")
 
     @admin.action(description="Reject selected outputs (reason: rejected in admin)")
     def reject(self, request, queryset):
-        self._decide(request, queryset, "rejected", "Rejected from the admin list.")
+        self._decide(request, queryset, Decision.REJECTED, "Rejected from the admin list.")
 
 
 admin.site.unregister(GenerationJob)
@@ -67,7 +67,7 @@ class EvaluationAdmin(admin.ModelAdmin):
 
         # The reviewer's evaluation keeps its owner; the revision records the admin who changed it.
         evaluation_submit(job=obj.job, reviewer=obj.reviewer, scores=obj.scores(), justification=obj.justification,
-                          acting_user=request.user)
+                          user=request.user)
 
 
 @admin.register(ReviewDecision)

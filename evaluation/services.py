@@ -16,16 +16,15 @@ def _require(user, perm: str, action: str) -> None:
 
 
 @transaction.atomic
-def evaluation_submit(*, job: GenerationJob, reviewer, scores: dict[str, int], justification: str = "", acting_user=None) -> Evaluation:
-    """Create or update ``reviewer``'s rubric for the output; every version is kept with who made it.
-
-    ``acting_user`` is who acts (default: the reviewer); an administrator correcting another
-    reviewer's scores needs the change permission and is recorded as the revision's author.
+def evaluation_submit(*, job: GenerationJob, user, scores: dict[str, int], justification: str = "", reviewer=None) -> Evaluation:
+    """Create or update ``reviewer``'s rubric for the output (default: the acting ``user``'s own); every version is
+    kept with who made it. An administrator correcting another reviewer's scores needs the change permission and
+    is recorded as the revision's author.
     """
-    acting_user = acting_user or reviewer
-    if acting_user != reviewer and not (acting_user.is_staff and acting_user.has_perm("evaluation.change_evaluation")):
+    reviewer = reviewer or user
+    if user != reviewer and not (user.is_staff and user.has_perm("evaluation.change_evaluation")):
         raise PermissionDenied("Only administrators can change another reviewer's scores.")
-    _require(acting_user, "evaluation.add_evaluation" if acting_user == reviewer else "evaluation.change_evaluation", "score outputs")
+    _require(user, "evaluation.add_evaluation" if user == reviewer else "evaluation.change_evaluation", "score outputs")
     if job.status != Status.SUCCEEDED:
         raise ValidationError("Only a finished output can be scored.")
     errors = {name: "Score 0, 1 or 2." for name in RUBRIC_FIELDS if scores.get(name) not in (0, 1, 2)}
@@ -43,7 +42,7 @@ def evaluation_submit(*, job: GenerationJob, reviewer, scores: dict[str, int], j
         scores=evaluation.scores(),
         total=evaluation.total,
         justification=evaluation.justification,
-        created_by=acting_user,
+        created_by=user,
     )
     return evaluation
 

@@ -83,7 +83,7 @@ def evaluate(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         evaluation = services.evaluation_submit(
             job=job,
-            reviewer=request.user,
+            user=request.user,
             scores={name: form.cleaned_data[name] for name in RUBRIC_FIELDS},
             justification=form.cleaned_data["justification"],
         )

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from generation import fidelity, modelinfo, modes, pngmeta, services
 from generation.models import GenerationJob, Status
-from sdstudio.images import open_image, thumbnail_png
+from sdstudio.images import open_image, pixels_sha256, thumbnail_png
 
 logger = logging.getLogger(__name__)
 
@@ -336,7 +336,7 @@ def finish_job(job: GenerationJob, spec, result, environment: dict, *, load_seco
     outcome = services.JobOutcome(
         png=png,
         thumbnail_png=thumbnail_png(result.image),
-        pixels_sha256=pngmeta.pixels_sha256(result.image),
+        pixels_sha256=pixels_sha256(result.image),
         environment=environment,
         load_seconds=load_seconds,
         inference_seconds=result.inference_seconds,

@@ -27,7 +27,7 @@ def sweep_create(request: HttpRequest, job_pk: int) -> HttpResponse:
     values = [v.strip() for v in request.POST.get("values", "").replace(";", ",").split(",") if v.strip()]
     try:
         experiment = experiments.sweep_create(
-            baseline=baseline, parameter=request.POST.get("parameter", ""), values=values, created_by=request.user
+            baseline=baseline, parameter=request.POST.get("parameter", ""), values=values, user=request.user
         )
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))

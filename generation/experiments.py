@@ -9,10 +9,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from generation import fidelity, modelinfo, services
+from generation import fidelity, modelinfo, modes, services
 from generation import parameters as P
-from generation import modes
 from generation.models import Experiment, GenerationJob, Status
+from sdstudio.roles import require
 from generation.observations import delta_e_words, observations
 from sdstudio.images import open_image
 from sdstudio.textsafe import natural_key
@@ -56,12 +56,13 @@ def study_name(product, *, index: int = 1) -> str:
 
 
 @transaction.atomic
-def study_seed(*, product, source_photo, created_by=None, force: bool = False) -> tuple[Experiment, bool]:
+def study_seed(*, product, source_photo, user=None, force: bool = False) -> tuple[Experiment, bool]:
     """Create the brief's nine jobs, and the scene that keeps the product, for a product. Returns (experiment, created).
 
     Idempotent: the same product and model give back the existing study unless force=True,
     which queues a fresh numbered set.
     """
+    require(user, "generation.add_experiment", "Only merchandisers (or admins) can seed the brief's study.")
     existing = Experiment.objects.filter(kind=STUDY_KIND, product=product, name__startswith=study_name(product)).order_by("-id")
     if existing.exists() and not force:
         return existing.first(), False
@@ -69,7 +70,7 @@ def study_seed(*, product, source_photo, created_by=None, force: bool = False) -
         name=study_name(product, index=existing.count() + 1),
         kind=STUDY_KIND,
         product=product,
-        created_by=created_by,
+        created_by=user,
         description="The brief's controlled study: six text2img runs varying steps, guidance and scheduler; "
         "three img2img runs at strength 0.35 / 0.60 / 0.85 from the product photo; and one scene that keeps the "
         "product's pixels while the background is generated.",
@@ -83,14 +84,15 @@ def study_seed(*, product, source_photo, created_by=None, force: bool = False) -
             source_photo=source_photo if modes.get(run.mode).uses_photo else None,
             experiment=experiment,
             run_name=run.name,
-            created_by=created_by,
+            user=user,
         )
     return experiment, True
 
 
 @transaction.atomic
-def sweep_create(*, baseline: GenerationJob, parameter: str, values: list, created_by=None, name: str = "") -> Experiment:
+def sweep_create(*, baseline: GenerationJob, parameter: str, values: list, user=None, name: str = "") -> Experiment:
     """Any other study: the baseline job's parameters with one of them swept over values."""
+    require(user, "generation.add_experiment", "Only merchandisers (or admins) can start a sweep.")
     if parameter not in P.SWEEPABLE:
         raise ValidationError({"parameter": f"Sweep one of {', '.join(P.SWEEPABLE)}."})
     swept = P.BY_NAME[parameter]
@@ -105,7 +107,7 @@ def sweep_create(*, baseline: GenerationJob, parameter: str, values: list, creat
         values = [swept.type(v) for v in values]
     except (TypeError, ValueError):
         raise ValidationError({"values": f"The values must all be {swept.type.__name__}s."}) from None
-    fields = dict(kind="sweep", product=baseline.product, created_by=created_by,
+    fields = dict(kind="sweep", product=baseline.product, created_by=user,
                   description=f"Job #{baseline.pk}'s parameters with {parameter} in {values}.")
     if name:
         if Experiment.objects.filter(name=name).exists():
@@ -124,7 +126,7 @@ def sweep_create(*, baseline: GenerationJob, parameter: str, values: list, creat
             mask=services.job_mask_image(baseline),
             experiment=experiment,
             run_name=slugify(f"{parameter}-{value}").replace("-", "_"),
-            created_by=created_by,
+            user=user,
         )
     return experiment
 

@@ -222,9 +222,16 @@ class GenerationJob(models.Model):
         """The path of the public link (no login), or "" for an output that was never approved."""
         return reverse("public_image", kwargs={"token": self.public_token}) if self.public_token else ""
 
+    # An output is public (its link answers, the shop's feeds carry it) when it is approved, done and has its token.
+    PUBLISHED_WHEN = {"decision": Decision.APPROVED, "status": Status.SUCCEEDED}
+
+    @classmethod
+    def published(cls) -> Q:
+        return Q(**cls.PUBLISHED_WHEN, public_token__isnull=False)
+
     @property
     def is_public(self) -> bool:
-        return bool(self.public_token) and self.decision == Decision.APPROVED and self.status == Status.SUCCEEDED
+        return bool(self.public_token) and all(getattr(self, name) == value for name, value in self.PUBLISHED_WHEN.items())
 
     @property
     def mode_info(self) -> modes.Mode:

@@ -1,7 +1,6 @@
 """PNG output with its provenance: parameters readable by common SD tools and the IPTC AI-media marker."""
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 from xml.sax.saxutils import escape
@@ -11,7 +10,6 @@ from PIL.PngImagePlugin import PngInfo
 
 from generation import modes
 from generation import parameters as P
-from sdstudio.images import pixels_sha256  # noqa: F401  (outputs' pixel hash, the same as photos')
 
 XMP_KEY = "XML:com.adobe.xmp"
 PNG_COMPRESS_LEVEL = 2

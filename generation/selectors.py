@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Mapping
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
 from generation import modes
 from generation.models import Decision, GenerationJob, Status
@@ -42,19 +42,19 @@ def filter_jobs(jobs: QuerySet[GenerationJob], filters: Mapping[str, str]) -> Qu
     return jobs
 
 
-def published_outputs() -> QuerySet[GenerationJob]:
-    """Approved outputs with their public link, of a product: what the shop's feeds and exports carry."""
-    return (GenerationJob.objects.filter(decision=Decision.APPROVED, status=Status.SUCCEEDED, public_token__isnull=False,
-                                         product__isnull=False)
-            .select_related("product").order_by("product__sku", "finished_at", "id"))
+def published_images() -> list:
+    """Approved outputs of a product with their public link: what the shop's feeds and exports carry
+    (catalog.published.PublishedImage), by SKU, oldest first."""
+    from catalog.published import PublishedImage
+
+    jobs = (GenerationJob.objects.filter(GenerationJob.published(), product__isnull=False)
+            .only("product_id", "public_token", "mode").order_by("product__sku", "finished_at", "id"))
+    return [PublishedImage(product_id=job.product_id, path=job.public_path, made_with=job.mode_info.label.lower()) for job in jobs]
 
 
-def jobs_using_photo(photo_id: int, *, keeping_product: bool = False) -> QuerySet[GenerationJob]:
-    """The jobs made from a product photo (``keeping_product``: those of a mode that keeps its pixels)."""
-    jobs = GenerationJob.objects.filter(source_photo_id=photo_id)
-    if keeping_product:
-        jobs = jobs.filter(mode__in=[mode.name for mode in modes.all_modes() if mode.uses_mask])
-    return jobs
+def product_jobs(product) -> QuerySet[GenerationJob]:
+    """A product page's jobs, newest first, with what each row shows."""
+    return jobs_for_listing().filter(product=product)
 
 
 def job_reference(job: GenerationJob):

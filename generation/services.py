@@ -92,7 +92,7 @@ def job_create(
     run_name: str = "",
     rerun_of: GenerationJob | None = None,
     model_id: str | None = None,
-    created_by=None,
+    user=None,
     mask=None,
     **params: Any,
 ) -> GenerationJob:
@@ -101,6 +101,7 @@ def job_create(
     Scene jobs keep the product through ``mask`` (a Pillow image at the photo's size, 255 = product), by default
     the photo's own mask; the job stores its own copy, so a later edit of the photo's mask changes no job.
     """
+    require(user, "generation.add_generationjob", "Only merchandisers (or admins) can start generation jobs.")
     values = validate_parameters(params, has_source=source_photo is not None)
     if values["controlnet_conditioning_scale"] is not None and not modelinfo.edge_guidance_available():
         raise ValidationError({"controlnet_conditioning_scale": "Edge guidance needs a ControlNet: set SDSTUDIO_CONTROLNET_MODEL "
@@ -119,7 +120,7 @@ def job_create(
         experiment=experiment,
         run_name=run_name,
         rerun_of=rerun_of,
-        created_by=created_by,
+        created_by=user,
     )
     store_with_row(job, [(job.mask, f"{uuid.uuid4().hex}.png", mask_png or b"")])
     transaction.on_commit(lambda: job_enqueue(job_id=job.pk))
@@ -147,8 +148,7 @@ def job_rerun(*, job: GenerationJob, user) -> GenerationJob:
 
     ``user`` None is the command line (an operator with shell access).
     """
-    if user is not None and not user.has_perm("generation.rerun_generationjob"):
-        raise PermissionDenied("Only administrators can re-run a job for comparison.")
+    require(user, "generation.rerun_generationjob", "Only administrators can re-run a job for comparison.")
     if job.status != Status.SUCCEEDED:
         raise ValidationError(f"Job #{job.pk} is {job.status}; only a job that succeeded can be re-run for comparison.")
     return _job_again(job, user=user, rerun_of=job)
@@ -168,7 +168,7 @@ def _job_again(job: GenerationJob, *, user, speed: str | None = None, **links) -
     if speed is not None:
         parameters["speed"] = speed
     return job_create(**parameters, mask=job_mask_image(job), product=job.product, source_photo=job.source_photo,
-                      run_name=job.run_name, model_id=job.model_id, created_by=user, **links)
+                      run_name=job.run_name, model_id=job.model_id, user=user, **links)
 
 
 def job_mask_image(job: GenerationJob):

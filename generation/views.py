@@ -92,7 +92,7 @@ def _create_jobs(request: HttpRequest, data: dict) -> list[GenerationJob]:
         upload = data["upload"]
         upload.seek(0)
         try:
-            source, notes = photo_add(product=data["product"], data=upload.read(), name=upload.name, uploaded_by=request.user)
+            source, notes = photo_add(product=data["product"], data=upload.read(), name=upload.name, user=request.user)
         except DuplicatePhoto as duplicate:
             source, notes = duplicate.existing, [str(duplicate.messages[0]) + " The existing photo was used."]
         except ValidationError as exc:
@@ -106,7 +106,7 @@ def _create_jobs(request: HttpRequest, data: dict) -> list[GenerationJob]:
     jobs = []
     for offset in range(data.get("variants") or 1):
         params["seed"] = (seed + offset) % (P.SEED_MAX + 1)
-        jobs.append(services.job_create(**params, product=data.get("product"), source_photo=source, created_by=request.user,
+        jobs.append(services.job_create(**params, product=data.get("product"), source_photo=source, user=request.user,
                                         model_id=data.get("model") or None))
     return jobs
 

@@ -23,10 +23,15 @@ ROLES = {
 
 
 def require(user, perm: str, sentence: str) -> None:
-    """Inside a service: the acting user holds ``perm``, or PermissionDenied with ``sentence`` (who may do it)."""
+    """Inside every service that acts for someone: ``user`` (the one name of the acting user in every service) holds
+    ``perm``, or PermissionDenied with ``sentence`` (who may do it).
+
+    ``user`` None is the command line: an operator with a shell on the machine, who holds the database already.
+    Pages and the API always pass the logged-in user (an anonymous one holds nothing).
+    """
     from django.core.exceptions import PermissionDenied
 
-    if user is None or not user.has_perm(perm):
+    if user is not None and not user.has_perm(perm):
         raise PermissionDenied(sentence)
 
 

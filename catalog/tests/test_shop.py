@@ -11,7 +11,7 @@ import pytest
 from django.core.management import call_command
 from PIL import Image
 
-from catalog import shop
+from catalog.formats import shopify_csv as shop
 from catalog.demo_data import DEMO_PHOTO
 from catalog.fetch import FetchRefused, fetch
 from catalog.models import Product, ProductPhoto
@@ -202,7 +202,7 @@ def test_the_merchant_center_feed_is_reachable_with_its_token_only(client, revie
     job.refresh_from_db()
     from catalog.services import feed_token_create
 
-    token = feed_token_create(created_by=admin_user).token
+    token = feed_token_create(user=admin_user).token
     response = client.get(f"/catalog/shop/merchant-center.tsv?token={token}")
     assert response.status_code == 200
     lines = response.content.decode().splitlines()
@@ -211,7 +211,7 @@ def test_the_merchant_center_feed_is_reachable_with_its_token_only(client, revie
     assert offer == "'=HYPERLINK" and link.endswith(f"/p/{job.public_token}.png")  # safe in a spreadsheet
     assert client.get("/catalog/shop/merchant-center.tsv?token=wrong").status_code == 403
     assert client.get("/catalog/shop/merchant-center.tsv").status_code == 403
-    feed_token_create(created_by=admin_user)  # a new link revokes the old one
+    feed_token_create(user=admin_user)  # a new link revokes the old one
     assert client.get(f"/catalog/shop/merchant-center.tsv?token={token}").status_code == 403
 
 

@@ -14,7 +14,7 @@ SCORES = {"prompt_adherence": 2, "visual_realism": 1, "artifacts": 2, "ecommerce
 
 
 def test_total_is_the_sum_out_of_ten(reviewer):
-    evaluation = services.evaluation_submit(job=finished_job(), reviewer=reviewer, scores=SCORES, justification="- sharp")
+    evaluation = services.evaluation_submit(job=finished_job(), user=reviewer, scores=SCORES, justification="- sharp")
     assert evaluation.total == 8
 
 
@@ -22,7 +22,7 @@ def test_total_is_the_sum_out_of_ten(reviewer):
 def test_scores_outside_0_2_are_refused(reviewer, bad):
     job = finished_job()
     with pytest.raises(ValidationError) as info:
-        services.evaluation_submit(job=job, reviewer=reviewer, scores={**SCORES, "artifacts": bad})
+        services.evaluation_submit(job=job, user=reviewer, scores={**SCORES, "artifacts": bad})
     assert info.value.message_dict == {"artifacts": ["Score 0, 1 or 2."]}
     assert not Evaluation.objects.exists()
 
@@ -37,8 +37,8 @@ def test_the_database_holds_the_bounds_and_the_total(reviewer):
 
 def test_one_evaluation_per_reviewer_editable_with_history(reviewer):
     job = finished_job()
-    services.evaluation_submit(job=job, reviewer=reviewer, scores=SCORES, justification="first")
-    services.evaluation_submit(job=job, reviewer=reviewer, scores={**SCORES, "visual_realism": 2}, justification="second look")
+    services.evaluation_submit(job=job, user=reviewer, scores=SCORES, justification="first")
+    services.evaluation_submit(job=job, user=reviewer, scores={**SCORES, "visual_realism": 2}, justification="second look")
     evaluation = Evaluation.objects.get()
     assert evaluation.total == 9 and evaluation.justification == "second look"
     history = list(EvaluationRevision.objects.order_by("id").values_list("total", "justification"))
@@ -48,7 +48,7 @@ def test_one_evaluation_per_reviewer_editable_with_history(reviewer):
 def test_merchandisers_cannot_score_or_decide(merchandiser):
     job = finished_job()
     with pytest.raises(PermissionDenied, match="Reviewers"):
-        services.evaluation_submit(job=job, reviewer=merchandiser, scores=SCORES)
+        services.evaluation_submit(job=job, user=merchandiser, scores=SCORES)
     with pytest.raises(PermissionDenied, match="Reviewers"):
         services.decision_record(job=job, user=merchandiser, decision="approved")
     job.refresh_from_db()

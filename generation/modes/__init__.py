@@ -16,7 +16,7 @@ from generation.modes.img2img import Img2Img
 from generation.modes.scene import Scene
 from generation.modes.text2img import Text2Img
 
-__all__ = ["Action", "COMPOSITE", "Mode", "Prepared", "TRAINED", "get", "register", "names", "choices", "all_modes",
+__all__ = ["Action", "COMPOSITE", "Mode", "Prepared", "TRAINED", "get", "register", "unregister", "names", "choices", "all_modes",
            "using", "defaults", "coerce", "validate"]
 
 _REGISTRY: dict[str, Mode] = {}
@@ -30,6 +30,11 @@ def register(mode: Mode | type[Mode]) -> Mode:
         raise ValueError(f"Mode {instance.name!r} names parameters that are not per-mode parameters: {', '.join(sorted(unknown))}.")
     _REGISTRY[instance.name] = instance
     return instance
+
+
+def unregister(name: str) -> None:
+    """Remove a mode added with ``register`` (tests that add one take it away again)."""
+    _REGISTRY.pop(name, None)
 
 
 for _mode in (Text2Img, Img2Img, Scene):

@@ -55,7 +55,7 @@ def test_the_briefs_study_runs_and_reports(burst_worker, client, reviewer, tmp_p
     # and the side-by-side page shows the grid with the changed parameter highlighted
     from evaluation.services import evaluation_submit
 
-    evaluation_submit(job=jobs["t2i_run01_baseline"], reviewer=reviewer, justification="- balanced reference",
+    evaluation_submit(job=jobs["t2i_run01_baseline"], user=reviewer, justification="- balanced reference",
                       scores={"prompt_adherence": 2, "visual_realism": 2, "artifacts": 2, "ecommerce_usability": 2, "reproducibility": 2})
     client.force_login(reviewer)
     page = client.get(experiment.get_absolute_url()).content.decode()

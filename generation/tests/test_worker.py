@@ -8,9 +8,10 @@ import zlib
 import pytest
 from PIL import Image
 
-from generation import pngmeta, services
+from generation import services
 from generation.models import GenerationJob, Status
 from generation.tests.factories import queue_job
+from sdstudio.images import pixels_sha256
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -50,7 +51,7 @@ def test_jobs_run_on_a_real_worker_with_parameters_in_the_png(burst_worker, redi
         assert image.size == (64, 64)
         assert f"Seed: {job.seed}" in text["parameters"]
         assert json.loads(text["sdstudio"])["parameters"] == job.parameters()
-        assert job.output_sha256 == pngmeta.pixels_sha256(image)
+        assert job.output_sha256 == pixels_sha256(image)
         assert job.attempts == 1 and job.thumbnail
         assert job.inference_seconds > 0 and job.seconds_per_step > 0 and job.queue_wait_seconds >= 0
         assert job.environment["model"] == "sdstudio-embedded-products-v3"

@@ -18,7 +18,7 @@ def test_a_downloading_worker_is_on_the_job_page_until_it_serves(redis_conn, pag
                                                                   django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         job = services.job_create(prompt="product shot of a red mug", seed=1, model_id=SD15_HUB_ID,
-                                  num_inference_steps=2, width=64, height=64, created_by=merchandiser)
+                                  num_inference_steps=2, width=64, height=64, user=merchandiser)
     queue = services.queue_name(SD15_HUB_ID)
     reporter = LoadReporter(redis_conn, [queue], "worker-under-test", SD15_HUB_ID)
     try:

@@ -84,15 +84,15 @@ def test_two_identical_sweeps_in_the_same_second_both_start(admin_user, redis_se
     from generation import experiments
 
     baseline = finished_job(created_by=admin_user)
-    first = experiments.sweep_create(baseline=baseline, parameter="seed", values=[1, 2], created_by=admin_user)
-    second = experiments.sweep_create(baseline=baseline, parameter="seed", values=[1, 2], created_by=admin_user)
+    first = experiments.sweep_create(baseline=baseline, parameter="seed", values=[1, 2], user=admin_user)
+    second = experiments.sweep_create(baseline=baseline, parameter="seed", values=[1, 2], user=admin_user)
     assert first.name != second.name and second.name.startswith(first.name)
     assert Experiment.objects.count() == 2 and GenerationJob.objects.filter(experiment=second).count() == 2
     # a name given by hand that is taken is a sentence on the name field
     from django.core.exceptions import ValidationError
 
     with pytest.raises(ValidationError) as caught:
-        experiments.sweep_create(baseline=baseline, parameter="seed", values=[3], created_by=admin_user, name=first.name)
+        experiments.sweep_create(baseline=baseline, parameter="seed", values=[3], user=admin_user, name=first.name)
     assert "already named" in caught.value.message_dict["name"][0]
 
 

@@ -104,7 +104,7 @@ def test_report_escapes_justifications_names_the_prompt_and_orders_runs_by_numbe
     jobs = {name: finished_job(experiment=experiment, run_name=name, prompt="red mug <b>on</b> oak")
             for name in ("seed_10", "seed_2", "seed_1")}
     scores = dict(prompt_adherence=1, visual_realism=1, artifacts=1, ecommerce_usability=1, reproducibility=1)
-    evaluation_submit(job=jobs["seed_2"], reviewer=reviewer, scores=scores,
+    evaluation_submit(job=jobs["seed_2"], user=reviewer, scores=scores,
                       justification="<script>alert(1)</script> **not bold** [link](http://evil.example)")
     client.force_login(reviewer)
     archive = zipfile.ZipFile(io.BytesIO(client.get(reverse("experiments:experiment_report", args=[experiment.pk])).content))
@@ -183,7 +183,7 @@ def test_update_my_scores_starts_from_my_scores_and_scoring_keeps_the_queue(clie
     from evaluation.services import evaluation_submit
 
     job = finished_job()
-    evaluation_submit(job=job, reviewer=reviewer, scores=SCORES, justification="- crisp edges")
+    evaluation_submit(job=job, user=reviewer, scores=SCORES, justification="- crisp edges")
     client.force_login(reviewer)
     page = client.get(job.get_absolute_url() + "?next=queue").content.decode()
     assert 'name="prompt_adherence" value="2" required id="id_prompt_adherence_2" checked' in page

@@ -5,22 +5,24 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from catalog import shop
+from catalog import formats
 
 
 class Command(BaseCommand):
-    help = ("Write the approved images for the shop: a Shopify product CSV (--format shopify) or a Google Merchant Center "
-            "supplemental feed (--format merchant), with public links under --base-url.")
+    help = ("Write the approved images for the shop in one of its formats (catalog.formats: a Shopify product CSV, a Google "
+            "Merchant Center supplemental feed, ...), with public links under --base-url.")
 
     def add_arguments(self, parser):
         parser.add_argument("out", type=Path, help="File to write ('-' for standard output).")
-        parser.add_argument("--format", choices=("shopify", "merchant"), default="shopify")
+        parser.add_argument("--format", choices=[f.name for f in formats.export_formats()], default="shopify",
+                            help="; ".join(f"{f.name}: {f.label}" for f in formats.export_formats()))
         parser.add_argument("--base-url", default=None, help="Where shops reach SD Studio (default: SDSTUDIO_PUBLIC_BASE_URL).")
         parser.add_argument("--id-template", default=None, help="Merchant Center offer id: {sku}, {handle} or {variant_sku}.")
 
     def handle(self, *args, out: Path, **options):
         base = options["base_url"] or settings.SDSTUDIO_PUBLIC_BASE_URL
-        text = shop.shopify_export(base) if options["format"] == "shopify" else shop.merchant_feed(base, options["id_template"])
+        extra = {"id_template": options["id_template"]} if options["id_template"] else {}
+        text = formats.export(options["format"], base, **extra)
         if str(out) == "-":
             self.stdout.write(text, ending="")
         else:

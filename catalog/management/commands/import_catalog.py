@@ -7,9 +7,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from catalog import shop
+from catalog import formats
 from catalog.services import IMPORT_COLUMNS, catalog_import
-from catalog.shop import csv_rows
 
 FIELD_LIMIT = 1_000_000  # characters in one CSV field; longer ones are a row error, not a crash
 
@@ -51,13 +50,13 @@ class Command(BaseCommand):
         csv.field_size_limit(FIELD_LIMIT)
         text = read_text(csv_file, options["encoding"])
         reader = csv.DictReader(io.StringIO(text, newline=""))
-        if options["format"] == "shopify" or (options["format"] == "auto" and shop.is_shopify(reader.fieldnames or [])):
+        if options["format"] == "shopify" or (options["format"] == "auto" and formats.detect(reader.fieldnames or []) is not None):
             return self.import_shopify(text, fetch_images=not options["no_images"])
         header = {name.strip().lower() for name in reader.fieldnames or []}
         if not {"sku", "name"} <= header:
             raise CommandError(f"The first line must name the columns; sku and name are required (known: {', '.join(IMPORT_COLUMNS)}).")
         unreadable: list = []
-        report = catalog_import(rows=csv_rows(reader, unreadable), base_dir=csv_file.parent)
+        report = catalog_import(rows=formats.csv_rows(reader, unreadable), base_dir=csv_file.parent)
         errors = sorted(report["errors"] + unreadable)
         for line, message in errors:
             self.stderr.write(f"line {line}: {message}")
@@ -68,8 +67,9 @@ class Command(BaseCommand):
     def import_shopify(self, text: str, *, fetch_images: bool) -> None:
         from tqdm import tqdm
 
-        rows, header, unreadable = shop.read_rows(text)
-        if not shop.is_shopify(header):
+        rows, header, unreadable = formats.read_rows(text)
+        shop_format = formats.detect(header)
+        if shop_format is None:
             raise CommandError("This is not a Shopify product CSV: the first line must name Handle and Title columns.")
         bar = tqdm(unit="product", desc="Importing", file=self.stderr._out, disable=not self.stderr.isatty())
 
@@ -77,7 +77,7 @@ class Command(BaseCommand):
             bar.total = total
             bar.update(done - bar.n)
 
-        report = shop.shopify_import(rows=rows, fetch_images=fetch_images, progress=progress)
+        report = shop_format.import_rows(rows, fetch_images=fetch_images, progress=progress)
         report.errors += unreadable
         bar.close()
         for line, message in report.warnings:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
@@ -30,6 +30,8 @@ class Command(BaseCommand):
         parser.add_argument("--product", help="SKU of the product the job (and --image) belongs to.")
         parser.add_argument("--model", default=None, help="The model to run it on (default: SDSTUDIO_MODEL); it waits for a "
                                                           "worker started with that SDSTUDIO_MODEL.")
+        parser.add_argument("--as-user", default=None, help="Act as this login (its role is checked and it owns the job); "
+                                                            "default: the command line's operator.")
         parser.add_argument("--wait", action="store_true", help="Follow progress and print the output path.")
         parser.add_argument("--inline", action="store_true", help="Run in this process instead of on a worker (no Redis needed).")
         parser.add_argument("--timeout", type=float, default=None, help="With --wait: give up after this many seconds.")
@@ -39,6 +41,13 @@ class Command(BaseCommand):
             require_sdstudio_command_redis()
         from catalog.services import DuplicatePhoto, photo_add
 
+        user = None  # the operator: a shell on the machine (sdstudio.roles.require)
+        if options["as_user"]:
+            from django.contrib.auth import get_user_model
+
+            user = get_user_model().objects.filter(username=options["as_user"]).first()
+            if user is None:
+                raise CommandError(f"No login named {options['as_user']!r}.")
         product = None
         if options["product"]:
             product = Product.objects.filter(sku=options["product"]).first()
@@ -57,13 +66,15 @@ class Command(BaseCommand):
             if product is None:
                 product, _ = Product.objects.get_or_create(sku="IMPORTED", defaults={"name": "Photos given on the command line"})
             try:
-                source, notes = photo_add(product=product, data=path.read_bytes(), name=path.name)
+                source, notes = photo_add(product=product, data=path.read_bytes(), name=path.name, user=user)
                 for note in notes:
                     self.stderr.write(note)
             except DuplicatePhoto as duplicate:
                 source = duplicate.existing
             except ValidationError as exc:
                 raise CommandError(f"{path}: {' '.join(exc.messages)}") from None
+            except PermissionDenied as exc:
+                raise CommandError(str(exc)) from None
         params = {p.name: options[p.name] for p in P.PARAMETERS if options[p.name] is not None}
         params["mode"] = mode
         mask = None
@@ -78,10 +89,12 @@ class Command(BaseCommand):
                 raise CommandError(f"{options['mask']}: {' '.join(getattr(exc, 'messages', [str(exc)]))}") from None
         try:
             with transaction.atomic():
-                job = services.job_create(**params, product=product, source_photo=source, mask=mask,
+                job = services.job_create(**params, product=product, source_photo=source, mask=mask, user=user,
                                           model_id=None if options["model"] is None else ("" if options["model"] in ("", "embedded") else options["model"]))
         except ValidationError as exc:
             raise CommandError("; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())) from None
+        except PermissionDenied as exc:
+            raise CommandError(str(exc)) from None
         self.stdout.write(f"job {job.pk}")
         if options["inline"]:
             from generation.tasks import run_generation_job

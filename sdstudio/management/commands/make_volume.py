@@ -15,7 +15,7 @@ from tqdm import tqdm
 
 from catalog.models import Product
 from evaluation.models import RUBRIC_FIELDS, Evaluation, ReviewDecision
-from generation.models import GenerationJob, Scheduler
+from generation.models import Decision, GenerationJob, Scheduler
 from sdstudio.images import thumbnail_png
 
 
@@ -66,9 +66,9 @@ class Command(BaseCommand):
                                 scores = {field: rng.randrange(3) for field in RUBRIC_FIELDS}
                                 evaluations.append(Evaluation(job=job, reviewer=reviewer, total=sum(scores.values()), **scores))
                         if rng.random() < 0.33:
-                            decision = rng.choice(["approved", "rejected"])
+                            decision = rng.choice(Decision.values)
                             decisions.append(ReviewDecision(job=job, decision=decision, decided_by=reviewers[0],
-                                                            reason="volume" if decision == "rejected" else ""))
+                                                            reason="volume" if decision == Decision.REJECTED else ""))
                             job.decision = decision
                     Evaluation.objects.bulk_create(evaluations)
                     ReviewDecision.objects.bulk_create(decisions)

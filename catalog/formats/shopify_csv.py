@@ -1,11 +1,11 @@
-"""Catalog integration with shops: Shopify product CSV in and out, a Merchant Center supplemental feed.
+"""Shopify's product CSV, in and out (a catalog.formats entry).
 
 Shopify's product CSV (its admin export and published template): one product
 per Handle; its first row carries Title, Body (HTML), Vendor, Product Category,
 Type, Tags, Published and Status; further rows of the same Handle add a variant
 (Option values, Variant SKU, Variant Barcode) and/or an image (Image Src, Image
-Position, Image Alt Text). Only the approved outputs go back, at their public
-links (generation.models.GenerationJob.public_path).
+Position, Image Alt Text). Only the approved images go back, at their public
+links (catalog.published).
 """
 from __future__ import annotations
 
@@ -14,14 +14,15 @@ import html
 import io
 import logging
 import re
-from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.html import strip_tags
 
+from catalog import services
+from catalog.fetch import FetchRefused, fetch
+from catalog.formats.base import ImportReport, ShopFormat
 from catalog.models import Product, ProductVariant, validate_sku
 from sdstudio.textsafe import FORMULA_STARTS, spreadsheet_cell
 
@@ -67,20 +68,6 @@ def barcode_value(raw: str) -> tuple[str, str]:
     return str(int(value)), ""
 
 
-@dataclass
-class ImportReport:
-    created: int = 0
-    updated: int = 0
-    variants: int = 0
-    images: int = 0
-    errors: list = field(default_factory=list)  # (line, message): the row (or product) was not imported
-    warnings: list = field(default_factory=list)  # (line, message): imported, with something to check
-
-    def as_dict(self) -> dict:
-        return {"created": self.created, "updated": self.updated, "variants": self.variants, "images": self.images,
-                "errors": self.errors, "warnings": self.warnings}
-
-
 def _groups(rows):
     """Rows grouped by Handle, in file order: [(handle, [(line, row), ...]), ...]; rows without a handle are errors.
 
@@ -117,7 +104,7 @@ def _whole_number(value: str) -> int | None:
     return int(value) if value.isascii() and value.isdigit() and len(value) <= 9 else None
 
 
-def shopify_import(*, rows, uploaded_by=None, fetch_images: bool = True, progress=None) -> ImportReport:
+def shopify_import(*, rows, user=None, fetch_images: bool = True, progress=None) -> ImportReport:
     """Import Shopify product rows (``rows``: (line, dict) pairs). Each product lands whole or not at all; its images
     are fetched afterwards through the safe fetcher and intake, each failure reported on its row."""
     report = ImportReport()
@@ -126,7 +113,7 @@ def shopify_import(*, rows, uploaded_by=None, fetch_images: bool = True, progres
     for index, (handle, lines) in enumerate(groups, start=1):
         try:
             with transaction.atomic():
-                product, created, images = _import_product(handle, lines, uploaded_by, report)
+                product, created, images = _import_product(handle, lines, user, report)
         except ValidationError as exc:
             report.errors.append((lines[0][0], f"{handle[:80]}: " + " ".join(m[:300] for m in exc.messages)))
         except Exception as exc:  # one product's surprise is its own row's error; the rest of the file imports
@@ -137,14 +124,14 @@ def shopify_import(*, rows, uploaded_by=None, fetch_images: bool = True, progres
             report.updated += not created
             if fetch_images:
                 for line, src in images:
-                    if _fetch_photo(product, src, uploaded_by, line, report):
+                    if _fetch_photo(product, src, user, line, report):
                         report.images += 1
         if progress is not None:
             progress(index, len(groups))
     return report
 
 
-def _import_product(handle: str, lines: list, uploaded_by, report: ImportReport):
+def _import_product(handle: str, lines: list, user, report: ImportReport):
     first_line, first = lines[0]
     product = Product.objects.filter(handle=handle).first()
     if product is None:
@@ -172,7 +159,7 @@ def _import_product(handle: str, lines: list, uploaded_by, report: ImportReport)
                                       f"'.', '_', '-'): {handle[:80]!r}.") from None
         if Product.objects.filter(sku__iexact=sku).exists():
             raise ValidationError(f"SKU {sku} already belongs to another product.")
-        product = Product(sku=sku, created_by=uploaded_by)
+        product = Product(sku=sku, created_by=user)
     if title:
         product.name = title
     if "Body (HTML)" in first and (created or first.get("Body (HTML)")):
@@ -215,14 +202,11 @@ def _import_product(handle: str, lines: list, uploaded_by, report: ImportReport)
     return product, created, images
 
 
-def _fetch_photo(product, src: str, uploaded_by, line: int, report: ImportReport) -> bool:
-    from catalog.fetch import FetchRefused, fetch
-    from catalog.services import DuplicatePhoto, photo_add
-
+def _fetch_photo(product, src: str, user, line: int, report: ImportReport) -> bool:
     try:
         data, final_url = fetch(src)
-        photo_add(product=product, data=data, name=final_url.rsplit("/", 1)[-1][:200] or "image", uploaded_by=uploaded_by)
-    except DuplicatePhoto:
+        services.photo_add(product=product, data=data, name=final_url.rsplit("/", 1)[-1][:200] or "image", user=user)
+    except services.DuplicatePhoto:
         return False
     except FetchRefused as exc:
         report.errors.append((line, f"{product.sku}: image {src[:200]} not fetched: {exc}"))
@@ -237,39 +221,16 @@ def _fetch_photo(product, src: str, uploaded_by, line: int, report: ImportReport
     return True
 
 
-def csv_rows(reader: csv.DictReader, errors: list):
-    """(line, row) pairs; a row the csv module cannot read (e.g. an oversized field) becomes a line error."""
-    while True:
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            errors.append((reader.line_num + 1, f"unreadable row: {exc}."))  # the line being read
-            continue
-        yield reader.line_num, row
+def _safe_cells(row: dict) -> dict:
+    """Every cell of a spreadsheet-bound row shown as text: Shopify's CSV is opened in spreadsheets too."""
+    return {key: spreadsheet_cell(value) for key, value in row.items()}
 
 
-def read_rows(text: str) -> tuple:
-    """(rows, header, unreadable) of a CSV text whose first line names the columns; ``unreadable`` fills as rows are read."""
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    unreadable: list = []
-    return csv_rows(reader, unreadable), reader.fieldnames or [], unreadable
-
-
-def approved_outputs():
-    from generation.models import GenerationJob
-
-    return (GenerationJob.objects.filter(decision="approved", status="succeeded", public_token__isnull=False, product__isnull=False)
-            .select_related("product").order_by("product__sku", "finished_at", "id"))
-
-
-def shopify_export(base_url: str) -> str:
+def shopify_export(base_url: str, images) -> str:
     """A Shopify product CSV: every product with its variants, then its approved images as extra image rows."""
-    base_url = base_url.rstrip("/")
     by_product: dict[int, list] = {}
-    for job in approved_outputs():
-        by_product.setdefault(job.product_id, []).append(job)
+    for image in images:
+        by_product.setdefault(image.product_id, []).append(image)
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
     writer.writeheader()
@@ -292,42 +253,23 @@ def shopify_export(base_url: str) -> str:
                     row[f"Option{i} Value"] = variant.options.get(name, "")
                 row.update({"Variant SKU": variant.sku, "Variant Barcode": variant.barcode})
             writer.writerow(_safe_cells(row))
-        for position, job in enumerate(by_product.get(product.pk, []), start=product.shop_image_count + 1):
-            writer.writerow(_safe_cells({"Handle": handle, "Image Src": base_url + job.public_path, "Image Position": position,
-                                         "Image Alt Text": f"{product.name} (generated with SD Studio, "
-                                                           f"{job.get_mode_display().lower()})"}))
+        for position, image in enumerate(by_product.get(product.pk, []), start=product.shop_image_count + 1):
+            writer.writerow(_safe_cells({"Handle": handle, "Image Src": base_url + image.path, "Image Position": position,
+                                         "Image Alt Text": f"{product.name} (generated with SD Studio, {image.made_with})"}))
     return out.getvalue()
 
 
-def _safe_cells(row: dict) -> dict:
-    """Every cell of a spreadsheet-bound row shown as text: Shopify's CSV is opened in spreadsheets too."""
-    return {key: spreadsheet_cell(value) for key, value in row.items()}
+class ShopifyCsv(ShopFormat):
+    name = "shopify"
+    label = "Shopify product CSV"
+    filename = "sdstudio-shopify-products.csv"
+    content_type = "text/csv; charset=utf-8"
 
+    def matches(self, header: list[str]) -> bool:
+        return is_shopify(header)
 
-def offer_ids(product: Product, template: str) -> list[str]:
-    """The Merchant Center offer ids of a product: one, or one per variant when the template names {variant_sku}."""
-    values = {"sku": product.sku, "handle": product.shop_handle}
-    if "{variant_sku}" in template:
-        return [template.format(**values, variant_sku=v.sku) for v in product.variants.all() if v.sku] or [template.format(**values, variant_sku=product.sku)]
-    return [template.format(**values)]
+    def export(self, base_url: str, images, **options) -> str:
+        return shopify_export(base_url, images)
 
-
-def approved_links(base_url: str) -> dict[Product, list[str]]:
-    """Each product with approved outputs -> their public links, oldest first (products in SKU order)."""
-    base_url = base_url.rstrip("/")
-    links: dict[Product, list[str]] = {}
-    for job in approved_outputs().prefetch_related("product__variants"):
-        links.setdefault(job.product, []).append(base_url + job.public_path)
-    return links
-
-
-def merchant_feed(base_url: str, template: str | None = None) -> str:
-    """A Google Merchant Center supplemental feed (TSV): id, image_link, additional_image_link; cells safe in spreadsheets."""
-    template = template or settings.SDSTUDIO_FEED_ID_TEMPLATE
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter="\t", lineterminator="\n")
-    writer.writerow(["id", "image_link", "additional_image_link"])
-    for product, urls in approved_links(base_url).items():
-        for offer in offer_ids(product, template):
-            writer.writerow([spreadsheet_cell(offer), urls[0], ",".join(urls[1:10])])  # Merchant Center takes 10 more
-    return out.getvalue()
+    def import_rows(self, rows, *, user=None, fetch_images: bool = True, progress=None) -> ImportReport:
+        return shopify_import(rows=rows, user=user, fetch_images=fetch_images, progress=progress)
