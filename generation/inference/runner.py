@@ -15,7 +15,7 @@ from PIL import Image
 
 from generation import modes, scene
 from generation import parameters as P
-from generation.inference.deepcache import WARMUP_FRACTION, DeepCache
+from generation.inference.deepcache import DeepCache
 from generation.inference.pipelines import LoadedModel, make_generator, make_scheduler
 
 
@@ -105,7 +105,7 @@ def run_batch(specs: list[JobSpec], loaded: LoadedModel, on_step: StepCallback |
         controls = [scene.canny(p.reference) for p in prepared]
         kwargs.update(control_image=per_image(controls), controlnet_conditioning_scale=float(first.controlnet_conditioning_scale))
     started = time.perf_counter()
-    draft = DeepCache(pipe.unet, warmup=round(first.num_inference_steps * WARMUP_FRACTION)) if first.speed == "draft" else None
+    draft = DeepCache.for_steps(pipe.unet, first.num_inference_steps, pipe.scheduler) if first.speed == "draft" else None
     with torch.inference_mode(), (draft or contextlib.nullcontext()):
         output = pipe(**kwargs)
     elapsed = time.perf_counter() - started

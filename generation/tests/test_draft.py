@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from conftest import login, run_worker_burst
@@ -22,18 +23,34 @@ def test_a_draft_reuses_deep_features_and_is_deterministic_and_leaves_the_unet_a
     # each is identical to itself on the same seed; the draft is another, close image
     assert (full[0] == full[1]).all() and (draft[0] == draft[1]).all()
     assert (draft[0] != full[0]).any()
-    # a full UNet pass every third step: steps 1, 4 and 7 of 9, the others reuse the deep blocks' outputs
+    # a full UNet pass every fourth step (1, 5 and 9 of 9); the steps between run only its last layer
     unet = loaded.text2img.unet
-    calls = []
-    handle = unet.mid_block.resnets[0].register_forward_hook(lambda *args: calls.append(1))  # runs only when the block does
+    deep, last = [], []
+    hooks = [unet.mid_block.resnets[0].register_forward_hook(lambda *args: deep.append(1)),  # runs only in a full pass
+             unet.up_blocks[-1].resnets[-1].register_forward_hook(lambda *args: last.append(1))]  # runs at every step
     try:
-        with DeepCache(unet) as cache:
+        with DeepCache(unet, 4) as cache:
             runner.run(runner.JobSpec(**spec), loaded)
     finally:
-        handle.remove()
-    assert cache.calls >= 9 and cache.full_passes == -(-cache.calls // 3) and len(calls) == cache.full_passes
-    # and afterwards the UNet runs every block again (the full image is the full image)
-    assert not any("forward" in block.__dict__ for block in [*unet.down_blocks, unet.mid_block, *unet.up_blocks])
+        for hook in hooks:
+            hook.remove()
+    assert cache.calls == 9 and cache.full_passes == 3 == len(deep) and len(last) == 9
+    # SD Studio's drafts run the first and the last tenth of the steps whole: 20 steps, full passes at 1-2, 3, 7, 11,
+    # 15 and 19-20 (every fourth between)
+    scheduler = loaded.text2img.scheduler
+    scheduler.set_timesteps(20)
+    policy = DeepCache.for_steps(unet, 20, scheduler)
+    assert (policy.warmup, policy.tail, policy.interval) == (2, 2, 4)
+    with policy, torch.no_grad():
+        full_steps = []
+        for step, timestep in enumerate(scheduler.timesteps, start=1):
+            before = policy.full_passes
+            unet(torch.zeros(1, 4, 8, 8), timestep, torch.zeros(1, 77, unet.config.cross_attention_dim))
+            if policy.full_passes > before:
+                full_steps.append(step)
+    assert full_steps == [1, 2, 3, 7, 11, 15, 19, 20]
+    # and afterwards the UNet is its own again (the full image is the full image)
+    assert "forward" not in unet.__dict__
     assert (np.asarray(runner.run(runner.JobSpec(**spec), loaded).image) == full[0]).all()
 
 
