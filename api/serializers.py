@@ -22,11 +22,13 @@ class VariantSerializer(serializers.ModelSerializer):
 
 class PhotoSerializer(serializers.ModelSerializer):
     image_url = serializers.SerializerMethodField(help_text="The stored photo (PNG), for this API's clients.")
+    mask_unsure = serializers.BooleanField(read_only=True, help_text="The automatic mask may have missed the product: "
+                                                                     "send a box (POST /api/photos/{id}/mask/).")
 
     class Meta:
         model = ProductPhoto
-        fields = ["id", "width", "height", "sha256", "original_name", "mask_source", "declared_source_type", "declared_by",
-                  "created_at", "image_url"]
+        fields = ["id", "width", "height", "sha256", "original_name", "mask_source", "mask_confidence", "mask_unsure",
+                  "declared_source_type", "declared_by", "created_at", "image_url"]
 
     def get_image_url(self, photo) -> str:
         return absolute(self.context.get("request"), reverse("api:photo-image", kwargs={"pk": photo.pk}))

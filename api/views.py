@@ -100,6 +100,25 @@ class PhotoViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
         photo = self.get_object()
         return FileResponse(photo.image.open("rb"), content_type="image/png")
 
+    @extend_schema(request=inline_serializer("MaskHints", {
+        "box": serializers.ListField(child=serializers.FloatField(), min_length=4, max_length=4, required=False,
+                                     help_text="x0, y0, x1, y1 around the product, in the photo's pixels."),
+        "add": serializers.ListField(child=serializers.ListField(child=serializers.FloatField()), required=False,
+                                     help_text="Points [x, y] on the product."),
+        "remove": serializers.ListField(child=serializers.ListField(child=serializers.FloatField()), required=False,
+                                        help_text="Points [x, y] on the scene."),
+    }), responses={200: PhotoSerializer, 400: OpenApiResponse(description="A box or point that is wrong, with why.")})
+    @action(detail=True, methods=["post"], url_path="mask")
+    def mask(self, request, pk=None):
+        """Find the product from a box and points (GrabCut) and store it as the photo's mask; points alone refine the
+        current mask."""
+        _require(request, "catalog.change_productphoto", "change a photo's mask")
+        photo = self.get_object()
+        data = request.data if isinstance(request.data, dict) else {}
+        catalog_services.photo_set_mask_from_hints(photo=photo, box=data.get("box") or None, add=data.get("add") or (),
+                                                   remove=data.get("remove") or (), user=request.user)
+        return Response(PhotoSerializer(photo, context={"request": request}).data)
+
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key", str, OpenApiParameter.HEADER, required=False,

@@ -117,6 +117,7 @@ class MaskSource(models.TextChoices):
     ALPHA = "alpha", "the cut-out's transparency"
     AUTOMATIC = "automatic", "found automatically"
     DRAWN = "drawn", "drawn by hand"
+    HINTED = "hinted", "found from a box and points"
 
 
 def photo_upload_to(instance: "ProductPhoto", filename: str) -> str:
@@ -141,6 +142,8 @@ class ProductPhoto(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     mask_changed_at = models.DateTimeField(null=True, blank=True)
+    # How much an automatic mask looks like one product (catalog.masks.confidence, 0-1); blank for the others.
+    mask_confidence = models.FloatField(null=True, blank=True)
     # What the upload says about its own origin (its C2PA manifest, else its XMP): an IPTC digital source type URI.
     declared_source_type = models.CharField(max_length=200, blank=True)
     declared_by = models.CharField(max_length=16, blank=True, help_text="c2pa (a verified manifest) or xmp (a claim anyone can write).")
@@ -158,6 +161,18 @@ class ProductPhoto(models.Model):
 
     def __str__(self) -> str:
         return f"{self.product.sku} photo {self.pk} ({self.width}x{self.height})"
+
+    @property
+    def mask_unsure(self) -> bool:
+        """An automatic mask SD Studio is unsure of: pages and the API ask for a box around the product."""
+        from catalog.masks import UNSURE_BELOW
+
+        return self.mask_source == MaskSource.AUTOMATIC and self.mask_confidence is not None and self.mask_confidence < UNSURE_BELOW
+
+    @property
+    def choice_label(self) -> str:
+        """How pickers name the photo: with a word when its automatic mask is unsure."""
+        return f"{self} · automatic mask unsure: draw a box on its page" if self.mask_unsure else str(self)
 
     @property
     def declares_ai(self) -> bool:

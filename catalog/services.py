@@ -65,10 +65,11 @@ def _store(*, product: Product, clean: CleanPhoto, user) -> ProductPhoto:
     existing = ProductPhoto.objects.filter(product=product, sha256=clean.sha256).select_related("product").first()
     if existing is not None:
         raise DuplicatePhoto(existing)
-    mask, mask_source = _first_mask(clean)
+    mask, mask_source, mask_confidence = _first_mask(clean)
     photo = ProductPhoto(
         product=product,
         mask_source=mask_source,
+        mask_confidence=mask_confidence,
         sha256=clean.sha256,
         width=clean.width,
         height=clean.height,
@@ -90,32 +91,63 @@ def _store(*, product: Product, clean: CleanPhoto, user) -> ProductPhoto:
 
 
 def _first_mask(clean: CleanPhoto):
-    """A cut-out's own alpha, else the automatic mask; none when nothing usable stands out (the editor can draw one)."""
+    """(mask, source, confidence): a cut-out's own alpha, else the automatic mask with how sure it is; none when
+    nothing usable stands out (the editor can draw one)."""
     if clean.mask is not None:
         try:
-            return masks.check(clean.mask, clean.image.size), MaskSource.ALPHA
+            return masks.check(clean.mask, clean.image.size), MaskSource.ALPHA, None
         except ValidationError:
             pass
     try:
-        return masks.check(masks.automatic(clean.image), clean.image.size), MaskSource.AUTOMATIC
+        found = masks.check(masks.automatic(clean.image), clean.image.size)
     except ValidationError:
-        return None, ""
+        return None, "", None
+    return found, MaskSource.AUTOMATIC, masks.confidence(clean.image, found)
 
 
 def photo_set_mask(*, photo: ProductPhoto, data: bytes, user=None) -> ProductPhoto:
-    """Store a drawn mask (PNG bytes, white = product) for the photo, or raise ValidationError with what is wrong.
+    """Store a drawn mask (PNG bytes, white = product) for the photo, or raise ValidationError with what is wrong."""
+    require(user, "catalog.change_productphoto", "Only merchandisers (or admins) can change a product's mask.")
+    return _save_mask(photo, masks.decode(data, (photo.width, photo.height)), MaskSource.DRAWN, user)
+
+
+def mask_from_hints(*, photo: ProductPhoto, box=None, add=(), remove=(), start=None):
+    """The mask GrabCut finds from a person's hints on the photo (catalog.masks.from_hints), checked; not stored.
+
+    ``box`` is x0,y0,x1,y1 and the points x,y in the photo's pixels; without a box the points refine ``start`` (a
+    mask image; default: the photo's own mask). ValidationError with a sentence for a box or point that is wrong.
+    """
+    from sdstudio.images import open_image
+
+    size = (photo.width, photo.height)
+    box = masks.parse_box(box, size) if box not in (None, "", ()) else None
+    add, remove = masks.parse_points(add, size), masks.parse_points(remove, size)
+    if box is None and not add and not remove:
+        raise ValidationError("Give a box around the product, or points on the product (+) or on the scene (-).", code="no_hint")
+    if box is None and start is None:
+        start = photo_mask_image(photo)
+    found = masks.from_hints(open_image(photo.image), box=box, add=add, remove=remove, start=start)
+    return masks.check(found, size)
+
+
+def photo_set_mask_from_hints(*, photo: ProductPhoto, box=None, add=(), remove=(), user=None) -> ProductPhoto:
+    """Find the product from a box and points (mask_from_hints) and store it as the photo's mask."""
+    require(user, "catalog.change_productphoto", "Only merchandisers (or admins) can change a product's mask.")
+    return _save_mask(photo, mask_from_hints(photo=photo, box=box, add=add, remove=remove), MaskSource.HINTED, user)
+
+
+def _save_mask(photo: ProductPhoto, mask, source: str, user) -> ProductPhoto:
+    """Store ``mask`` as the photo's mask, with where it came from and who changed it.
 
     The old file stays until the row points at the new one: jobs already made keep their own copy.
     """
-    require(user, "catalog.change_productphoto", "Only merchandisers (or admins) can change a product's mask.")
-    mask = masks.decode(data, (photo.width, photo.height))
     from django.utils import timezone
 
     old = photo.mask.name
-    photo.mask_source = MaskSource.DRAWN
+    photo.mask_source, photo.mask_confidence = source, None  # a person's mask: nothing to be unsure of
     photo.mask_changed_by, photo.mask_changed_at = user, timezone.now()
     store_with_row(photo, [(photo.mask, f"{uuid.uuid4().hex}.png", masks.png(mask))],
-                   update_fields=["mask", "mask_source", "mask_changed_by", "mask_changed_at", "updated_at"])
+                   update_fields=["mask", "mask_source", "mask_confidence", "mask_changed_by", "mask_changed_at", "updated_at"])
     if old:
         photo.mask.storage.delete(old)
     return photo

@@ -18,4 +18,5 @@ urlpatterns = [
     path("<str:sku>/photos.json", views.product_photos, name="product_photos"),
     path("<str:sku>/photos/<int:pk>/", views.photo_detail, name="photo_detail"),
     path("<str:sku>/photos/<int:pk>/mask.png", views.photo_mask, name="photo_mask"),
+    path("<str:sku>/photos/<int:pk>/mask-hints.png", views.photo_mask_hints, name="photo_mask_hints"),
 ]

@@ -8,6 +8,7 @@ from django.db.models import Count, Prefetch, Q
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.views.decorators.http import require_POST
 
 from catalog import formats, masks, published, services, shopimports
 from catalog.forms import PhotoUploadForm, ProductForm
@@ -105,7 +106,8 @@ def product_search(request: HttpRequest) -> JsonResponse:
 def product_photos(request: HttpRequest, sku: str) -> JsonResponse:
     """A product's photos, for the job form's Source photo once a product is chosen."""
     product = get_object_or_404(Product, sku=sku)
-    return JsonResponse({"photos": [{"id": photo.pk, "label": str(photo), "thumbnail": photo.thumbnail.url if photo.thumbnail else ""}
+    return JsonResponse({"photos": [{"id": photo.pk, "label": photo.choice_label, "mask_unsure": photo.mask_unsure,
+                                     "thumbnail": photo.thumbnail.url if photo.thumbnail else ""}
                                     for photo in product.photos.select_related("product")]})
 
 
@@ -140,6 +142,33 @@ def photo_mask(request: HttpRequest, sku: str, pk: int) -> HttpResponse:
     mask = services.photo_mask_image(photo, automatic=request.GET.get("automatic") == "1")
     if mask is None:
         raise Http404("This photo has no mask yet.")
+    response = HttpResponse(masks.png(mask), content_type="image/png")
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@login_required
+@require_POST
+def photo_mask_hints(request: HttpRequest, sku: str, pk: int) -> HttpResponse:
+    """The mask found from the editor's hints, as a PNG to check before saving (nothing is stored).
+
+    The body: ``box`` (x0,y0,x1,y1), ``add`` and ``remove`` (x,y each, repeatable), in the photo's pixels, and
+    ``mask`` (the editor's current mask, a PNG) for points that refine it. 400 with a sentence for a bad hint.
+    """
+    photo = get_object_or_404(ProductPhoto.objects.select_related("product"), product__sku=sku, pk=pk)
+    if not request.user.has_perm("catalog.change_productphoto"):
+        return JsonResponse({"error": "Only merchandisers can change a photo's mask."}, status=403)
+    start = None
+    upload = request.FILES.get("mask")
+    try:
+        if upload is not None and not request.POST.get("box"):
+            if upload.size > 8 * 1024 * 1024:
+                raise ValidationError("The mask file is over 8 MB; send an 8-bit PNG at the photo's size.")
+            start = masks.decode(upload.read(), (photo.width, photo.height))
+        mask = services.mask_from_hints(photo=photo, box=request.POST.get("box") or None, add=request.POST.getlist("add"),
+                                        remove=request.POST.getlist("remove"), start=start)
+    except ValidationError as exc:
+        return JsonResponse({"error": " ".join(exc.messages)}, status=400)
     response = HttpResponse(masks.png(mask), content_type="image/png")
     response["Cache-Control"] = "private, no-store"
     return response

@@ -48,6 +48,11 @@ def model_choices() -> list[tuple[str, str]]:
     return choices
 
 
+class PhotoChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, photo) -> str:
+        return photo.choice_label
+
+
 class JobForm(forms.Form):
     # A search-as-you-type field (static/js/job_form.js asks /catalog/search.json), not a select of every product.
     product = forms.ModelChoiceField(
@@ -56,7 +61,7 @@ class JobForm(forms.Form):
         error_messages={"invalid_choice": "No product has the SKU %(value)s: pick one from the suggestions."},
         help_text="The product the job is for (its photos appear under Source photo): optional for text2img, "
                   "needed for img2img and scene.")
-    source_photo = forms.ModelChoiceField(queryset=ProductPhoto.objects.none(), required=False, help_text="img2img and scene: one of the product's photos…")
+    source_photo = PhotoChoiceField(queryset=ProductPhoto.objects.none(), required=False, help_text="img2img and scene: one of the product's photos…")
     # A plain file field: the photo intake (catalog.intake) decides, with its own sentences, like the product page's upload.
     upload = forms.FileField(required=False, label="…or upload a photo", help_text="JPEG, PNG, WebP or HEIC; added to the product.")
     model = forms.ChoiceField(required=False, label="Model", help_text="The configured model, or another one a running worker serves.")

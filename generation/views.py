@@ -103,6 +103,10 @@ def _create_jobs(request: HttpRequest, data: dict) -> list[GenerationJob]:
     if seed is None:
         seed = services.new_seed()
     params = {name: data.get(name) for name in P.NAMES}
+    if modes.get(data["mode"]).uses_mask and source is not None and source.mask_unsure:
+        messages.warning(request, f"The automatic mask of photo #{source.pk} may have missed the product (confidence "
+                                  f"{source.mask_confidence:.2f} of 1): check what the scene kept, or drag a box around the "
+                                  "product on the photo's page.")
     jobs = []
     for offset in range(data.get("variants") or 1):
         params["seed"] = (seed + offset) % (P.SEED_MAX + 1)

@@ -1,4 +1,5 @@
-// Mask editor: paint the product (kept pixels) over the photo, erase, undo, start from the automatic mask, save.
+// Mask editor: drag a box around the product or click points on it (+) or on the scene (-) and the server finds it
+// (GrabCut); paint the product (kept pixels) over the photo, erase, undo, start from the automatic mask, save.
 // The canvas holds the mask at the photo's own size (opaque = product); CSS shows it translucent over the photo.
 (function () {
   "use strict";
@@ -35,7 +36,7 @@
   }
 
   // A white-on-black mask PNG becomes opaque tint where white.
-  function load(url, recordUndo) {
+  function load(url, recordUndo, loaded) {
     var image = new Image();
     image.onload = function () {
       var scratch = document.createElement("canvas");
@@ -51,9 +52,10 @@
       if (recordUndo) { remember(); }
       ctx.putImageData(out, 0, 0);
       root.dataset.loaded = "1";
+      if (loaded) { loaded(); }
     };
     image.onerror = function () { say("Could not load the mask.", true); root.dataset.loaded = "1"; };
-    image.src = url + (url.indexOf("?") < 0 ? "?" : "&") + "t=" + Date.now();
+    image.src = url.indexOf("blob:") === 0 ? url : url + (url.indexOf("?") < 0 ? "?" : "&") + "t=" + Date.now();
   }
 
   function point(event) {
@@ -89,21 +91,104 @@
   if (!canEdit) { return; }
   if (brush) { brush.value = Math.max(4, Math.round(canvas.width * 0.04)); brush.max = Math.max(40, Math.round(canvas.width / 4)); }
 
+  var stage = canvas.parentElement;
+  var boxStart = null;
+  var boxOutline = null;
+  var busy = false;
+
+  function currentMaskBlob(done) {
+    var pixels = ctx.getImageData(0, 0, canvas.width, canvas.height);
+    var scratch = document.createElement("canvas");
+    scratch.width = canvas.width;
+    scratch.height = canvas.height;
+    var s = scratch.getContext("2d");
+    var out = s.createImageData(canvas.width, canvas.height);
+    for (var i = 0; i < pixels.data.length; i += 4) {
+      var v = pixels.data[i + 3] >= 128 ? 255 : 0;
+      out.data[i] = v; out.data[i + 1] = v; out.data[i + 2] = v; out.data[i + 3] = 255;
+    }
+    s.putImageData(out, 0, 0);
+    scratch.toBlob(done, "image/png");
+  }
+
+  function csrf() {
+    var token = root.querySelector("input[name=csrfmiddlewaretoken]");
+    return token ? token.value : "";
+  }
+
+  // Ask the server to find the product from the hints; the answer replaces the canvas (one undo step).
+  function hint(fields, withMask) {
+    if (busy) { return; }
+    busy = true;
+    root.dataset.finding = "1";
+    say("Finding the product…");
+    function send(blob) {
+      var body = new FormData();
+      Object.keys(fields).forEach(function (key) { body.append(key, fields[key]); });
+      if (blob) { body.append("mask", blob, "mask.png"); }
+      fetch(root.dataset.hintsUrl, { method: "POST", body: body, credentials: "same-origin", headers: { "X-CSRFToken": csrf() } })
+        .then(function (response) {
+          if (!response.ok) { return response.json().then(function (data) { throw new Error(data.error || "The hint was refused."); }); }
+          return response.blob();
+        })
+        .then(function (png) {
+          var url = URL.createObjectURL(png);
+          load(url, true, function () { URL.revokeObjectURL(url); });
+          dirty = true;
+          say("Found: check the pink pixels, refine with Add or Remove, then save.");
+        })
+        .catch(function (error) { say(error.message, true); })
+        .then(function () { busy = false; root.dataset.finding = "0"; });
+    }
+    if (withMask) { currentMaskBlob(send); } else { send(null); }
+  }
+
+  function showBox(from, to) {
+    if (!boxOutline) { boxOutline = document.createElement("div"); boxOutline.className = "mask-box"; boxOutline.id = "mask-box"; stage.appendChild(boxOutline); }
+    var rect = canvas.getBoundingClientRect();
+    var sx = rect.width / canvas.width, sy = rect.height / canvas.height;
+    boxOutline.style.left = Math.min(from.x, to.x) * sx + "px";
+    boxOutline.style.top = Math.min(from.y, to.y) * sy + "px";
+    boxOutline.style.width = Math.abs(to.x - from.x) * sx + "px";
+    boxOutline.style.height = Math.abs(to.y - from.y) * sy + "px";
+    boxOutline.hidden = false;
+  }
+
   canvas.addEventListener("pointerdown", function (event) {
     event.preventDefault();
+    var where = point(event);
+    var current = tool();
+    if (current === "add" || current === "remove") {
+      var fields = {};
+      fields[current] = Math.round(where.x) + "," + Math.round(where.y);
+      hint(fields, true);
+      return;
+    }
     canvas.setPointerCapture(event.pointerId);
+    if (current === "box") { boxStart = where; showBox(where, where); return; }
     remember();
     drawing = true;
-    last = point(event);
+    last = where;
     stroke(last, last);
   });
   canvas.addEventListener("pointermove", function (event) {
+    if (boxStart) { showBox(boxStart, point(event)); return; }
     if (!drawing) { return; }
     var next = point(event);
     stroke(last, next);
     last = next;
   });
-  function end() { drawing = false; last = null; }
+  function end(event) {
+    if (boxStart && event && event.type === "pointerup") {
+      var to = point(event);
+      var box = [Math.min(boxStart.x, to.x), Math.min(boxStart.y, to.y), Math.max(boxStart.x, to.x), Math.max(boxStart.y, to.y)]
+        .map(function (v, i) { return Math.round(Math.max(0, Math.min(i % 2 ? canvas.height : canvas.width, v))); });
+      hint({ box: box.join(",") }, false);
+    }
+    boxStart = null;
+    drawing = false;
+    last = null;
+  }
   canvas.addEventListener("pointerup", end);
   canvas.addEventListener("pointercancel", end);
 
@@ -123,25 +208,13 @@
     dirty = true;
   });
   document.getElementById("mask-save").addEventListener("click", function () {
-    var pixels = ctx.getImageData(0, 0, canvas.width, canvas.height);
-    var scratch = document.createElement("canvas");
-    scratch.width = canvas.width;
-    scratch.height = canvas.height;
-    var s = scratch.getContext("2d");
-    var out = s.createImageData(canvas.width, canvas.height);
-    for (var i = 0; i < pixels.data.length; i += 4) {
-      var v = pixels.data[i + 3] >= 128 ? 255 : 0;
-      out.data[i] = v; out.data[i + 1] = v; out.data[i + 2] = v; out.data[i + 3] = 255;
-    }
-    s.putImageData(out, 0, 0);
     say("Saving…");
-    scratch.toBlob(function (blob) {
+    currentMaskBlob(function (blob) {
       var body = new FormData();
       body.append("mask", blob, "mask.png");
-      var token = root.querySelector("input[name=csrfmiddlewaretoken]");
       fetch(root.dataset.maskUrl, {
         method: "POST", body: body, credentials: "same-origin",
-        headers: { "X-CSRFToken": token ? token.value : "" },
+        headers: { "X-CSRFToken": csrf() },
       }).then(function (response) {
         return response.json().then(function (data) { return { ok: response.ok, data: data }; });
       }).then(function (result) {
@@ -154,7 +227,7 @@
           say(result.data.error || "The mask was not saved.", true);
         }
       }).catch(function () { say("The mask was not saved: the server could not be reached. Try again.", true); });
-    }, "image/png");
+    });
   });
   window.addEventListener("beforeunload", function (event) {
     if (dirty) { event.preventDefault(); event.returnValue = ""; }

@@ -1,0 +1,155 @@
+"""Finding the product on a real photo: the automatic mask says when it is unsure; a box and points find it.
+
+The photo is scikit-image's `coffee` (a real photograph shipped with that package: a cup on its saucer on a
+wooden table), on which the border-seeded automatic mask keeps only the cup's white rim.
+"""
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from django.core.management import CommandError, call_command
+from django.urls import reverse
+from PIL import Image
+
+from api.tests.test_api import client_for
+from catalog.demo_data import DEMO_PHOTO
+from conftest import login, shot
+
+CUP_AND_SAUCER = (60, 5, 490, 398)  # the box a person drags around them, x0,y0,x1,y1
+ON_PRODUCT = [(300, 60), (290, 150), (130, 250), (360, 340), (230, 270)]  # rim, coffee, saucer (left, bottom), handle
+ON_SCENE = [(10, 10), (590, 10), (585, 390), (20, 380)]  # the table's corners
+
+
+def coffee_png() -> bytes:
+    from skimage import data
+
+    buffer = io.BytesIO()
+    Image.fromarray(data.coffee()).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def coffee(product):
+    from catalog.services import photo_add
+
+    return photo_add(product=product, data=coffee_png(), name="coffee.png")[0]
+
+
+def kept(png: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(png)).convert("L")) >= 128
+
+
+def assert_finds_cup_and_saucer(mask: np.ndarray) -> None:
+    assert all(mask[y, x] for x, y in ON_PRODUCT), [(x, y) for x, y in ON_PRODUCT if not mask[y, x]]
+    assert not any(mask[y, x] for x, y in ON_SCENE)
+    assert 0.40 <= mask.mean() <= 0.62  # cup and saucer: about half of the photo
+
+
+def test_an_automatic_mask_that_kept_a_fragment_is_flagged_unsure_and_a_packshot_is_not(db, product, coffee, client, merchandiser):
+    from catalog.services import photo_add
+
+    # the rim alone: a few percent of the photo, a thin ring
+    assert coffee.mask_source == "automatic" and coffee.mask_unsure and coffee.mask_confidence < 0.5
+    packshot = photo_add(product=product, data=DEMO_PHOTO.read_bytes(), name="headphones.png")[0]
+    assert packshot.mask_source == "automatic" and not packshot.mask_unsure
+    # the photo page says so and opens on the box tool; the job form's picker and the API say so too
+    client.force_login(merchandiser)
+    page = client.get(reverse("catalog:photo_detail", args=[product.sku, coffee.pk])).content.decode()
+    assert 'id="mask-unsure"' in page and "drag a box around the product" in page
+    assert 'value="box" checked' in page
+    assert 'id="mask-unsure"' not in client.get(reverse("catalog:photo_detail", args=[product.sku, packshot.pk])).content.decode()
+    photos = client.get(reverse("catalog:product_photos", args=[product.sku])).json()["photos"]
+    assert {p["id"]: p["mask_unsure"] for p in photos} == {coffee.pk: True, packshot.pk: False}
+    assert "automatic mask unsure" in next(p["label"] for p in photos if p["id"] == coffee.pk)
+    api, _ = client_for(merchandiser)
+    assert api.get(f"/api/photos/{coffee.pk}/").json()["mask_unsure"] is True
+
+
+def test_a_box_then_points_find_the_cup_and_saucer_on_the_photo_page(db, coffee, client, merchandiser):
+    client.force_login(merchandiser)
+    url = reverse("catalog:photo_mask_hints", args=[coffee.product.sku, coffee.pk])
+    response = client.post(url, {"box": ",".join(map(str, CUP_AND_SAUCER))})
+    assert response.status_code == 200 and response["Content-Type"] == "image/png"
+    found = kept(response.content)
+    assert_finds_cup_and_saucer(found)
+    # a point on the scene removes what it touches from the current mask; one on the product adds it back
+    current = io.BytesIO(response.content)
+    current.name = "mask.png"
+    removed = kept(client.post(url, {"remove": "300,150", "mask": current}).content)
+    assert not removed[150, 300] and removed[250, 130]
+    added = kept(client.post(url, {"add": "300,150", "mask": io.BytesIO(response.content)}).content)
+    assert added[150, 300]
+    # nothing was stored: the photo keeps its mask until the editor saves
+    coffee.refresh_from_db()
+    assert coffee.mask_source == "automatic"
+
+
+@pytest.mark.parametrize("fields, sentence", [
+    ({"box": "0,0,700,300"}, "reaches outside the photo, which is 600x400 px"),
+    ({"box": "100,100,102,300"}, "The box is empty"),
+    ({"box": "0,0,600,400"}, "The box is the whole photo"),
+    ({"box": "a,b,c,d"}, "four numbers"),
+    ({"add": "650,20"}, "is outside the photo"),
+    ({}, "Give a box around the product"),
+])
+def test_a_bad_hint_is_refused_with_a_sentence(db, coffee, client, merchandiser, fields, sentence):
+    client.force_login(merchandiser)
+    response = client.post(reverse("catalog:photo_mask_hints", args=[coffee.product.sku, coffee.pk]), fields)
+    assert response.status_code == 400 and sentence in response.json()["error"]
+
+
+def test_the_api_stores_the_mask_found_from_a_box_and_refuses_a_bad_one(db, coffee, merchandiser, reviewer):
+    api, _ = client_for(merchandiser)
+    refused = api.post(f"/api/photos/{coffee.pk}/mask/", {"box": [0, 0, 900, 100]}, format="json")
+    assert refused.status_code == 400 and "outside the photo" in str(refused.json())
+    answer = api.post(f"/api/photos/{coffee.pk}/mask/", {"box": list(CUP_AND_SAUCER), "add": [[300, 60]]}, format="json")
+    assert answer.status_code == 200, answer.json()
+    assert answer.json()["mask_source"] == "hinted" and answer.json()["mask_unsure"] is False
+    coffee.refresh_from_db()
+    assert coffee.mask_source == "hinted" and coffee.mask_changed_by == merchandiser
+    assert_finds_cup_and_saucer(kept(coffee.mask.open("rb").read()))
+    reviewers_api, _ = client_for(reviewer)
+    assert reviewers_api.post(f"/api/photos/{coffee.pk}/mask/", {"box": list(CUP_AND_SAUCER)}, format="json").status_code == 403
+
+
+def test_the_command_writes_the_mask_from_a_box_and_says_when_the_automatic_one_is_unsure(tmp_path, capsys):
+    photo = tmp_path / "coffee.png"
+    photo.write_bytes(coffee_png())
+    out = tmp_path / "mask.png"
+    call_command("photo_mask", str(photo), "--out", str(out))
+    assert "unsure: give a --box" in capsys.readouterr().out
+    call_command("photo_mask", str(photo), "--box", ",".join(map(str, CUP_AND_SAUCER)), "--out", str(out))
+    assert "the product from the hints" in capsys.readouterr().out
+    assert_finds_cup_and_saucer(kept(out.read_bytes()))
+    with pytest.raises(CommandError, match="reaches outside the photo"):
+        call_command("photo_mask", str(photo), "--box", "0,0,601,400", "--out", str(out))
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_a_merchandiser_drags_a_box_around_the_product_and_saves_it(page, live_server, merchandiser, coffee):
+    login(page, live_server, "merch")
+    for width, name in ((1280, "mask-editor-box"), (390, "phone-mask-editor-box")):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.goto(f"{live_server.url}{reverse('catalog:photo_detail', args=[coffee.product.sku, coffee.pk])}")
+        page.wait_for_selector("#mask-editor[data-loaded='1']")
+        assert page.is_visible("#mask-unsure") and page.is_checked("input[name=mask-tool][value=box]")
+        box = page.locator("#mask-canvas").bounding_box()
+        scale = box["width"] / coffee.width
+        x0, y0, x1, y1 = CUP_AND_SAUCER
+        page.mouse.move(box["x"] + x0 * scale, box["y"] + y0 * scale)
+        page.mouse.down()
+        page.mouse.move(box["x"] + (x0 + x1) / 2 * scale, box["y"] + (y0 + y1) / 2 * scale)
+        page.mouse.move(box["x"] + x1 * scale, box["y"] + y1 * scale)
+        assert page.is_visible("#mask-box")  # the box is drawn while it is dragged
+        page.mouse.up()
+        page.wait_for_function("() => document.getElementById('mask-status').textContent.startsWith('Found')")
+        shot(page, name)
+        assert page.evaluate("document.documentElement.scrollWidth") <= width + 10
+    page.click("#mask-save")
+    page.wait_for_function("() => document.getElementById('mask-status').textContent.startsWith('Saved')")
+    coffee.refresh_from_db()
+    assert coffee.mask_source == "drawn" and not coffee.mask_unsure
+    assert_finds_cup_and_saucer(kept(coffee.mask.open("rb").read()))
