@@ -2,12 +2,17 @@
 
 Renders every kind x colour x surface of SD Studio's product-shot grammar
 (generation/productshots.py), skipping a product shot on its own colour, plus
-each product on a strong studio gradient, and compares catalog.masks.automatic
+each product on a strong studio gradient, and compares catalog.masks.find_product
 with the exact mask the renderer drew. Prints IoU per background (mean, worst,
 share >= 0.9) and the seconds per photo.
 
     .venv/bin/python bench/masks.py                 # 256 px, one seed per combination
     .venv/bin/python bench/masks.py --size 512 --seeds 2
+    .venv/bin/python bench/masks.py --real          # real photographs (bench/real_masks/README.md) too
+
+On the real photographs: the automatic mask's IoU and whether it was flagged unsure (catalog.masks.confidence),
+and the box-assisted IoU: GrabCut from the box a person would drag (the true mask's bounding box plus 4% of the
+photo on each side), with the seconds each took.
 """
 from __future__ import annotations
 
@@ -23,12 +28,65 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sdstudio.settings")
 
 SAME_COLOUR = {("white", "white"), ("white", "marble"), ("black", "black"), ("blue", "blue")}
+REAL = Path(__file__).resolve().parent / "real_masks"
+OPENCV_DOC = Path("/usr/share/doc/opencv-doc/examples")
+
+
+def real_photos():
+    """(name, photo, true mask) of the real set; photos from their packages, true masks from bench/real_masks."""
+    from PIL import Image
+    from skimage import data
+
+    def opencv(relative: str):
+        path = OPENCV_DOC / relative
+        if not path.exists():
+            raise SystemExit(f"{path} is missing: apt-get install opencv-doc")
+        return Image.open(path).convert("RGB")
+
+    yield "coffee", Image.fromarray(data.coffee()), Image.open(REAL / "coffee.png")
+    for name in ("apple", "orange", "butterfly"):
+        yield name, opencv(f"data/{name}.jpg"), Image.open(REAL / f"{name}.png")
+    matte = opencv("alphamat/output_mattes/plant_result.png").convert("L")
+    yield "plant", opencv("alphamat/input_images/plant.jpg"), matte.point(lambda v: 255 if v >= 128 else 0)
+
+
+def box_around(mask, margin: float = 0.04) -> tuple[int, int, int, int]:
+    x0, y0, x1, y1 = mask.convert("L").point(lambda v: 255 if v >= 128 else 0).getbbox()
+    dx, dy = round(mask.width * margin), round(mask.height * margin)
+    return max(0, x0 - dx), max(0, y0 - dy), min(mask.width, x1 + dx), min(mask.height, y1 + dy)
+
+
+def real_table() -> None:
+    from catalog import masks
+
+    print("\nreal photographs: automatic mask (flagged unsure below a confidence of "
+          f"{masks.UNSURE_BELOW}) and box-assisted mask, IoU against the true mask")
+    print(f"{'photo':<10} {'size':>9} {'auto IoU':>9} {'found by':>9} {'confidence':>10} {'unsure':>7} {'auto s':>7} {'box IoU':>8} {'box s':>6}")
+    auto_scores, box_scores, flagged_or_good = [], [], []
+    for name, photo, truth in real_photos():
+        started = time.perf_counter()
+        found, score, method = masks.find_product(photo)
+        auto_seconds = time.perf_counter() - started
+        auto_iou = masks.iou(found, truth)
+        started = time.perf_counter()
+        boxed = masks.from_hints(photo, box=box_around(truth))
+        box_seconds = time.perf_counter() - started
+        box_iou = masks.iou(boxed, truth)
+        unsure = score < masks.UNSURE_BELOW
+        auto_scores.append(auto_iou)
+        box_scores.append(box_iou)
+        flagged_or_good.append(unsure or auto_iou >= 0.8)
+        print(f"{name:<10} {photo.width:>4}x{photo.height:<4} {auto_iou:>9.3f} {method:>9} {score:>10.2f} {'yes' if unsure else 'no':>7} "
+              f"{auto_seconds:>7.2f} {box_iou:>8.3f} {box_seconds:>6.2f}")
+    print(f"{'mean':<10} {'':>9} {np.mean(auto_scores):>9.3f} {'':>9} {'':>10} {sum(not ok for ok in flagged_or_good):>7} "
+          f"{'':>7} {np.mean(box_scores):>8.3f}   (unsure column of the mean row: photos under 0.80 not flagged)")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--seeds", type=int, default=1)
+    parser.add_argument("--real", action="store_true", help="the real photographs too")
     args = parser.parse_args()
     import django
 
@@ -56,7 +114,7 @@ def main() -> None:
                         image = Image.fromarray(np.broadcast_to(rows, (args.size, args.size, 3)).astype(np.uint8), "RGB")
                         image.paste(shot.image, (0, 0), shot.mask)
                     started = time.perf_counter()
-                    found = masks.automatic(image)
+                    found = masks.find_product(image)[0]
                     seconds.append(time.perf_counter() - started)
                     score = masks.iou(found, shot.mask)
                     scores.setdefault(surface, []).append(score)
@@ -70,6 +128,8 @@ def main() -> None:
     every = [v for values in scores.values() for v in values]
     print(f"{'all':<10} {len(every):>4} {np.mean(every):>9.3f} {sum(v >= 0.9 for v in every) / len(every):>7.1%}")
     print(f"seconds per photo: median {np.median(seconds):.3f}")
+    if args.real:
+        real_table()
 
 
 if __name__ == "__main__":

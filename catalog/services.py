@@ -98,11 +98,11 @@ def _first_mask(clean: CleanPhoto):
             return masks.check(clean.mask, clean.image.size), MaskSource.ALPHA, None
         except ValidationError:
             pass
+    found, score, _ = masks.find_product(clean.image)
     try:
-        found = masks.check(masks.automatic(clean.image), clean.image.size)
+        return masks.check(found, clean.image.size), MaskSource.AUTOMATIC, score
     except ValidationError:
         return None, "", None
-    return found, MaskSource.AUTOMATIC, masks.confidence(clean.image, found)
 
 
 def photo_set_mask(*, photo: ProductPhoto, data: bytes, user=None) -> ProductPhoto:
@@ -158,7 +158,7 @@ def photo_mask_image(photo: ProductPhoto, *, automatic: bool = False):
     from sdstudio.images import open_image
 
     if automatic:
-        return masks.automatic(open_image(photo.image).convert("RGB"))
+        return masks.find_product(open_image(photo.image))[0]
     if not photo.mask:
         return None
     return masks.binarize(open_image(photo.mask))

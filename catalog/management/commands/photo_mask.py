@@ -42,7 +42,8 @@ class Command(BaseCommand):
                 add, remove = masks.parse_points(options["add"], image.size), masks.parse_points(options["remove"], image.size)
                 mask = masks.check(masks.from_hints(image, box=box, add=add, remove=remove), image.size)
             else:
-                mask = masks.check(masks.automatic(image), image.size)
+                found, score, method = masks.find_product(image)
+                mask = masks.check(found, image.size)
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from None
         out.write_bytes(masks.png(mask))
@@ -50,9 +51,9 @@ class Command(BaseCommand):
         if hinted:
             self.stdout.write(f"wrote {out}: the product from the hints, {share:.1%} of the photo")
         else:
-            score = masks.confidence(image, mask)
             verdict = "unsure: give a --box around the product" if score < masks.UNSURE_BELOW else "sure"
-            self.stdout.write(f"wrote {out}: the automatic mask, {share:.1%} of the photo, confidence {score:.2f} ({verdict})")
+            how = "seeded from the frame's edge" if method == "border" else "GrabCut from a box just inside the frame"
+            self.stdout.write(f"wrote {out}: the automatic mask ({how}), {share:.1%} of the photo, confidence {score:.2f} ({verdict})")
         if options["save"]:
             if stored is None:
                 raise CommandError("--save keeps the mask on a stored photo: give its id.")
