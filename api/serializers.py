@@ -90,12 +90,15 @@ class JobSerializer(serializers.ModelSerializer):
     progress = serializers.SerializerMethodField()
     output_url = serializers.SerializerMethodField(help_text="The PNG (with its Content Credentials), once succeeded.")
     public_url = serializers.SerializerMethodField(help_text="The public link of an approved output (no login).")
+    kept_warnings = serializers.ListField(child=serializers.CharField(), read_only=True,
+                                          help_text="A scene: what to check on the kept region before approving.")
 
     class Meta:
         model = GenerationJob
         fields = ["id", *P.NAMES, "model_id", "product", "source_photo", "experiment", "run_name", "rerun_of", "status",
                   "progress", "error", "attempts", "output_url", "output_sha256", "content_credentials", "decision",
                   "public_url", "fidelity_ssim", "fidelity_phash_distance", "product_max_pixel_diff", "background_change",
+                  "kept_share", "kept_pieces", "enlargement", "mask_unsure", "kept_warnings",
                   "rerun_result", "nsfw_flagged", "nsfw_score", "inference_seconds", "created_at", "started_at", "finished_at"]
         read_only_fields = fields
 
@@ -126,3 +129,5 @@ class EvaluationSerializer(serializers.Serializer):
 class DecisionSerializer(serializers.Serializer):
     decision = serializers.ChoiceField(choices=Decision.choices)
     reason = serializers.CharField(allow_blank=True, required=False, max_length=2000)
+    confirm = serializers.BooleanField(required=False, default=False,
+                                       help_text="A scene with warnings on what it kept (kept_warnings) is approved only with true.")

@@ -263,7 +263,7 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         serializer.is_valid(raise_exception=True)
         job = self.get_object()
         decision_record(job=job, user=request.user, decision=serializer.validated_data["decision"],
-                        reason=serializer.validated_data.get("reason", ""))
+                        reason=serializer.validated_data.get("reason", ""), confirmed=serializer.validated_data["confirm"])
         job.refresh_from_db()
         return Response(JobSerializer(job, context={"request": request}).data, status=201)
 

@@ -27,6 +27,7 @@ class EvaluationForm(forms.Form):
 class DecisionForm(forms.Form):
     decision = forms.ChoiceField(choices=Decision.choices)
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=2000)
+    confirm = forms.BooleanField(required=False, label="I checked what the scene kept")
 
     def clean(self):
         data = super().clean()

@@ -48,8 +48,12 @@ def evaluation_submit(*, job: GenerationJob, user, scores: dict[str, int], justi
 
 
 @transaction.atomic
-def decision_record(*, job: GenerationJob, user, decision: str, reason: str = "") -> ReviewDecision:
-    """Approve or reject an output for the shop; the job keeps the current decision, the rows keep the history."""
+def decision_record(*, job: GenerationJob, user, decision: str, reason: str = "", confirmed: bool = False) -> ReviewDecision:
+    """Approve or reject an output for the shop; the job keeps the current decision, the rows keep the history.
+
+    A scene whose kept region has warnings (GenerationJob.kept_warnings) is approved only ``confirmed``: the
+    reviewer says they checked it.
+    """
     _require(user, "evaluation.add_reviewdecision", "approve or reject outputs")
     if decision not in Decision.values:
         raise ValidationError({"decision": "Choose approved or rejected."})
@@ -58,6 +62,9 @@ def decision_record(*, job: GenerationJob, user, decision: str, reason: str = ""
     job = GenerationJob.objects.select_for_update().get(pk=job.pk)
     if job.status != Status.SUCCEEDED:
         raise ValidationError("Only a finished output can be approved or rejected.")
+    if decision == Decision.APPROVED and job.kept_warnings and not confirmed:
+        raise ValidationError({"confirm": f"Job #{job.pk}: {'; '.join(job.kept_warnings)}. Tick \"I checked what the scene "
+                                          "kept\" to approve it anyway."})
     row = ReviewDecision.objects.create(job=job, decision=decision, reason=reason.strip(), decided_by=user)
     GenerationJob.objects.filter(pk=job.pk).update(decision=decision, updated_at=timezone.now())
     if decision == Decision.APPROVED:
@@ -66,8 +73,8 @@ def decision_record(*, job: GenerationJob, user, decision: str, reason: str = ""
 
 
 @transaction.atomic
-def decision_record_many(*, jobs, user, decision: str, reason: str = "") -> list[ReviewDecision]:
+def decision_record_many(*, jobs, user, decision: str, reason: str = "", confirmed: bool = False) -> list[ReviewDecision]:
     """One decision for a selection: each job gets its own audited decision, all or none."""
     if not jobs:
         raise ValidationError("Select at least one output.")
-    return [decision_record(job=job, user=user, decision=decision, reason=reason) for job in jobs]
+    return [decision_record(job=job, user=user, decision=decision, reason=reason, confirmed=confirmed) for job in jobs]

@@ -52,7 +52,7 @@ def decide_many(request: HttpRequest) -> HttpResponse:
         return back
     try:
         rows = services.decision_record_many(jobs=jobs, user=request.user, decision=form.cleaned_data["decision"],
-                                             reason=form.cleaned_data["reason"])
+                                             reason=form.cleaned_data["reason"], confirmed=form.cleaned_data["confirm"])
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         request.session["draft-reason-bulk"] = request.POST.get("reason", "")
@@ -105,7 +105,8 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
         request.session[f"draft-reason-{job.pk}"] = request.POST.get("reason", "")  # what was typed is not lost
         return _back_to(request, job)
     try:
-        services.decision_record(job=job, user=request.user, decision=form.cleaned_data["decision"], reason=form.cleaned_data["reason"])
+        services.decision_record(job=job, user=request.user, decision=form.cleaned_data["decision"], reason=form.cleaned_data["reason"],
+                                 confirmed=form.cleaned_data["confirm"])
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         request.session[f"draft-reason-{job.pk}"] = request.POST.get("reason", "")

@@ -121,6 +121,11 @@ class GenerationJob(models.Model):
     fidelity_ssim = models.FloatField(null=True, blank=True, help_text="img2img: SSIM of output vs source (1 = same).")
     fidelity_phash_distance = models.PositiveIntegerField(null=True, blank=True, help_text="img2img: perceptual-hash Hamming distance to source (0 = same).")
     product_max_pixel_diff = models.PositiveIntegerField(null=True, blank=True, help_text="scene: largest difference inside the mask (0 = the photo's pixels).")
+    # What a mode that keeps the product recorded about its mask when the job was made (generation.modes: admission).
+    kept_share = models.FloatField(null=True, blank=True, help_text="scene: the share of the photo the mask keeps.")
+    kept_pieces = models.PositiveSmallIntegerField(null=True, blank=True, help_text="scene: separate pieces the mask keeps.")
+    enlargement = models.FloatField(null=True, blank=True, help_text="scene: the product's size on the canvas / on the photo.")
+    mask_unsure = models.BooleanField(default=False, help_text="scene: made with an automatic mask flagged unsure.")
     background_change = models.FloatField(null=True, blank=True, help_text="scene: mean grey-level change outside the mask.")
     nsfw_flagged = models.BooleanField(null=True, blank=True, help_text="The model's safety checker flagged the output (blank = no checker ran).")
     nsfw_score = models.FloatField(null=True, blank=True, help_text="The safety checker's highest concept score; above 0 flags.")
@@ -237,6 +242,31 @@ class GenerationJob(models.Model):
     def mode_info(self) -> modes.Mode:
         """What the job's mode is (generation.modes): its label, inputs, measures, provenance."""
         return modes.get(self.mode)
+
+    @property
+    def kept_warnings(self) -> list[str]:
+        """What a reviewer should check before approving a job that keeps the product: each a sentence."""
+        from generation.scene import ENLARGEMENT_WARN
+
+        warnings = []
+        if self.mask_unsure:
+            warnings.append("its automatic mask was flagged unsure: check that the kept region is the whole product")
+        if self.kept_share is not None and self.kept_share < 0.03:
+            warnings.append(f"the mask keeps only {self.kept_share:.1%} of the photo: it may be a fragment of the product")
+        if self.kept_pieces is not None and self.kept_pieces > 3:
+            warnings.append(f"the mask keeps {self.kept_pieces} separate pieces")
+        if self.enlargement is not None and self.enlargement > ENLARGEMENT_WARN:
+            warnings.append(f"the product is shown {self.enlargement:.1f} times its size on the photo: look for blur and blocks")
+        return warnings
+
+    @property
+    def kept_summary(self) -> str:
+        """What the scene kept, in words ("38% of the photo, 1 piece, shown at 1.2x")."""
+        if self.kept_share is None:
+            return ""
+        pieces = f"{self.kept_pieces} piece{'s' if self.kept_pieces != 1 else ''}"
+        share = f"{self.kept_share:.1%}" if self.kept_share < 0.1 else f"{self.kept_share:.0%}"
+        return f"{share} of the photo, {pieces}, shown at {self.enlargement:.1f}x its size on the photo"
 
     @property
     def keeps_product_pixels(self) -> bool:

@@ -47,6 +47,31 @@ def background_colour(photo: Image.Image, mask: Image.Image) -> tuple[int, int, 
     return tuple(int(v) for v in np.median(pixels[outside], axis=0))
 
 
+ENLARGEMENT_WARN = 2.0  # the product shown more than twice its size on the photo: the page warns
+ENLARGEMENT_MAX = 4.0  # more than four times: refused (its pixels would be blocks)
+
+
+def _fit(crop_size: tuple[int, int], size: tuple[int, int], scale: float) -> float:
+    """The factor that makes the product's longer side ``scale`` of the canvas (aspect ratio kept)."""
+    return scale * min(size[0] / crop_size[0], size[1] / crop_size[1])
+
+
+def enlargement(mask: Image.Image, size: tuple[int, int], scale: float) -> float:
+    """How many times larger than on the photo ``place`` shows the product (its mask's bounding box)."""
+    bbox = mask.convert("L").point(lambda v: 255 if v >= 128 else 0).getbbox()
+    return _fit((bbox[2] - bbox[0], bbox[3] - bbox[1]), size, scale) if bbox else 0.0
+
+
+def kept_region(mask: Image.Image) -> tuple[float, int]:
+    """(share of the photo, pieces) of what a mask keeps; pieces under 1% of the kept area are not counted."""
+    import cv2
+
+    kept = (np.asarray(mask.convert("L")) >= 128).astype(np.uint8)
+    count, _, stats, _ = cv2.connectedComponentsWithStats(kept, connectivity=8)
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    return float(kept.mean()), int(np.count_nonzero(areas >= 0.01 * max(1, areas.sum())))
+
+
 def place(photo: Image.Image, mask: Image.Image, size: tuple[int, int], *, scale: float, x: float, y: float) -> Placed:
     """The product (the mask's bounding box) scaled so its longer side is ``scale`` of the canvas, centred at (x, y).
 
@@ -58,7 +83,7 @@ def place(photo: Image.Image, mask: Image.Image, size: tuple[int, int], *, scale
     if bbox is None:
         raise ValueError("The mask keeps no pixel of the product.")
     crop, crop_mask = photo.crop(bbox), mask.crop(bbox)
-    factor = scale * min(width / crop.width, height / crop.height)
+    factor = _fit(crop.size, size, scale)
     new_w, new_h = max(1, min(width, round(crop.width * factor))), max(1, min(height, round(crop.height * factor)))
     if (new_w, new_h) != crop.size:
         crop = crop.resize((new_w, new_h), Image.Resampling.LANCZOS)

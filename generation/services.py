@@ -94,6 +94,7 @@ def job_create(
     model_id: str | None = None,
     user=None,
     mask=None,
+    mask_unsure: bool | None = None,
     **params: Any,
 ) -> GenerationJob:
     """Validate the parameters (generation.parameters), store as queued with a concrete seed, enqueue after commit.
@@ -107,13 +108,22 @@ def job_create(
         raise ValidationError({"controlnet_conditioning_scale": "Edge guidance needs a ControlNet: set SDSTUDIO_CONTROLNET_MODEL "
                                                                 "(e.g. lllyasviel/control_v11p_sd15_canny), or leave it blank."})
     mode = modes.get(values["mode"])
-    mask_png = _job_mask_png(source_photo, mask) if mode.uses_mask else None
+    recorded: dict = {}
+    mask_png = None
+    if mode.uses_mask:
+        own_mask = mask is None  # the photo's own mask: it carries the photo's unsure flag
+        mask, mask_png = _job_mask(source_photo, mask)
+        recorded, errors = mode.admission(values, mask)
+        if errors:
+            raise ValidationError(errors)
+        recorded["mask_unsure"] = (own_mask and source_photo.mask_unsure) if mask_unsure is None else mask_unsure
     if source_photo is not None and product is None:
         product = source_photo.product
     if values["seed"] is None:
         values["seed"] = new_seed()
     job = GenerationJob(
         **values,
+        **recorded,
         model_id=modelinfo.requested_model_id() if model_id is None else model_id,
         product=product,
         source_photo=source_photo if mode.uses_photo else None,
@@ -127,8 +137,8 @@ def job_create(
     return job
 
 
-def _job_mask_png(source_photo, mask) -> bytes:
-    """The scene job's own copy of the product mask, checked against its photo (PNG bytes)."""
+def _job_mask(source_photo, mask):
+    """The scene job's own copy of the product mask, checked against its photo: (image, PNG bytes)."""
     from catalog import masks
     from catalog.services import photo_mask_image
 
@@ -138,7 +148,8 @@ def _job_mask_png(source_photo, mask) -> bytes:
         raise ValidationError({"source_photo": "This photo has no product mask yet: open the photo and paint the product in "
                                                "the mask editor, or upload a cut-out with transparency."})
     try:
-        return masks.png(masks.check(mask, (source_photo.width, source_photo.height)))
+        checked = masks.check(mask, (source_photo.width, source_photo.height))
+        return checked, masks.png(checked)
     except ValidationError as exc:
         raise ValidationError({"mask": exc.messages}) from None
 
@@ -167,7 +178,7 @@ def _job_again(job: GenerationJob, *, user, speed: str | None = None, **links) -
     parameters = {name: getattr(job, name) for name in P.IDENTITY}
     if speed is not None:
         parameters["speed"] = speed
-    return job_create(**parameters, mask=job_mask_image(job), product=job.product, source_photo=job.source_photo,
+    return job_create(**parameters, mask=job_mask_image(job), mask_unsure=job.mask_unsure, product=job.product, source_photo=job.source_photo,
                       run_name=job.run_name, model_id=job.model_id, user=user, **links)
 
 

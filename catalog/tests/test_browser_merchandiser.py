@@ -127,7 +127,7 @@ def test_merchandiser_paints_the_mask_and_gets_a_scene_that_keeps_the_product(pa
     page.fill("#id_num_inference_steps", "8")
     page.click("button:has-text('Queue')")
     page.wait_for_selector("#scene-fidelity", timeout=180_000)
-    assert "product pixels identical to the photo" in page.inner_text("#scene-fidelity")
+    assert "product pixels identical inside the mask" in page.inner_text("#scene-fidelity")
     assert page.is_visible("#mask-image") and page.is_visible("#output-image")
     job = GenerationJob.objects.get()
     assert job.mode == "scene" and job.status == "succeeded" and job.product_max_pixel_diff == 0

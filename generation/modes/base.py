@@ -91,6 +91,10 @@ class Mode:
         """(what the output is compared with, the kept mask) at the output's size, for reviewers; (None, None) if none."""
         return None, None
 
+    def admission(self, values: dict[str, Any], mask) -> tuple[dict[str, Any], dict[str, str]]:
+        """At job creation: (job fields the mode records about its inputs, field errors that refuse the job)."""
+        return {}, {}
+
     def warm_up_inputs(self, width: int, height: int) -> dict[str, Any]:
         """Inputs for a two-step warm-up run at a served shape (the runner adds the parameters' defaults)."""
         from PIL import Image

@@ -26,6 +26,17 @@ class Scene(Mode):
             return loaded.derive(self.controlnet_pipeline, controlnet=loaded.controlnet(), **modules)
         return loaded.derive("StableDiffusionInpaintPipeline", **modules)
 
+    def admission(self, values, mask):
+        """What the job keeps of its photo (share, pieces) and how much it enlarges it; more than 4x is refused."""
+        share, pieces = scene.kept_region(mask)
+        factor = scene.enlargement(mask, (values["width"], values["height"]), values["product_scale"])
+        errors = {}
+        if factor > scene.ENLARGEMENT_MAX:
+            errors["product_scale"] = (f"The product would be shown {factor:.1f} times its size on the photo (at most "
+                                       f"{scene.ENLARGEMENT_MAX:g}): choose a smaller product size or canvas, or a photo "
+                                       "where the product is larger.")
+        return {"kept_share": round(share, 4), "kept_pieces": pieces, "enlargement": round(factor, 2)}, errors
+
     def environment(self, loaded) -> dict:
         return {"inpaint_model": loaded.config.inpaint_model} if loaded.config.inpaint_model else {}
 
