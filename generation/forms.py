@@ -18,7 +18,7 @@ def parameter_field(p: P.Parameter) -> forms.Field:
     if p.name == "mode":
         return forms.ChoiceField(choices=CHOICES["mode"], widget=forms.RadioSelect, **common)
     if p.choices:
-        return forms.ChoiceField(choices=CHOICES[p.name], **common)
+        return forms.ChoiceField(choices=CHOICES.get(p.name) or [(c, c) for c in p.choices], **common)
     if p.type is str:
         return forms.CharField(widget=forms.Textarea(attrs={"rows": 3 if p.name == "prompt" else 2}), max_length=P.PROMPT_MAX, **common)
     limits = {"min_value": p.minimum, "max_value": p.maximum}
@@ -67,7 +67,7 @@ class JobForm(forms.Form):
     model = forms.ChoiceField(required=False, label="Model", help_text="The configured model, or another one a running worker serves.")
     variants = forms.IntegerField(min_value=1, max_value=P.JOBS_PER_REQUEST_MAX, initial=1, help_text="N jobs with consecutive seeds.")
     FIELD_ORDER = ["mode", "model", "product", "prompt", "negative_prompt", "seed", "num_inference_steps", "guidance_scale",
-                   "scheduler", "width", "height", "source_photo", "upload", "strength", "product_scale", "product_x",
+                   "scheduler", "width", "height", "source_photo", "upload", "strength", "fit", "product_scale", "product_x",
                    "product_y", "controlnet_conditioning_scale", "variants"]
 
     def __init__(self, *args, product: Product | None = None, **kwargs):

@@ -78,6 +78,7 @@ class GenerationJob(models.Model):
     width = models.PositiveIntegerField(default=P.BY_NAME["width"].default)
     height = models.PositiveIntegerField(default=P.BY_NAME["height"].default)
     strength = models.FloatField(null=True, blank=True, help_text="img2img only: 0 < strength <= 1.")
+    fit = models.CharField(max_length=8, blank=True, help_text="img2img: how the photo fills the canvas (pad, crop, stretch).")
     product_scale = models.FloatField(null=True, blank=True, help_text="scene only: the product's longer side / the canvas.")
     product_x = models.FloatField(null=True, blank=True, help_text="scene only: the product's centre, 0 = left, 1 = right.")
     product_y = models.FloatField(null=True, blank=True, help_text="scene only: the product's centre, 0 = top, 1 = bottom.")
@@ -151,7 +152,7 @@ class GenerationJob(models.Model):
             models.CheckConstraint(condition=range_check("guidance_scale"), name="job_guidance_range"),
             models.CheckConstraint(condition=range_check("width") & range_check("height"), name="job_size_range"),
             *[models.CheckConstraint(condition=per_mode_range_check(p.name), name=f"job_{p.name}_mode_range")
-              for p in P.PARAMETERS if p.per_mode],
+              for p in P.PARAMETERS if p.per_mode and p.type in (int, float)],
             models.CheckConstraint(condition=~Q(status="succeeded") | ~Q(output=""), name="job_succeeded_has_output"),
         ]
         indexes = [

@@ -109,6 +109,9 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("strength", "Strength", float, 0.6, minimum=0, maximum=1, exclusive_minimum=True, per_mode=True,
               batch_key=True, sweepable=True, cli="--strength", a1111="Denoising strength",
               help="0.35 keeps the product, 0.85 reinvents it.", hint="the brief compares 0.35, 0.60 and 0.85"),
+    Parameter("fit", "Photo fit", str, "pad", choices=("pad", "crop", "stretch"), per_mode=True, cli="--fit",
+              help="How the photo fills the canvas: pad (the whole photo, bands of its edge colour around it), crop "
+                   "(centre crop: what does not fit is cut off), stretch (its proportions lost)."),
     # Scene: where the product goes on the canvas; everything around it is generated, its pixels are kept.
     Parameter("product_scale", "Product size", float, 0.6, minimum=0.05, maximum=1, per_mode=True, cli="--product-scale",
               help="Scene: the product's longer side as a share of the canvas (0.6 suits a packshot).",

@@ -21,11 +21,24 @@ class Placed:
     box: tuple[int, int, int, int]  # where the product's bounding box landed (left, top, right, bottom)
 
 
-def prepare_source(image: Image.Image, width: int, height: int) -> Image.Image:
-    """img2img's source: the photo fitted to the job's size, keeping its aspect ratio (centre crop), in RGB."""
+FITS = ("pad", "crop", "stretch")
+
+
+def prepare_source(image: Image.Image, width: int, height: int, fit: str = "crop") -> Image.Image:
+    """A source photo at the job's size, in RGB: ``pad`` the whole photo, centred, on bands of its own edge colour;
+    ``crop`` filling the canvas (centre crop, aspect ratio kept); ``stretch`` to the canvas (aspect ratio lost)."""
     image = image.convert("RGB")
     if image.size == (width, height):
         return image
+    if fit == "stretch":
+        return image.resize((width, height), Image.Resampling.LANCZOS)
+    if fit == "pad":
+        scale = min(width / image.width, height / image.height)
+        size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+        border = np.concatenate([np.asarray(image)[[0, -1]].reshape(-1, 3), np.asarray(image)[:, [0, -1]].reshape(-1, 3)])
+        canvas = Image.new("RGB", (width, height), tuple(int(v) for v in np.median(border, axis=0)))
+        canvas.paste(image.resize(size, Image.Resampling.LANCZOS), ((width - size[0]) // 2, (height - size[1]) // 2))
+        return canvas
     return ImageOps.fit(image, (width, height), method=Image.Resampling.LANCZOS)
 
 

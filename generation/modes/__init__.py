@@ -97,6 +97,8 @@ def coerce(params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     values, errors = {}, {}
     for p in P.PARAMETERS:
         value = params.get(p.name, p.default if uses(mode, p.name) else None)
+        if value == "" and p.choices:  # a choice left blank (a form's empty option) is its default
+            value = p.default if uses(mode, p.name) else None
         if value is not None and value != "":
             try:
                 value = p.type(value)
@@ -129,7 +131,7 @@ def validate(values: dict[str, Any], *, has_source: bool) -> dict[str, str]:
         if p.name == "mode":
             continue
         if not info.uses(p.name, per_mode=p.per_mode):
-            if value is not None:
+            if value not in (None, ""):
                 errors[p.name] = f"{p.label} applies to {' and '.join(sorted(_REGISTRY[m].label.lower() for m in using(p.name)))} only; leave it blank."
             continue
         if value is None or value == "":

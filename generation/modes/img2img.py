@@ -8,7 +8,7 @@ from generation.modes.base import COMPOSITE, Action, Mode, Prepared
 class Img2Img(Mode):
     name = "img2img"
     label = "Image to image"
-    parameters = ("strength", "controlnet_conditioning_scale")
+    parameters = ("strength", "fit", "controlnet_conditioning_scale")
     uses_photo = True
     # C2PA 2: opened takes a parentOf ingredient (the photo); the edit carries the parameters.
     actions = (Action("c2pa.opened", names_source=True), Action("c2pa.edited", COMPOSITE))
@@ -22,7 +22,7 @@ class Img2Img(Mode):
         return loaded.img2img
 
     def prepare(self, spec) -> Prepared:
-        source = scene.prepare_source(spec.source_image, spec.width, spec.height)
+        source = scene.prepare_source(spec.source_image, spec.width, spec.height, spec.fit)
         return Prepared(arguments={"image": source}, reference=source)
 
     def call_arguments(self, spec) -> dict:
@@ -33,4 +33,4 @@ class Img2Img(Mode):
         return {"fidelity_ssim": ssim, "fidelity_phash_distance": distance}
 
     def reference(self, photo, mask, spec):
-        return scene.prepare_source(photo, spec.width, spec.height), None
+        return scene.prepare_source(photo, spec.width, spec.height, spec.fit), None
