@@ -391,3 +391,18 @@ def test_handles_that_differ_only_in_case_never_overwrite_each_other():
     report = shop.shopify_import(rows=[(2, {"Handle": "MUG", "Title": "Mug three", "Vendor": "Third"})], fetch_images=False)
     assert report.created == report.updated == 0 and "only in case" in report.errors[0][1]
     assert Product.objects.get().vendor == "First"
+
+
+def test_the_merchant_feed_carries_ten_additional_images_as_merchant_center_allows(db, product):
+    import csv
+    import io
+
+    from catalog import formats
+    from catalog.published import PublishedImage
+
+    images = [PublishedImage(product_id=product.pk, path=f"/p/token{i}.png", made_with="product in a new scene") for i in range(12)]
+    rows = list(csv.reader(io.StringIO(formats.get("merchant").export("https://shop.example", images)), delimiter="\t"))
+    assert rows[0] == ["id", "image_link", "additional_image_link"]
+    (offer, first, more), = rows[1:]
+    assert offer == product.sku and first == "https://shop.example/p/token0.png"
+    assert more.split(",") == [f"https://shop.example/p/token{i}.png" for i in range(1, 11)]  # 10, the specification's limit
