@@ -21,9 +21,6 @@ class Placed:
     box: tuple[int, int, int, int]  # where the product's bounding box landed (left, top, right, bottom)
 
 
-FITS = ("pad", "crop", "stretch")
-
-
 def prepare_source(image: Image.Image, width: int, height: int, fit: str = "crop") -> Image.Image:
     """A source photo at the job's size, in RGB: ``pad`` the whole photo, centred, on bands of its own edge colour;
     ``crop`` filling the canvas (centre crop, aspect ratio kept); ``stretch`` to the canvas (aspect ratio lost)."""
