@@ -12,7 +12,10 @@ share >= 0.9) and the seconds per photo.
 
 On the real photographs: the automatic mask's IoU and whether it was flagged unsure (catalog.masks.confidence),
 and the box-assisted IoU: GrabCut from the box a person would drag (the true mask's bounding box plus 4% of the
-photo on each side), with the seconds each took.
+photo on each side), with the seconds each took. Then the soft edges (sdstudio.matting): the matte's error
+(SAD and MSE, alpha in 0-1) against alphamat's ground-truth matte of its plant, and for every real photo the
+share of the edge band that still carries the old background once composited over a flat dark and light scene
+(bench/edgecheck.py), binary mask against matte, from the automatic mask and from the true one.
 """
 from __future__ import annotations
 
@@ -25,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sdstudio.settings")
 
 SAME_COLOUR = {("white", "white"), ("white", "marble"), ("black", "black"), ("blue", "blue")}
@@ -82,6 +86,41 @@ def real_table() -> None:
           f"{'':>7} {np.mean(box_scores):>8.3f}   (unsure column of the mean row: photos under 0.80 not flagged)")
 
 
+def matte_table() -> None:
+    import edgecheck
+    from PIL import Image
+
+    from catalog import masks
+    from sdstudio import matting
+
+    truth_matte = np.asarray(Image.open(OPENCV_DOC / "alphamat/output_mattes/plant_result.png").convert("L")) / 255.0
+    photo = Image.open(OPENCV_DOC / "alphamat/input_images/plant.jpg").convert("RGB")
+    print("\nmatte error against alphamat's ground truth (plant, alpha 0-1): SAD (sum of |error|) and MSE")
+    print(f"{'from':<14} {'binary SAD':>10} {'binary MSE':>10} {'matte SAD':>10} {'matte MSE':>10} {'matte s':>8}")
+    for label, mask in (("true mask", Image.fromarray(((truth_matte >= 0.5) * 255).astype(np.uint8))),
+                        ("automatic", masks.find_product(photo)[0])):
+        binary = (np.asarray(mask) >= 128).astype(np.float64)
+        started = time.perf_counter()
+        soft = np.asarray(matting.matte(photo, mask)) / 255.0
+        seconds = time.perf_counter() - started
+        print(f"{label:<14} {np.abs(binary - truth_matte).sum():>10.0f} {((binary - truth_matte) ** 2).mean():>10.4f} "
+              f"{np.abs(soft - truth_matte).sum():>10.0f} {((soft - truth_matte) ** 2).mean():>10.4f} {seconds:>8.2f}")
+    print("\nold background in the edge band, composited over flat scenes (dark / light), worst of the two")
+    print(f"{'photo':<10} {'auto binary':>11} {'auto matte':>10} {'true binary':>11} {'true matte':>10}")
+    worst = [0.0] * 4
+    for name, photo, truth in real_photos():
+        found = masks.find_product(photo)[0]
+        row = []
+        for mask in (found, truth):
+            for edges in ("feather", "matte"):
+                job_mask = matting.matte(photo, mask) if edges == "matte" else mask
+                scores = edgecheck.composite_scores(photo, truth, job_mask, edges)
+                row.append(max(scores["old dark"], scores["old light"]))
+        worst = [max(w, r) for w, r in zip(worst, row)]
+        print(f"{name:<10} {row[0]:>11.1%} {row[1]:>10.1%} {row[2]:>11.1%} {row[3]:>10.1%}")
+    print(f"{'worst':<10} {worst[0]:>11.1%} {worst[1]:>10.1%} {worst[2]:>11.1%} {worst[3]:>10.1%}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=256)
@@ -130,6 +169,7 @@ def main() -> None:
     print(f"seconds per photo: median {np.median(seconds):.3f}")
     if args.real:
         real_table()
+        matte_table()
 
 
 if __name__ == "__main__":

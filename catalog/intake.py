@@ -56,6 +56,7 @@ class CleanPhoto:
     original_name: str
     notes: list[str]
     mask: Image.Image | None = None  # from the alpha channel of a cut-out (255 = product)
+    alpha: Image.Image | None = None  # that alpha channel itself (L), the soft edge the photo was cut out with
     declared_source_type: str = ""  # what the file says made it (IPTC digital source type URI)
     declared_by: str = ""  # "c2pa" (a manifest that verified) or "xmp"
 
@@ -177,6 +178,7 @@ def clean_photo(data: bytes, *, name: str | None = None) -> CleanPhoto:
             image.load()
             upright = ImageOps.exif_transpose(image)
             mask = masks.from_alpha(upright)
+            alpha = upright.convert("RGBA").getchannel("A") if mask is not None else None
             rgb = to_srgb(upright, notes)
         except Exception as exc:  # Decoding untrusted bytes: any failure is a corrupt file, never a 500.
             raise corrupt(exc) from None
@@ -190,6 +192,7 @@ def clean_photo(data: bytes, *, name: str | None = None) -> CleanPhoto:
         original_name=safe_original_name(name),
         notes=notes,
         mask=mask,
+        alpha=alpha,
         **dict(zip(("declared_source_type", "declared_by"), declared_origin(data))),
     )
 

@@ -192,9 +192,10 @@ def decode(data: bytes, size: tuple[int, int]) -> Image.Image:
     return check(image, size)
 
 
-def png(mask: Image.Image) -> bytes:
+def png(mask: Image.Image, *, soft: bool = False) -> bytes:
+    """A mask as PNG bytes: binary, or (``soft``) an 8-bit matte as it is."""
     buffer = io.BytesIO()
-    binarize(mask).save(buffer, format="PNG")
+    (mask.convert("L") if soft else binarize(mask)).save(buffer, format="PNG")
     return buffer.getvalue()
 
 

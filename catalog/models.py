@@ -137,6 +137,9 @@ class ProductPhoto(models.Model):
     # Scene jobs keep the product's pixels through this mask (255 = product): a cut-out's alpha, drawn, or automatic.
     mask = models.ImageField(upload_to="masks/", blank=True)
     mask_source = models.CharField(max_length=16, choices=MaskSource.choices, blank=True)
+    # A cut-out's own alpha (8-bit), kept beside its binary mask: the soft edge scene jobs blend it with. Other photos'
+    # mattes are made from the photo and its mask when a job is made (sdstudio.matting); a drawn mask clears it.
+    matte = models.ImageField(upload_to="mattes/", blank=True)
     # Masks are shared catalog data that any merchandiser may edit: each edit says who made it and when.
     mask_changed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -83,7 +83,9 @@ def _store(*, product: Product, clean: CleanPhoto, user) -> ProductPhoto:
     try:
         store_with_row(photo, [(photo.image, f"{stem}.png", clean.png),
                                (photo.thumbnail, f"{stem}.png", thumbnail_png(clean.image)),
-                               (photo.mask, f"{stem}.png", masks.png(mask) if mask is not None else b"")])
+                               (photo.mask, f"{stem}.png", masks.png(mask) if mask is not None else b""),
+                               (photo.matte, f"{stem}.png", masks.png(clean.alpha, soft=True)
+                                if mask_source == MaskSource.ALPHA else b"")])
     except IntegrityError:  # the same photo landed concurrently
         existing = ProductPhoto.objects.select_related("product").get(product=product, sha256=clean.sha256)
         raise DuplicatePhoto(existing) from None
@@ -143,14 +145,24 @@ def _save_mask(photo: ProductPhoto, mask, source: str, user) -> ProductPhoto:
     """
     from django.utils import timezone
 
-    old = photo.mask.name
+    old, old_matte = photo.mask.name, photo.matte.name
     photo.mask_source, photo.mask_confidence = source, None  # a person's mask: nothing to be unsure of
     photo.mask_changed_by, photo.mask_changed_at = user, timezone.now()
+    photo.matte = ""  # the cut-out's alpha no longer says where this mask's edge is
     store_with_row(photo, [(photo.mask, f"{uuid.uuid4().hex}.png", masks.png(mask))],
-                   update_fields=["mask", "mask_source", "mask_confidence", "mask_changed_by", "mask_changed_at", "updated_at"])
-    if old:
-        photo.mask.storage.delete(old)
+                   update_fields=["mask", "matte", "mask_source", "mask_confidence", "mask_changed_by", "mask_changed_at",
+                                  "updated_at"])
+    for name in (old, old_matte):
+        if name:
+            photo.mask.storage.delete(name)
     return photo
+
+
+def photo_matte_image(photo: ProductPhoto):
+    """A cut-out's own alpha (L, its soft edge), or None for a photo that was not cut out or whose mask was redrawn."""
+    from sdstudio.images import open_image
+
+    return open_image(photo.matte).convert("L") if photo.matte else None
 
 
 def photo_mask_image(photo: ProductPhoto, *, automatic: bool = False):

@@ -123,7 +123,7 @@ def sweep_create(*, baseline: GenerationJob, parameter: str, values: list, user=
             **params,
             product=baseline.product,
             source_photo=baseline.source_photo,
-            mask=services.job_mask_image(baseline),
+            kept_mask=services.job_mask_image(baseline),
             experiment=experiment,
             run_name=slugify(f"{parameter}-{value}").replace("-", "_"),
             user=user,

@@ -68,7 +68,7 @@ class JobForm(forms.Form):
     variants = forms.IntegerField(min_value=1, max_value=P.JOBS_PER_REQUEST_MAX, initial=1, help_text="N jobs with consecutive seeds.")
     FIELD_ORDER = ["mode", "model", "product", "prompt", "negative_prompt", "seed", "num_inference_steps", "guidance_scale",
                    "scheduler", "width", "height", "source_photo", "upload", "strength", "fit", "product_scale", "product_x",
-                   "product_y", "controlnet_conditioning_scale", "variants"]
+                   "product_y", "edges", "shadow", "shadow_opacity", "shadow_softness", "light", "controlnet_conditioning_scale", "variants"]
 
     def __init__(self, *args, product: Product | None = None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -89,6 +89,11 @@ class JobForm(forms.Form):
         self.fields["source_photo"].queryset = photos.filter(product__sku=sku) if sku else photos.none()
         if product is not None:
             self.initial.setdefault("product", product.sku)
+
+    @property
+    def photo_modes(self) -> str:
+        """The modes that start from a photo, as the page's data-modes names them (the preview is shown for them)."""
+        return " ".join(sorted(modes.with_photo()))
 
     def clean(self):
         data = super().clean()

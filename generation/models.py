@@ -82,6 +82,11 @@ class GenerationJob(models.Model):
     product_scale = models.FloatField(null=True, blank=True, help_text="scene only: the product's longer side / the canvas.")
     product_x = models.FloatField(null=True, blank=True, help_text="scene only: the product's centre, 0 = left, 1 = right.")
     product_y = models.FloatField(null=True, blank=True, help_text="scene only: the product's centre, 0 = top, 1 = bottom.")
+    edges = models.CharField(max_length=8, blank=True, help_text="scene: the product's edge (matte, feather).")
+    shadow = models.CharField(max_length=8, blank=True, help_text="scene: the product's shadow (contact, keep, none).")
+    shadow_opacity = models.FloatField(null=True, blank=True, help_text="scene, contact shadow: its darkest, 0-1.")
+    shadow_softness = models.FloatField(null=True, blank=True, help_text="scene, contact shadow: blur, share of the product's height.")
+    light = models.FloatField(null=True, blank=True, help_text="scene, contact shadow: -1 light from the left, 1 from the right.")
     controlnet_conditioning_scale = models.FloatField(null=True, blank=True, help_text="Edge guidance (ControlNet canny); blank = off.")
     model_id = models.CharField(max_length=500, blank=True, help_text="The model asked for; blank = the embedded model.")
 
@@ -126,6 +131,7 @@ class GenerationJob(models.Model):
     kept_share = models.FloatField(null=True, blank=True, help_text="scene: the share of the photo the mask keeps.")
     kept_pieces = models.PositiveSmallIntegerField(null=True, blank=True, help_text="scene: separate pieces the mask keeps.")
     enlargement = models.FloatField(null=True, blank=True, help_text="scene: the product's size on the canvas / on the photo.")
+    edge_band = models.PositiveSmallIntegerField(null=True, blank=True, help_text="scene: the matte's soft edge on the output, in px (0: a hard edge).")
     mask_unsure = models.BooleanField(default=False, help_text="scene: made with an automatic mask flagged unsure.")
     background_change = models.FloatField(null=True, blank=True, help_text="scene: mean grey-level change outside the mask.")
     nsfw_flagged = models.BooleanField(null=True, blank=True, help_text="The model's safety checker flagged the output (blank = no checker ran).")
@@ -267,7 +273,11 @@ class GenerationJob(models.Model):
             return ""
         pieces = f"{self.kept_pieces} piece{'s' if self.kept_pieces != 1 else ''}"
         share = f"{self.kept_share:.1%}" if self.kept_share < 0.1 else f"{self.kept_share:.0%}"
-        return f"{share} of the photo, {pieces}, shown at {self.enlargement:.1f}x its size on the photo"
+        summary = f"{share} of the photo, {pieces}, shown at {self.enlargement:.1f}x its size on the photo"
+        if self.edge_band:
+            summary += f"; edges blended over {self.edge_band} px"
+        shadow = {"contact": "a contact shadow", "keep": "the photo's own shadow", "none": "no shadow"}.get(self.shadow)
+        return summary + (f"; {shadow}" if shadow else "")
 
     @property
     def keeps_product_pixels(self) -> bool:

@@ -94,13 +94,15 @@ def job_create(
     model_id: str | None = None,
     user=None,
     mask=None,
+    kept_mask=None,
     mask_unsure: bool | None = None,
     **params: Any,
 ) -> GenerationJob:
     """Validate the parameters (generation.parameters), store as queued with a concrete seed, enqueue after commit.
 
     Scene jobs keep the product through ``mask`` (a Pillow image at the photo's size, 255 = product), by default
-    the photo's own mask; the job stores its own copy, so a later edit of the photo's mask changes no job.
+    the photo's own mask; the job stores its own copy (a matte, for soft edges), so a later edit of the photo's mask
+    changes no job. ``kept_mask`` is another job's stored copy (a re-run, a sweep), stored again as it is.
     """
     require(user, "generation.add_generationjob", "Only merchandisers (or admins) can start generation jobs.")
     values = validate_parameters(params, has_source=source_photo is not None)
@@ -112,7 +114,7 @@ def job_create(
     mask_png = None
     if mode.uses_mask:
         own_mask = mask is None  # the photo's own mask: it carries the photo's unsure flag
-        mask, mask_png = _job_mask(source_photo, mask)
+        mask, mask_png = _job_mask(source_photo, mask, mode, values, kept=kept_mask)
         recorded, errors = mode.admission(values, mask)
         if errors:
             raise ValidationError(errors)
@@ -137,21 +139,28 @@ def job_create(
     return job
 
 
-def _job_mask(source_photo, mask):
-    """The scene job's own copy of the product mask, checked against its photo: (image, PNG bytes)."""
+def _job_mask(source_photo, mask, mode, values, *, kept=None):
+    """The scene job's own copy of the product mask, checked against its photo: (the binary mask, PNG bytes of the
+    copy as the mode keeps it: a matte for soft edges). ``kept``: a job's copy, stored again unchanged."""
     from catalog import masks
-    from catalog.services import photo_mask_image
+    from catalog.services import photo_mask_image, photo_matte_image
+    from sdstudio.images import open_image
 
-    if mask is None and source_photo is not None:
-        mask = photo_mask_image(source_photo)
+    alpha = None
+    if kept is not None:
+        mask = kept
+    elif mask is None and source_photo is not None:
+        mask, alpha = photo_mask_image(source_photo), photo_matte_image(source_photo)
     if mask is None:
         raise ValidationError({"source_photo": "This photo has no product mask yet: open the photo and paint the product in "
                                                "the mask editor, or upload a cut-out with transparency."})
     try:
         checked = masks.check(mask, (source_photo.width, source_photo.height))
-        return checked, masks.png(checked)
     except ValidationError as exc:
         raise ValidationError({"mask": exc.messages}) from None
+    if kept is None:
+        kept = mode.kept_mask(open_image(source_photo.image), checked, values, alpha=alpha)
+    return checked, masks.png(kept, soft=True)
 
 
 def job_rerun(*, job: GenerationJob, user) -> GenerationJob:
@@ -178,7 +187,7 @@ def _job_again(job: GenerationJob, *, user, speed: str | None = None, **links) -
     parameters = {name: getattr(job, name) for name in P.IDENTITY}
     if speed is not None:
         parameters["speed"] = speed
-    return job_create(**parameters, mask=job_mask_image(job), mask_unsure=job.mask_unsure, product=job.product, source_photo=job.source_photo,
+    return job_create(**parameters, kept_mask=job_mask_image(job), mask_unsure=job.mask_unsure, product=job.product, source_photo=job.source_photo,
                       run_name=job.run_name, model_id=job.model_id, user=user, **links)
 
 

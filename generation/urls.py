@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.job_list, name="job_list"),
     path("new/", views.job_create, name="job_create"),
     path("tokens/", views.prompt_tokens, name="prompt_tokens"),
+    path("preview.png", views.job_preview, name="job_preview"),
     path("<int:pk>/", views.job_detail, name="job_detail"),
     path("<int:pk>/progress/", views.job_progress, name="job_progress"),
     path("<int:pk>/cancel/", views.job_cancel, name="job_cancel"),

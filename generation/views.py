@@ -164,6 +164,52 @@ REFERENCE_VIEWS = ("source", "difference", "outline")
 
 
 @login_required
+def job_preview(request: HttpRequest) -> HttpResponse:
+    """For the job form: what the pipeline will start from, at most PREVIEW_SIZE px on its longer side (img2img's
+    photo as ``fit`` puts it on the canvas; a scene's product placed with its shadow). The form's parameters as the
+    query (``source_photo`` and the mode's fields); 400 with the sentences for a parameter that is wrong."""
+    import io
+    from types import SimpleNamespace
+
+    from catalog.models import ProductPhoto
+    from catalog.services import photo_mask_image, photo_matte_image
+    from sdstudio.images import open_image
+
+    photo_id = request.GET.get("source_photo", "")
+    if not photo_id.isdigit():
+        return HttpResponse("Choose a source photo to preview.", status=400, content_type="text/plain; charset=utf-8")
+    photo = get_object_or_404(ProductPhoto, pk=int(photo_id))
+    mode = modes.get(request.GET.get("mode", "")) if request.GET.get("mode") in modes.names() else None
+    if mode is None or not mode.uses_photo:
+        return HttpResponse("Previews are for the modes that start from a photo.", status=400, content_type="text/plain; charset=utf-8")
+    wanted = ("width", "height", *mode.parameters)
+    values, errors = modes.coerce({"mode": mode.name, **{name: request.GET[name] for name in wanted if name in request.GET}})
+    if not errors:
+        errors = {name: message for name, message in modes.validate({**values, "prompt": "preview"}, has_source=True).items()
+                  if name in wanted}
+    if errors:
+        return HttpResponse(" ".join(errors.values()), status=400, content_type="text/plain; charset=utf-8")
+    scale = min(1.0, PREVIEW_SIZE / max(values["width"], values["height"]))
+    spec = SimpleNamespace(**{**values, "width": max(8, round(values["width"] * scale)), "height": max(8, round(values["height"] * scale))})
+    mask = photo_mask_image(photo) if mode.uses_mask else None
+    if mode.uses_mask and mask is None:
+        return HttpResponse("This photo has no product mask yet: open the photo and draw a box around the product.",
+                            status=400, content_type="text/plain; charset=utf-8")
+    image = mode.preview(open_image(photo.image), mask, spec, alpha=photo_matte_image(photo) if mode.uses_mask else None)
+    if image is None:
+        raise Http404("This mode has no preview.")
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    response = HttpResponse(buffer.getvalue(), content_type="image/png")
+    response["Cache-Control"] = "private, max-age=300"
+    response["X-Photo-Size"] = f"{photo.width}x{photo.height}"
+    return response
+
+
+PREVIEW_SIZE = 320
+
+
+@login_required
 def job_reference(request: HttpRequest, pk: int, view: str) -> HttpResponse:
     """What a reviewer compares the output with, at the output's size: the source as the pipeline saw it, the
     amplified difference to it, or (scenes) the outline of the pixels kept."""

@@ -95,6 +95,15 @@ class Mode:
         """At job creation: (job fields the mode records about its inputs, field errors that refuse the job)."""
         return {}, {}
 
+    def preview(self, photo, mask, spec, *, alpha=None):
+        """What the pipeline will start from, for the job form (``spec``: the parameters); None for none."""
+        return self.reference(photo, mask, spec)[0]
+
+    def kept_mask(self, photo, mask, values: dict[str, Any], *, alpha=None):
+        """The mask a job of this mode stores (its frozen copy) from the photo and its checked binary ``mask``
+        (``alpha``: a cut-out's own alpha channel, or None)."""
+        return mask
+
     def warm_up_inputs(self, width: int, height: int) -> dict[str, Any]:
         """Inputs for a two-step warm-up run at a served shape (the runner adds the parameters' defaults)."""
         from PIL import Image

@@ -1,16 +1,18 @@
 """Product in a new scene: the product's own pixels kept through its mask, everything around it generated."""
 from __future__ import annotations
 
-from PIL import ImageOps
-
 from generation import scene
 from generation.modes.base import COMPOSITE, TRAINED, Action, Mode, Prepared
+
+
+PREVIEW_GREY = (200, 200, 200)
 
 
 class Scene(Mode):
     name = "scene"
     label = "Product in a new scene"
-    parameters = ("product_scale", "product_x", "product_y", "controlnet_conditioning_scale")
+    parameters = ("product_scale", "product_x", "product_y", "edges", "shadow", "shadow_opacity", "shadow_softness", "light",
+                  "controlnet_conditioning_scale")
     uses_photo = True
     uses_mask = True
     # C2PA 2: a new canvas is created and the product photo placed on it (a componentOf ingredient).
@@ -35,7 +37,29 @@ class Scene(Mode):
             errors["product_scale"] = (f"The product would be shown {factor:.1f} times its size on the photo (at most "
                                        f"{scene.ENLARGEMENT_MAX:g}): choose a smaller product size or canvas, or a photo "
                                        "where the product is larger.")
-        return {"kept_share": round(share, 4), "kept_pieces": pieces, "enlargement": round(factor, 2)}, errors
+        from sdstudio import matting
+
+        # the soft band of the matte, as wide as it shows on the output (both sides of the edge)
+        band = round(2 * matting.band_radius(mask.size) * factor) if values.get("edges") == "matte" else 0
+        return {"kept_share": round(share, 4), "kept_pieces": pieces, "enlargement": round(factor, 2), "edge_band": band}, errors
+
+    def kept_mask(self, photo, mask, values, *, alpha=None):
+        """A matte (soft along the product's edge, sdstudio.matting; a cut-out's own alpha there) for ``matte`` edges;
+        the binary mask for feather."""
+        from sdstudio import matting
+
+        return matting.matte(photo, mask, alpha) if values.get("edges") == "matte" else mask
+
+    def preview(self, photo, mask, spec, *, alpha=None):
+        """The product placed as the job would place it, with its shadow, over a neutral grey, its kept region outlined."""
+        from PIL import Image
+
+        if mask is None:
+            return None
+        placed = self._place(photo, self.kept_mask(photo, mask, {"edges": spec.edges}, alpha=alpha), spec)
+        image = scene.composite(Image.new("RGB", placed.canvas.size, PREVIEW_GREY), placed).convert("RGBA")
+        image.alpha_composite(scene.outline(placed.mask))
+        return image.convert("RGB")
 
     def environment(self, loaded) -> dict:
         return {"inpaint_model": loaded.config.inpaint_model} if loaded.config.inpaint_model else {}
@@ -44,8 +68,8 @@ class Scene(Mode):
         if spec.mask_image is None:
             raise ValueError("A scene needs the product's mask.")
         placed = self._place(spec.source_image, spec.mask_image, spec)
-        # diffusers repaints where its mask is white: everything but the product.
-        return Prepared(arguments={"image": placed.canvas, "mask_image": ImageOps.invert(placed.mask)}, state=placed,
+        # diffusers repaints where its mask is white: everything but the product's solid interior.
+        return Prepared(arguments={"image": placed.canvas, "mask_image": scene.repaint_mask(placed)}, state=placed,
                         reference=placed.canvas)
 
     def call_arguments(self, spec) -> dict:
@@ -66,4 +90,6 @@ class Scene(Mode):
 
     @staticmethod
     def _place(photo, mask, spec) -> scene.Placed:
-        return scene.place(photo, mask, (spec.width, spec.height), scale=spec.product_scale, x=spec.product_x, y=spec.product_y)
+        return scene.place(photo, mask, (spec.width, spec.height), scale=spec.product_scale, x=spec.product_x, y=spec.product_y,
+                           edges=spec.edges or "feather", shadow=spec.shadow or "none", opacity=spec.shadow_opacity or 0.0,
+                           softness=spec.shadow_softness or 0.06, light=spec.light or 0.0)

@@ -42,7 +42,9 @@ def test_a_scene_records_what_it_kept_and_a_sound_one_approves_without_a_questio
     job = succeeded(**SCENE, source_photo=photo, product_scale=0.6, mask=square_mask(768, 300))
     # 300 px of 768 kept: 15.3% of the photo, one piece, its 300 px shown as 0.6 x 256 = 154 px
     assert (job.kept_share, job.kept_pieces, job.enlargement) == (pytest.approx(0.1526, abs=1e-4), 1, pytest.approx(0.51))
-    assert job.kept_summary == "15% of the photo, 1 piece, shown at 0.5x its size on the photo" and job.kept_warnings == []
+    # the matte's soft band: 5 px each side of the edge on a 768 px photo (0.6%), both sides shown at 0.51x
+    assert job.kept_summary == ("15% of the photo, 1 piece, shown at 0.5x its size on the photo; edges blended over 5 px; "
+                                "a contact shadow") and job.kept_warnings == []
     decision_record(job=job, user=reviewer, decision="approved")
     assert GenerationJob.objects.get(pk=job.pk).decision == "approved"
 

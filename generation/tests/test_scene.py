@@ -67,8 +67,11 @@ def test_placement_keeps_the_aspect_ratio_and_the_composite_keeps_every_product_
     keep = np.asarray(placed.mask) == 255
     assert (out[keep] == np.asarray(placed.canvas)[keep]).all()
     assert tuple(out[20, 400]) == (10, 120, 10)  # far from the product: the generated scene, untouched
-    # no halo of the photo's old background: the feathered ring blends the product's own colour into the scene
-    ring = out[128, 192 + 2]
+    # a hard mask is a matte without a soft edge: nothing of the product is extended outward
+    assert tuple(out[128, 192 + 2]) == (10, 120, 10)
+    # feather (the scenes made before the matte, for their re-runs): the product's own colour blended outward
+    feathered = scene.place(photo, mask, (512, 256), scale=0.5, x=0.25, y=0.5, edges="feather")
+    ring = np.asarray(scene.composite(generated, feathered)).astype(int)[128, 192 + 2]
     assert ring[1] < 120 and ring[0] > 10
 
 
@@ -181,7 +184,7 @@ def test_the_job_form_offers_scene_mode_with_its_own_fields(client, merchandiser
     response = client.post("/jobs/new/", {"mode": "scene", "product": photo.product.sku, "prompt": "headphones on marble",
                                           "source_photo": photo.pk, "num_inference_steps": 2, "guidance_scale": 7.5,
                                           "scheduler": "euler_a", "width": 64, "height": 64, "variants": 1,
-                                          "product_scale": 0.6, "product_x": 0.5, "product_y": 0.55, "strength": 0.6})
+                                          "product_scale": 0.6, "product_x": 0.5, "product_y": 0.55, "strength": 0.6, "edges": "matte", "shadow": "contact", "shadow_opacity": 0.5, "shadow_softness": 0.06, "light": 0})
     assert response.status_code == 302
     job = GenerationJob.objects.get()
     assert (job.mode, job.strength, job.product_scale) == ("scene", None, 0.6) and job.mask and job.mask_sha256
@@ -301,7 +304,10 @@ def test_a_sweep_from_a_scene_keeps_the_scenes_own_mask_not_the_photos_later_one
     photo_set_mask(photo=photo, data=_mask_png((768, 768), (0, 0, 100, 100)))  # the photo's mask changes afterwards
     experiment = experiments.sweep_create(baseline=baseline, parameter="seed", values=[1, 2])
     for job in experiment.jobs.all():
-        assert (np.asarray(Image.open(job.mask.open("rb"))) == np.asarray(drawn)).all()
+        # the baseline's own copy (its matte, soft along the drawn edge), not the photo's new mask
+        kept = np.asarray(Image.open(job.mask.open("rb")))
+        assert (kept == np.asarray(Image.open(baseline.mask.open("rb")))).all()
+        assert masks.iou(Image.fromarray(kept), drawn) > 0.97 and kept[50, 50] == 0
         assert job.mask_sha256 == baseline.mask_sha256
 
 

@@ -113,7 +113,7 @@ def test_a_job_refused_after_its_upload_was_stored_leaves_no_file(client, mercha
     response = client.post("/jobs/new/", {"mode": "scene", "product": product.sku, "prompt": "a mug", "upload": upload,
                                           "num_inference_steps": 2, "guidance_scale": 7.5, "scheduler": "euler_a",
                                           "width": 64, "height": 64, "variants": 1, "product_scale": 0.6,
-                                          "product_x": 0.5, "product_y": 0.55})
+                                          "product_x": 0.5, "product_y": 0.55, "edges": "matte", "shadow": "contact", "shadow_opacity": 0.5, "shadow_softness": 0.06, "light": 0})
     # then the form says why, and neither the photo row nor any of its files is left
     assert response.status_code == 400 and "paint the product" in response.content.decode()
     assert not product.photos.exists() and not GenerationJob.objects.exists()

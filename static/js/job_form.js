@@ -111,4 +111,66 @@
     field.addEventListener("input", function () { window.clearTimeout(timer); timer = window.setTimeout(update, 250); });
     update();
   });
+
+  // What the pipeline starts from (img2img: the photo as Photo fit puts it on the canvas; a scene: the product
+  // placed, with its shadow), drawn by the server with the job's own code; and a size that follows the photo's shape.
+  var preview = document.getElementById("start-preview");
+  var note = document.getElementById("start-preview-note");
+  var match = document.getElementById("match-photo");
+  if (preview && form.dataset.previewUrl) {
+    var previewTimer = null;
+    var photoSize = null;
+    var previewUrl = null;
+    function refresh() {
+      var checked = form.querySelector("input[name=mode]:checked");
+      var photo = form.elements.source_photo;
+      var row = preview.closest(".field");
+      if (!checked || !photo || row.hidden) { return; }
+      if (!photo.value) {
+        preview.hidden = true;
+        match.hidden = true;
+        note.textContent = "Choose a source photo to see it on the job's canvas.";
+        return;
+      }
+      var params = new URLSearchParams({ mode: checked.value, source_photo: photo.value });
+      form.querySelectorAll("[data-modes]").forEach(function (el) {
+        if (el === preview || !el.name || el.dataset.modes.split(" ").indexOf(checked.value) < 0 || el.value === "") { return; }
+        params.set(el.name, el.value);
+      });
+      ["width", "height"].forEach(function (name) { if (form.elements[name].value) { params.set(name, form.elements[name].value); } });
+      fetch(form.dataset.previewUrl + "?" + params.toString(), { credentials: "same-origin" })
+        .then(function (r) {
+          if (!r.ok) { return r.text().then(function (text) { throw new Error(text); }); }
+          var size = (r.headers.get("X-Photo-Size") || "").split("x");
+          photoSize = size.length === 2 ? [parseInt(size[0], 10), parseInt(size[1], 10)] : null;
+          return r.blob();
+        })
+        .then(function (blob) {
+          if (previewUrl) { URL.revokeObjectURL(previewUrl); }
+          previewUrl = URL.createObjectURL(blob);
+          preview.src = previewUrl;
+          preview.hidden = false;
+          note.textContent = form.elements.width.value + "x" + form.elements.height.value + " px" +
+            (photoSize ? " from a " + photoSize[0] + "x" + photoSize[1] + " px photo" : "");
+          match.hidden = !photoSize;
+        })
+        .catch(function (error) { preview.hidden = true; match.hidden = true; note.textContent = error.message; });
+    }
+    function later(delay) { window.clearTimeout(previewTimer); previewTimer = window.setTimeout(refresh, delay); }
+    form.addEventListener("input", function (event) { if (event.target.name !== "prompt" && event.target.name !== "negative_prompt") { later(300); } });
+    form.addEventListener("change", function () { later(50); });
+    if (photoSelect) { new MutationObserver(function () { later(50); }).observe(photoSelect, { childList: true }); }
+    match.addEventListener("click", function () {
+      if (!photoSize) { return; }
+      // the longer side stays as it is; the other follows the photo, both multiples of 8
+      var longer = Math.max(parseInt(form.elements.width.value, 10) || 512, parseInt(form.elements.height.value, 10) || 512);
+      var ratio = photoSize[0] / photoSize[1];
+      var width = ratio >= 1 ? longer : Math.max(64, Math.round(longer * ratio / 8) * 8);
+      var height = ratio >= 1 ? Math.max(64, Math.round(longer / ratio / 8) * 8) : longer;
+      form.elements.width.value = width;
+      form.elements.height.value = height;
+      later(0);
+    });
+    refresh();
+  }
 })();

@@ -19,6 +19,7 @@ class Command(BaseCommand):
         parser.add_argument("--add", nargs="*", default=[], metavar="X,Y", help="Points on the product.")
         parser.add_argument("--remove", nargs="*", default=[], metavar="X,Y", help="Points on the scene.")
         parser.add_argument("--out", type=Path, required=True, help="Where to write the mask (PNG).")
+        parser.add_argument("--matte", type=Path, help="Also write its soft matte (8-bit, soft along the product's edge) here.")
         parser.add_argument("--save", action="store_true", help="A stored photo: keep the mask as its own.")
 
     def handle(self, *args, photo: str, out: Path, **options):
@@ -34,7 +35,7 @@ class Command(BaseCommand):
             image.load()
         except (OSError, UnidentifiedImageError) as exc:
             raise CommandError(f"{photo}: not an image ({exc}).") from None
-        image = image.convert("RGB")
+        original, image = image, image.convert("RGB")
         hinted = bool(options["box"] or options["add"] or options["remove"])
         try:
             if hinted:
@@ -54,6 +55,11 @@ class Command(BaseCommand):
             verdict = "unsure: give a --box around the product" if score < masks.UNSURE_BELOW else "sure"
             how = "seeded from the frame's edge" if method == "border" else "GrabCut from a box just inside the frame"
             self.stdout.write(f"wrote {out}: the automatic mask ({how}), {share:.1%} of the photo, confidence {score:.2f} ({verdict})")
+        if options["matte"]:
+            from sdstudio import matting
+
+            options["matte"].write_bytes(masks.png(matting.matte(original, mask), soft=True))
+            self.stdout.write(f"wrote {options['matte']}: its matte")
         if options["save"]:
             if stored is None:
                 raise CommandError("--save keeps the mask on a stored photo: give its id.")
