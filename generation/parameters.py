@@ -120,17 +120,17 @@ PARAMETERS: tuple[Parameter, ...] = (
               help="Scene: 0 = left edge, 0.5 = centred, 1 = right edge."),
     Parameter("product_y", "Product centre (y)", float, 0.55, minimum=0, maximum=1, per_mode=True, cli="--product-y",
               help="Scene: 0 = top, 1 = bottom; 0.55 leaves room for the surface it stands on."),
-    Parameter("edges", "Product edges", str, "matte", choices=("matte", "feather"), per_mode=True, cli="--edges",
+    Parameter("edges", "Product edges", str, "matte", choices=("matte", "feather"), per_mode=True, cli="--edges", a1111="Product edges",
               help="Scene: matte = the product's soft edge from its photo, the old background taken out of it; "
                    "feather = a hard mask blended outward (how scenes were made before the matte, kept for their re-runs)."),
-    Parameter("shadow", "Shadow", str, "contact", choices=("contact", "keep", "none"), per_mode=True, cli="--shadow",
+    Parameter("shadow", "Shadow", str, "contact", choices=("contact", "keep", "none"), per_mode=True, cli="--shadow", a1111="Shadow",
               help="Scene: contact = a soft shadow under the product's base; keep = the photo's own shadow carried "
                    "over (for photos on a plain surface); none = the product as cut out."),
-    Parameter("shadow_opacity", "Shadow opacity", float, 0.5, minimum=0, maximum=1, per_mode=True, cli="--shadow-opacity",
+    Parameter("shadow_opacity", "Shadow opacity", float, 0.5, minimum=0, maximum=1, per_mode=True, cli="--shadow-opacity", a1111="Shadow opacity",
               help="Scene, contact shadow: how dark it is where it is darkest (0 = invisible, 1 = black)."),
     Parameter("shadow_softness", "Shadow softness", float, 0.06, minimum=0.01, maximum=0.5, per_mode=True,
-              cli="--shadow-softness", help="Scene, contact shadow: its blur as a share of the product's height."),
-    Parameter("light", "Light from", float, 0.0, minimum=-1, maximum=1, per_mode=True, cli="--light",
+              cli="--shadow-softness", a1111="Shadow softness", help="Scene, contact shadow: its blur as a share of the product's height."),
+    Parameter("light", "Light from", float, 0.0, minimum=-1, maximum=1, per_mode=True, cli="--light", a1111="Light",
               help="Scene, contact shadow: -1 = light from the left (the shadow falls right), 0 = from the front, 1 = from the right."),
     Parameter("speed", "Speed", str, "full", choices=tuple(SPEEDS), batch_key=True, cli="--speed",
               help="Draft reuses the UNet's deep features between steps: about twice as fast, close to the full image "
@@ -166,7 +166,7 @@ def parameters_text(params: dict[str, Any], *, model: str = "") -> str:
              for name in A1111_ORDER]
     pairs += [("Size", f"{params['width']}x{params['height']}"), ("Model", model)]
     pairs += [(p.a1111, params[p.name]) for p in PARAMETERS
-              if p.a1111 and p.name not in A1111_ORDER and p.name != "negative_prompt" and params.get(p.name) is not None]
+              if p.a1111 and p.name not in A1111_ORDER and p.name != "negative_prompt" and params.get(p.name) not in (None, "")]
     if params.get("speed") == "draft":  # a full image says nothing: it is what every SD tool makes
         pairs.append(("Speed", "draft (DeepCache-style, deep features reused between steps)"))
     return "\n".join(lines + [", ".join(f"{key}: {value}" for key, value in pairs)])

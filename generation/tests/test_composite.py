@@ -163,3 +163,15 @@ def test_photo_mask_writes_the_matte_beside_the_mask(tmp_path, coffee):
     assert soft.shape == hard.shape and ((soft > 0) & (soft < 255)).any()
     assert set(np.unique(hard)) <= {0, 255}
 
+
+
+def test_the_png_parameters_text_names_the_edges_and_the_shadow():
+    from generation import modes
+    from generation import parameters as P
+
+    values, errors = modes.coerce({"mode": "scene", "prompt": "a mug on slate", "seed": 3, "shadow": "keep"})
+    assert not errors
+    text = P.parameters_text(values)
+    assert "Product edges: matte" in text and "Shadow: keep" in text and "Shadow opacity: 0.5" in text and "Light: 0.0" in text
+    text = P.parameters_text(modes.coerce({"mode": "text2img", "prompt": "a mug", "seed": 3})[0])
+    assert "Shadow" not in text and "Product edges" not in text
