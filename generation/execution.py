@@ -14,6 +14,7 @@ import threading
 from typing import Callable
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import close_old_connections, connection, connections
 from django.utils import timezone
 
@@ -197,6 +198,12 @@ def job_execute(*, job_id: int) -> list[str]:
         if job is None:
             logger.info("Job %s is not queued any more (done, canceled or taken); nothing to do.", job_id)
             return []
+        if job.campaign_id is not None:
+            from generation import campaigns
+
+            if not campaigns.claimed(job):  # its campaign was paused or canceled meanwhile: given back
+                return []
+            campaigns.feed(job.campaign_id)  # the campaign's next job goes to the back of the queue: campaigns take turns
         # Batching (off by default): other queued jobs of the same shape ride along in one pipeline call.
         batch = [job] + services.job_claim_companions(job=job, worker_name=worker_identity(), limit=settings.SDSTUDIO_BATCH_MAX - 1)
         first_load = not pipelines.is_loaded()
@@ -264,6 +271,14 @@ def execute_jobs(jobs: list[GenerationJob], loaded, *, load_seconds: float = 0.0
             states[job.pk] = Status.FAILED
         else:
             runnable.append(job)
+    for job in list(runnable):  # a campaign's scene job freezes its mask when it first runs
+        if modes.get(job.mode).uses_mask and not job.mask:
+            try:
+                services.job_freeze_mask(job)
+            except ValidationError as exc:
+                services.job_fail(job_id=job.pk, error=" ".join(exc.messages))
+                states[job.pk] = Status.FAILED
+                runnable.remove(job)
     if runnable:
         specs = [spec_for(job) for job in runnable]
         progress = ProgressReporter([job.pk for job in runnable], settings.SDSTUDIO_PROGRESS_INTERVAL)

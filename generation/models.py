@@ -64,6 +64,45 @@ class Experiment(models.Model):
         return reverse("experiments:experiment_detail", kwargs={"pk": self.pk})
 
 
+class CampaignStatus(models.TextChoices):
+    ACTIVE = "active", "active"
+    PAUSED = "paused", "paused"
+    CANCELED = "canceled", "canceled"
+
+
+class Campaign(models.Model):
+    """One recipe for many products and channel formats (generation.campaigns): its jobs, reviewed and exported as a set."""
+
+    name = models.CharField(max_length=200, unique=True)
+    mode = models.CharField(max_length=32, choices=modes.choices)
+    prompt_template = models.TextField(help_text="The prompt, with product fields: {name}, {vendor}, {type}, {category}, {sku}.")
+    negative_prompt = models.TextField(blank=True)
+    parameters = models.JSONField(default=dict, blank=True, help_text="The other job parameters (steps, guidance, scheduler, ...).")
+    seeds_per_item = models.PositiveSmallIntegerField(default=1, help_text="Candidates per product and format.")
+    base_seed = models.BigIntegerField(default=0, help_text="Candidate n of every item has the seed base_seed + n.")
+    selection = models.JSONField(default=dict, blank=True, help_text="How the products were chosen (filters or SKUs).")
+    formats = models.JSONField(default=list, help_text="Channel formats: name, label, width, height, product_scale.")
+    alt_template = models.CharField(max_length=300, blank=True, help_text="Alt text of exported images: {name}, {format}, ...")
+    model_id = models.CharField(max_length=200, blank=True)
+    status = models.CharField(max_length=16, choices=CampaignStatus.choices, default=CampaignStatus.ACTIVE)
+    skipped = models.JSONField(default=list, blank=True, help_text="Products left out, with why: [[sku, reason], ...].")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("campaigns:campaign_detail", kwargs={"pk": self.pk})
+
+    def format_names(self) -> list[str]:
+        return [f["name"] for f in self.formats]
+
+
 class GenerationJob(models.Model):
     # What to make (named as diffusers names its call arguments).
     # Defaults and limits come from generation.parameters.
@@ -94,6 +133,8 @@ class GenerationJob(models.Model):
     product = models.ForeignKey("catalog.Product", null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs")
     source_photo = models.ForeignKey("catalog.ProductPhoto", null=True, blank=True, on_delete=models.PROTECT, related_name="jobs")
     experiment = models.ForeignKey(Experiment, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs")
+    campaign = models.ForeignKey(Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs")
+    campaign_format = models.CharField(max_length=32, blank=True, help_text="The campaign's channel format this job is for.")
     run_name = models.CharField(max_length=100, blank=True, help_text="e.g. t2i_run01_baseline")
     mask = models.ImageField(upload_to="masks/", blank=True, help_text="scene: the product's mask on the source photo (255 = kept), frozen when the job is made.")
     rerun_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reruns")
@@ -163,6 +204,7 @@ class GenerationJob(models.Model):
         ]
         indexes = [
             models.Index(fields=["experiment", "run_name"]),
+            models.Index(fields=["campaign", "status"], name="job_campaign_status_idx"),
             models.Index(fields=["status", "decision", "finished_at"], name="job_review_queue_idx"),
             models.Index(fields=["decision", "-created_at"], name="job_decision_recent_idx"),
         ]

@@ -57,6 +57,14 @@ def _transition(job_id: int, name: str, **fields) -> bool:
     )
 
 
+def jobs_transition(name: str, *, where: dict, **fields) -> int:
+    """Move every job matching ``where`` that is in a source state of TRANSITIONS[name] (a set at once, e.g. a
+    campaign's); returns how many moved."""
+    transition = TRANSITIONS[name]
+    now = fields.pop("now", None) or timezone.now()
+    return GenerationJob.objects.filter(status__in=transition.sources, **where).update(status=transition.target, updated_at=now, **fields)
+
+
 def new_seed() -> int:
     return secrets.randbelow(P.SEED_MAX + 1)
 
@@ -191,6 +199,23 @@ def _job_again(job: GenerationJob, *, user, speed: str | None = None, **links) -
                       run_name=job.run_name, model_id=job.model_id, user=user, **links)
 
 
+def job_freeze_mask(job: GenerationJob) -> None:
+    """A campaign's scene job gets its own mask when it first runs (its photo's, as job_create would have frozen
+    it), with what the mode records about it; ValidationError (the job fails with it) for a photo that cannot."""
+    mode = modes.get(job.mode)
+    values = job.parameter_values()
+    if job.source_photo is None:
+        raise ValidationError("The product's photo is gone: a scene needs it.")
+    mask, mask_png = _job_mask(job.source_photo, None, mode, values)
+    recorded, errors = mode.admission(values, mask)
+    if errors:
+        raise ValidationError(" ".join(errors.values()))
+    recorded["mask_unsure"] = job.source_photo.mask_unsure
+    for name, value in recorded.items():
+        setattr(job, name, value)
+    store_with_row(job, [(job.mask, f"{uuid.uuid4().hex}.png", mask_png)], update_fields=["mask", *recorded, "updated_at"])
+
+
 def job_mask_image(job: GenerationJob):
     """The scene job's own mask (what a re-run or a sweep from it must keep), or None for the other modes."""
     from sdstudio.images import open_image
@@ -233,13 +258,20 @@ def queue_name(model_id: str | None) -> str:
     return f"{QUEUE_NAME}--{slug}-{hashlib.sha1(model_id.encode()).hexdigest()[:8]}"
 
 
-def get_queue(model_id: str | None = None):
-    """The RQ queue for a model's jobs (JSON payloads, like every SD Studio queue)."""
+CAMPAIGN_SUFFIX = "--campaigns"  # each model's campaign queue: its workers take it only when people's queue is empty
+
+
+def campaign_queue_name(model_id: str | None) -> str:
+    return queue_name(model_id) + CAMPAIGN_SUFFIX
+
+
+def get_queue(model_id: str | None = None, *, campaign: bool = False):
+    """The RQ queue for a model's jobs, people's or (``campaign``) campaigns' (JSON payloads, like every SD Studio queue)."""
     import django_rq
     from rq import Queue
     from rq.serializers import JSONSerializer
 
-    name = queue_name(model_id)
+    name = campaign_queue_name(model_id) if campaign else queue_name(model_id)
     if name == QUEUE_NAME:
         return django_rq.get_queue(QUEUE_NAME)
     # Made on the fly (django-rq only knows the queues of its settings), on the same Redis.
@@ -334,7 +366,7 @@ def job_enqueue(*, job_id: int) -> bool:
         return False
     rq_id = rq_job_id(job)
     try:
-        get_queue(job.model_id).enqueue(
+        get_queue(job.model_id, campaign=job.campaign_id is not None).enqueue(
             TASK_PATH,
             job.pk,
             job_id=rq_id,
@@ -374,7 +406,8 @@ def job_claim_companions(*, job: GenerationJob, worker_name: str, limit: int) ->
     """Claim up to ``limit`` more queued jobs that can share one pipeline call with ``job`` (batching)."""
     if limit <= 0:
         return []
-    same = {name: getattr(job, name) for name in (*P.BATCH_KEYS, "model_id")}
+    # only jobs of the same campaign (or none): people's jobs never wait on a campaign's, nor campaigns on each other
+    same = {name: getattr(job, name) for name in (*P.BATCH_KEYS, "model_id", "campaign_id")}
     candidates = (
         GenerationJob.objects.filter(status=Status.QUEUED, cancel_requested=False, **same)
         .exclude(pk=job.pk).order_by("created_at", "id").values_list("pk", flat=True)[: limit * 2]
@@ -520,8 +553,10 @@ def jobs_reconcile(*, grace_seconds: int = 5) -> dict[str, int]:
         queues: dict = {}
         for job in GenerationJob.objects.filter(
             status=Status.QUEUED, updated_at__lt=now - timezone.timedelta(seconds=grace_seconds)
-        ).only("pk", "rq_job_id", "attempts", "model_id"):
-            queue = queues.setdefault(job.model_id, get_queue(job.model_id))  # each model's jobs on its own queue
+        ).exclude(campaign__isnull=False, rq_job_id="").only("pk", "rq_job_id", "attempts", "model_id", "campaign_id"):
+            # (a campaign's jobs not fed yet wait in the database: generation.campaigns feeds them in turn)
+            campaign = job.campaign_id is not None
+            queue = queues.setdefault((job.model_id, campaign), get_queue(job.model_id, campaign=campaign))
             rq_job = queue.fetch_job(job.rq_job_id) if job.rq_job_id else None
             if rq_job is not None and rq_job.get_status(refresh=False) in RQ_PENDING_STATES:
                 continue

@@ -37,8 +37,12 @@ class GenerationWorker(RedisTolerantWorker):
         routed = []
         for queue in queues if isinstance(queues, (list, tuple)) else [queues]:
             name = getattr(queue, "name", queue)
-            if name == services.QUEUE_NAME and model_id:
-                queue = services.queue_name(model_id)  # a name: rq makes it a queue of its own class and connection
+            if name == services.QUEUE_NAME:
+                if model_id:
+                    queue = services.queue_name(model_id)  # a name: rq makes it a queue of its own class and connection
+                # people's queue first, always; campaigns' only when it is empty (generation.campaigns)
+                routed += [queue, services.campaign_queue_name(model_id)]
+                continue
             routed.append(queue)
         return routed
 
@@ -53,7 +57,8 @@ class GenerationWorker(RedisTolerantWorker):
 
         model_id = modelinfo.requested_model_id()
         for name in self.queue_names() if model_id else []:
-            self.connection.hset(services.MODELS_KEY, name, model_id)
+            if not name.endswith(services.CAMPAIGN_SUFFIX):
+                self.connection.hset(services.MODELS_KEY, name, model_id)
 
     @property
     def dequeue_timeout(self) -> int:
@@ -105,11 +110,12 @@ class GenerationWorker(RedisTolerantWorker):
         super().run_maintenance_tasks()
         from django.db import close_old_connections
 
-        from generation import services
+        from generation import campaigns, services
 
         close_old_connections()
         try:
             services.jobs_reconcile()
+            campaigns.feed_all()
         except Exception:  # Maintenance must never kill the worker.
             logger.exception("Reconcile pass failed")
         finally:

@@ -320,6 +320,8 @@ SDSTUDIO_MAX_ATTEMPTS = int(os.environ.get("SDSTUDIO_MAX_ATTEMPTS", "3"))
 # Batching: a worker may run up to this many queued jobs of the same shape, steps, scheduler and
 # guidance in one pipeline call (one generator per job). 1 = off.
 SDSTUDIO_BATCH_MAX = max(1, int(os.environ.get("SDSTUDIO_BATCH_MAX", "1")))
+# Campaign jobs each campaign keeps on its model's campaign queue at once (generation.campaigns): campaigns take turns.
+SDSTUDIO_CAMPAIGN_WINDOW = max(1, int(os.environ.get("SDSTUDIO_CAMPAIGN_WINDOW", "2")))
 # Finished images waiting for encoding and storage while the worker starts the next job (bounded: memory
 # cannot grow; a full queue makes the worker wait). 0 = post-process inline, before the next job.
 SDSTUDIO_POSTPROCESS_QUEUE = max(0, int(os.environ.get("SDSTUDIO_POSTPROCESS_QUEUE", "2")))

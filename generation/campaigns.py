@@ -1,0 +1,354 @@
+"""Catalog campaigns: one recipe for many products and channel formats, run behind people's own jobs, fairly.
+
+A campaign is a recipe (mode, prompt template with product fields, negative prompt, parameters, candidates per
+item), a product selection and channel formats (named sizes, each with the product's scale). Its jobs are created
+in one transaction (bulk insert). They wait in the database, not in Redis: each model has an interactive queue
+(people's jobs) and a campaign queue, and workers always take the interactive one first. ``feed`` keeps at most
+``SDSTUDIO_CAMPAIGN_WINDOW`` jobs of each campaign on the campaign queue; a worker that claims one feeds the next
+of the same campaign, which goes to the back of the queue, so campaigns take turns (one of 600 does not hold
+back one of 10). Paused: nothing more is fed and what waited in Redis is taken back; canceled: every job not
+finished is canceled. A worker killed mid-campaign loses nothing: the reconciler requeues its job and feeds every
+active campaign again.
+"""
+from __future__ import annotations
+
+import string
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Count, Min, Q
+from django.utils import timezone
+
+from generation import modes
+from generation import parameters as P
+from generation import services
+from generation.models import Campaign, CampaignStatus, GenerationJob, Status
+from sdstudio.roles import require
+
+# Channel formats people ask for first; each a multiple of 8 within SD v1.5's range, the product's scale per format.
+FORMATS: dict[str, dict] = {
+    "square": {"name": "square", "label": "Square 1:1", "width": 512, "height": 512, "product_scale": 0.6},
+    "portrait": {"name": "portrait", "label": "Portrait 4:5", "width": 512, "height": 640, "product_scale": 0.55},
+    "landscape": {"name": "landscape", "label": "Landscape 16:9", "width": 768, "height": 432, "product_scale": 0.7},
+}
+FIELDS = ("name", "vendor", "type", "category", "sku")  # what a prompt or alt template may name
+MAX_SEEDS = 8
+MAX_JOBS = 20_000
+
+
+def product_fields(product, **extra) -> dict[str, str]:
+    return {"name": product.name, "vendor": product.vendor, "type": product.product_type, "category": product.category,
+            "sku": product.sku, **extra}
+
+
+def check_template(template: str, label: str, allowed=FIELDS) -> None:
+    """ValidationError naming a field the template uses that does not exist (or a brace left open)."""
+    try:
+        names = [field for _, field, _, _ in string.Formatter().parse(template) if field is not None]
+    except ValueError as exc:
+        raise ValidationError(f"The {label} has a brace that is not closed ({exc}); write {{name}} for a product field.") from None
+    unknown = sorted({name for name in names if name not in allowed})
+    if unknown:
+        raise ValidationError(f"The {label} uses {', '.join('{' + n + '}' for n in unknown)}; it may use "
+                              f"{', '.join('{' + n + '}' for n in allowed)}.")
+
+
+def render(template: str, fields: dict[str, str]) -> str:
+    return " ".join(template.format_map(fields).split())
+
+
+def normalise_formats(formats) -> list[dict]:
+    """Format names (FORMATS) or dicts {name, width, height, product_scale?, label?}: checked, in the given order."""
+    if not formats:
+        raise ValidationError({"formats": f"Choose at least one format ({', '.join(FORMATS)}, or your own width and height)."})
+    result, seen = [], set()
+    for item in formats:
+        if isinstance(item, str):
+            if item not in FORMATS:
+                raise ValidationError({"formats": f"Unknown format {item!r}: the named ones are {', '.join(FORMATS)}."})
+            item = FORMATS[item]
+        if not isinstance(item, dict) or not str(item.get("name", "")).strip():
+            raise ValidationError({"formats": "Each format needs a name, a width and a height."})
+        name = str(item["name"]).strip()[:32]
+        if name in seen:
+            raise ValidationError({"formats": f"The format {name!r} is listed twice."})
+        seen.add(name)
+        fmt = {"name": name, "label": str(item.get("label") or name)[:64]}
+        for key in ("width", "height"):
+            try:
+                fmt[key] = int(item[key])
+            except (KeyError, TypeError, ValueError):
+                raise ValidationError({"formats": f"The format {name!r} needs a whole {key} in pixels."}) from None
+            message = P.BY_NAME[key].check(fmt[key])
+            if message:
+                raise ValidationError({"formats": f"{name}: {message}"})
+        scale = item.get("product_scale", 0.6)
+        try:
+            fmt["product_scale"] = float(scale)
+        except (TypeError, ValueError):
+            raise ValidationError({"formats": f"{name}: the product scale must be a number."}) from None
+        message = P.BY_NAME["product_scale"].check(fmt["product_scale"])
+        if message:
+            raise ValidationError({"formats": f"{name}: {message}"})
+        result.append(fmt)
+    return result
+
+
+def select_products(selection: dict):
+    """The products a selection names: SKUs, or filters on the catalog and the shop import (category, product
+    type, vendor, a tag), combined."""
+    from catalog.models import Product
+
+    if not isinstance(selection, dict):
+        raise ValidationError({"selection": "The selection is a set of filters (category, product_type, vendor, tag) or SKUs."})
+    products = Product.objects.all()
+    skus = selection.get("skus")
+    if skus:
+        if isinstance(skus, str):
+            skus = skus.replace(",", " ").split()
+        products = products.filter(sku__in=[str(s).strip() for s in skus])
+    for key, lookup in (("category", "category__iexact"), ("product_type", "product_type__iexact"),
+                        ("vendor", "vendor__iexact"), ("tag", "tags__icontains")):
+        if selection.get(key):
+            products = products.filter(**{lookup: str(selection[key]).strip()})
+    if not skus and not any(selection.get(k) for k in ("category", "product_type", "vendor", "tag", "all")):
+        raise ValidationError({"selection": "Choose the products: SKUs, a category, a product type, a vendor or a tag "
+                                            "(or all: true for the whole catalog)."})
+    return products
+
+
+@transaction.atomic
+def campaign_create(*, name: str, mode: str, prompt_template: str, selection: dict, formats, negative_prompt: str = "",
+                    parameters: dict | None = None, seeds_per_item: int = 1, base_seed: int | None = None,
+                    alt_template: str = "{name}, {format}", model_id: str | None = None, user=None) -> Campaign:
+    """Create a campaign and all its jobs in one transaction (bulk insert); its first jobs are fed after commit.
+
+    ValidationError with sentences for a recipe, selection or format that is wrong; products that cannot take part
+    (no photo for a mode that starts from one, a prompt over the limit) are listed in ``skipped``.
+    """
+    from generation import modelinfo
+
+    require(user, "generation.add_generationjob", "Only merchandisers (or admins) can start campaigns.")
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError({"name": "Give the campaign a name."})
+    if Campaign.objects.filter(name=name).exists():
+        raise ValidationError({"name": f"A campaign is already called {name!r}."})
+    if mode not in modes.names():
+        raise ValidationError({"mode": f"Mode must be one of {', '.join(modes.names())}."})
+    info = modes.get(mode)
+    try:
+        check_template(prompt_template or "", "prompt template")
+        check_template(alt_template or "", "alt text template", allowed=(*FIELDS, "format"))
+    except ValidationError as exc:
+        raise ValidationError({"prompt_template": exc.messages}) from None
+    if not (prompt_template or "").strip():
+        raise ValidationError({"prompt_template": "Write the prompt template, e.g. \"{name} on a wooden table\"."})
+    try:
+        seeds_per_item = int(seeds_per_item)
+    except (TypeError, ValueError):
+        raise ValidationError({"seeds_per_item": "Candidates per item must be a whole number."}) from None
+    if not 1 <= seeds_per_item <= MAX_SEEDS:
+        raise ValidationError({"seeds_per_item": f"Candidates per item must be between 1 and {MAX_SEEDS}."})
+    formats = normalise_formats(formats)
+    parameters = dict(parameters or {})
+    unknown = set(parameters) - set(P.NAMES)
+    if unknown or {"mode", "prompt", "seed", "width", "height"} & set(parameters):
+        wrong = sorted(unknown | ({"mode", "prompt", "seed", "width", "height"} & set(parameters)))
+        raise ValidationError({"parameters": f"Not a campaign parameter: {', '.join(wrong)} (the recipe, the formats and "
+                                             "the candidates set mode, prompt, size and seed)."})
+    base_seed = services.new_seed() if base_seed is None else int(base_seed)
+    if not 0 <= base_seed <= P.SEED_MAX - seeds_per_item:
+        raise ValidationError({"base_seed": f"The first seed must be between 0 and {P.SEED_MAX - seeds_per_item}."})
+    by_format = {}
+    for fmt in formats:
+        params = {**parameters, "mode": mode, "prompt": "-", "negative_prompt": negative_prompt, "seed": base_seed,
+                  "width": fmt["width"], "height": fmt["height"]}
+        if modes.uses(mode, "product_scale"):
+            params["product_scale"] = fmt["product_scale"]
+        try:
+            by_format[fmt["name"]] = services.validate_parameters(params, has_source=info.uses_photo)
+        except ValidationError as exc:
+            raise ValidationError({"parameters": [f"{fmt['name']}: {m}" for m in exc.messages]}) from None
+    products = list(select_products(selection).annotate(first_photo=Min("photos__id")).order_by("sku"))
+    if not products:
+        raise ValidationError({"selection": "The selection matches no product."})
+    model_id = modelinfo.requested_model_id() if model_id is None else model_id
+    campaign = Campaign.objects.create(
+        name=name, mode=mode, prompt_template=prompt_template, negative_prompt=negative_prompt, parameters=parameters,
+        seeds_per_item=seeds_per_item, base_seed=base_seed, selection=selection, formats=formats,
+        alt_template=alt_template or "", model_id=model_id, created_by=user)
+    jobs, skipped = [], []
+    for product in products:
+        if info.uses_photo and product.first_photo is None:
+            skipped.append([product.sku, "no photo: add one to the product"])
+            continue
+        prompt = render(prompt_template, product_fields(product))
+        if len(prompt) > P.PROMPT_MAX:
+            skipped.append([product.sku, f"its prompt is {len(prompt)} characters (the limit is {P.PROMPT_MAX})"])
+            continue
+        for fmt in formats:
+            values = by_format[fmt["name"]]
+            for n in range(seeds_per_item):
+                jobs.append(GenerationJob(**{**values, "prompt": prompt, "seed": base_seed + n}, model_id=model_id,
+                                          product_id=product.pk, source_photo_id=product.first_photo if info.uses_photo else None,
+                                          campaign=campaign, campaign_format=fmt["name"], created_by=user))
+    if len(jobs) > MAX_JOBS:
+        raise ValidationError({"selection": f"This campaign would make {len(jobs)} jobs; at most {MAX_JOBS} at once: "
+                                            "choose fewer products, formats or candidates."})
+    if not jobs:
+        raise ValidationError({"selection": "None of the selected products can take part: " +
+                                            "; ".join(f"{sku}: {why}" for sku, why in skipped[:5])})
+    GenerationJob.objects.bulk_create(jobs, batch_size=1000)
+    if skipped:
+        Campaign.objects.filter(pk=campaign.pk).update(skipped=skipped)
+        campaign.skipped = skipped
+    transaction.on_commit(lambda: feed(campaign.pk))
+    return campaign
+
+
+def window() -> int:
+    return settings.SDSTUDIO_CAMPAIGN_WINDOW
+
+
+def feed(campaign_id: int) -> int:
+    """Put the campaign's next jobs on its model's campaign queue, up to the window; returns how many."""
+    with transaction.atomic():
+        campaign = Campaign.objects.select_for_update().filter(pk=campaign_id, status=CampaignStatus.ACTIVE).first()
+        if campaign is None:
+            return 0
+        waiting = GenerationJob.objects.filter(campaign_id=campaign_id, status=Status.QUEUED).exclude(rq_job_id="").count()
+        wanted = window() - waiting
+        if wanted <= 0:
+            return 0
+        next_ids = list(GenerationJob.objects.filter(campaign_id=campaign_id, status=Status.QUEUED, rq_job_id="")
+                        .order_by("id").values_list("pk", flat=True)[:wanted])
+    return sum(1 for pk in next_ids if services.job_enqueue(job_id=pk))
+
+
+def feed_all() -> int:
+    """Feed every active campaign with jobs waiting (the reconciler's pass: nothing stalls after a lost worker)."""
+    ids = (GenerationJob.objects.filter(status=Status.QUEUED, rq_job_id="", campaign__status=CampaignStatus.ACTIVE)
+           .values_list("campaign_id", flat=True).distinct())
+    return sum(feed(pk) for pk in list(ids))
+
+
+def _take_back(campaign: Campaign) -> None:
+    """The campaign's jobs waiting in Redis leave it (their rows stay queued, unfed)."""
+    from redis.exceptions import RedisError
+
+    fed = list(GenerationJob.objects.filter(campaign=campaign, status=Status.QUEUED).exclude(rq_job_id="")
+               .values_list("pk", "rq_job_id"))
+    try:
+        queue = services.get_queue(campaign.model_id, campaign=True)
+        for _, rq_id in fed:
+            queue.remove(rq_id)
+    except RedisError:
+        pass  # a worker that takes one finds its campaign paused and gives it back (execution)
+    GenerationJob.objects.filter(pk__in=[pk for pk, _ in fed], status=Status.QUEUED).update(rq_job_id="", updated_at=timezone.now())
+
+
+def campaign_pause(*, campaign: Campaign, user) -> Campaign:
+    _require_owner(campaign, user, "pause")
+    if campaign.status != CampaignStatus.ACTIVE:
+        raise ValidationError(f"The campaign is {campaign.status}; only an active campaign can be paused.")
+    Campaign.objects.filter(pk=campaign.pk).update(status=CampaignStatus.PAUSED, updated_at=timezone.now())
+    campaign.status = CampaignStatus.PAUSED
+    _take_back(campaign)
+    return campaign
+
+
+def campaign_resume(*, campaign: Campaign, user) -> Campaign:
+    _require_owner(campaign, user, "resume")
+    if campaign.status != CampaignStatus.PAUSED:
+        raise ValidationError(f"The campaign is {campaign.status}; only a paused campaign can be resumed.")
+    Campaign.objects.filter(pk=campaign.pk).update(status=CampaignStatus.ACTIVE, updated_at=timezone.now())
+    campaign.status = CampaignStatus.ACTIVE
+    transaction.on_commit(lambda: feed(campaign.pk))
+    return campaign
+
+
+def campaign_cancel(*, campaign: Campaign, user) -> dict[str, int]:
+    """Every job not finished is canceled (a running one at its next step); returns how many of each."""
+    _require_owner(campaign, user, "cancel")
+    if campaign.status == CampaignStatus.CANCELED:
+        raise ValidationError("The campaign is already canceled.")
+    Campaign.objects.filter(pk=campaign.pk).update(status=CampaignStatus.CANCELED, updated_at=timezone.now())
+    campaign.status = CampaignStatus.CANCELED
+    _take_back(campaign)
+    now = timezone.now()
+    queued = services.jobs_transition("cancel", where={"campaign": campaign}, now=now, cancel_requested=True, finished_at=now,
+                                      error="The campaign was canceled.")
+    running = GenerationJob.objects.filter(campaign=campaign, status=Status.RUNNING).update(cancel_requested=True, updated_at=now)
+    return {"canceled": queued, "stopping": running}
+
+
+def campaign_retry_failed(*, campaign: Campaign, user) -> int:
+    """The campaign's failed jobs go back to its queue as a set; returns how many."""
+    _require_owner(campaign, user, "retry")
+    if campaign.status == CampaignStatus.CANCELED:
+        raise ValidationError("The campaign is canceled: its failed jobs stay as they are.")
+    retried = services.jobs_transition("retry", where={"campaign": campaign}, error="", cancel_requested=False,
+                                       finished_at=None, rq_job_id="")
+    transaction.on_commit(lambda: feed(campaign.pk))
+    return retried
+
+
+def _require_owner(campaign: Campaign, user, action: str) -> None:
+    from django.core.exceptions import PermissionDenied
+
+    if user is None:
+        return
+    if not user.has_perm("generation.change_generationjob") or not (campaign.created_by_id == user.pk or user.is_superuser):
+        raise PermissionDenied(f"Only the person who started the campaign, or an administrator, can {action} it.")
+
+
+def claimed(job: GenerationJob) -> bool:
+    """A worker claimed one of a campaign's jobs: True to run it. False when its campaign was paused meanwhile (the
+    row goes back to queued, not fed, its attempt not counted) or canceled (the row is stopped)."""
+    from django.db.models import F
+
+    status = Campaign.objects.filter(pk=job.campaign_id).values_list("status", flat=True).first()
+    if status in (None, CampaignStatus.ACTIVE):
+        return True
+    now = timezone.now()
+    if status == CampaignStatus.PAUSED:
+        services.jobs_transition("requeue", where={"pk": job.pk}, now=now, rq_job_id="", worker_name="", started_at=None,
+                                 attempts=F("attempts") - 1)
+    else:
+        services.jobs_transition("stop", where={"pk": job.pk}, now=now, cancel_requested=True, finished_at=now,
+                                 error="The campaign was canceled.")
+    return False
+
+
+def progress(campaign: Campaign) -> dict:
+    """Counts per status, per format and per product (two aggregate queries, whatever the campaign's size)."""
+    rows = (GenerationJob.objects.filter(campaign=campaign).values("product_id", "campaign_format", "status")
+            .annotate(n=Count("id"), approved=Count("id", filter=Q(decision="approved"))))
+    totals = {s.value: 0 for s in Status}
+    per_format: dict[str, dict] = {name: {"total": 0, "succeeded": 0, "approved_items": 0} for name in campaign.format_names()}
+    per_product: dict[int, dict] = {}
+    approved_cells = set()
+    for row in rows:
+        totals[row["status"]] += row["n"]
+        fmt = per_format.setdefault(row["campaign_format"], {"total": 0, "succeeded": 0, "approved_items": 0})
+        fmt["total"] += row["n"]
+        product = per_product.setdefault(row["product_id"], {"total": 0, "done": 0, "failed": 0})
+        product["total"] += row["n"]
+        if row["status"] == Status.SUCCEEDED:
+            fmt["succeeded"] += row["n"]
+        if row["status"] in (Status.SUCCEEDED, Status.FAILED, Status.CANCELED):
+            product["done"] += row["n"]
+        if row["status"] == Status.FAILED:
+            product["failed"] += row["n"]
+        if row["approved"]:
+            approved_cells.add((row["product_id"], row["campaign_format"]))
+    for product_id, fmt_name in approved_cells:
+        per_format[fmt_name]["approved_items"] += 1
+    total = sum(totals.values())
+    finished = totals[Status.SUCCEEDED] + totals[Status.FAILED] + totals[Status.CANCELED]
+    items = len(per_product) * len(campaign.formats)
+    return {"total": total, "finished": finished, "by_status": totals, "per_format": per_format, "per_product": per_product,
+            "items": items, "approved_items": len(approved_cells), "missing_items": items - len(approved_cells),
+            "percent": round(100 * finished / total) if total else 0}
