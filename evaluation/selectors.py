@@ -18,11 +18,12 @@ def review_summary(*, job: GenerationJob, user) -> dict:
     }
 
 
-QUEUE_FILTERS = ("product", "mode", "experiment", "reruns")
+QUEUE_FILTERS = ("product", "mode", "experiment", "campaign", "reruns")
 
 
 def review_queue(filters: dict | None = None) -> QuerySet[GenerationJob]:
-    """Outputs waiting for a decision, oldest first; ``filters``: product (SKU), mode, experiment (id), reruns (only/none)."""
+    """Outputs waiting for a decision, oldest first; ``filters``: product (SKU), mode, experiment (id), campaign (id),
+    reruns (only/none)."""
     queue = (
         GenerationJob.objects.filter(status=Status.SUCCEEDED, decision="")
         .select_related("product", "source_photo", "rerun_of")

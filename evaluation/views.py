@@ -13,7 +13,7 @@ from evaluation import reports, services
 from evaluation.forms import DecisionForm, EvaluationForm
 from evaluation.models import RUBRIC_FIELDS
 from evaluation.selectors import review_queue
-from generation.models import Experiment, GenerationJob
+from generation.models import Campaign, Experiment, GenerationJob
 from sdstudio.textsafe import parse_id
 
 
@@ -33,7 +33,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     active = {k: v for k, v in filters.items() if v}
     return render(request, "evaluation/review_queue.html", {
         "page": page, "filters": filters, "querystring": urlencode(active), "modes": modes.choices(),
-        "experiments": Experiment.objects.order_by("-created_at")[:50], "draft_reason": request.session.pop("draft-reason-bulk", ""),
+        "experiments": Experiment.objects.order_by("-created_at")[:50], "campaigns": Campaign.objects.order_by("-created_at")[:50], "draft_reason": request.session.pop("draft-reason-bulk", ""),
     })
 
 

@@ -10,7 +10,7 @@ from generation.models import Decision, GenerationJob, Status
 from sdstudio.textsafe import parse_id
 
 # What a list of jobs can be narrowed by, in the query string of every page and endpoint that lists them.
-JOB_FILTERS = ("product", "mode", "status", "decision", "experiment", "reruns")
+JOB_FILTERS = ("product", "mode", "status", "decision", "experiment", "campaign", "reruns")
 
 
 def jobs_for_listing() -> QuerySet[GenerationJob]:
@@ -20,7 +20,7 @@ def jobs_for_listing() -> QuerySet[GenerationJob]:
 
 def filter_jobs(jobs: QuerySet[GenerationJob], filters: Mapping[str, str]) -> QuerySet[GenerationJob]:
     """``jobs`` narrowed by JOB_FILTERS: product (SKU), mode, status, decision (approved, rejected, or pending: a
-    finished output waiting for one), experiment (id), reruns (only, none). Unknown values are ignored, not errors."""
+    finished output waiting for one), experiment (id), campaign (id), reruns (only, none). Unknown values are ignored, not errors."""
     value = {key: (filters.get(key) or "").strip() for key in JOB_FILTERS}
     if value["product"]:
         jobs = jobs.filter(product__sku=value["product"])
@@ -35,6 +35,9 @@ def filter_jobs(jobs: QuerySet[GenerationJob], filters: Mapping[str, str]) -> Qu
     experiment_id = parse_id(value["experiment"])
     if experiment_id is not None:
         jobs = jobs.filter(experiment_id=experiment_id)
+    campaign_id = parse_id(value["campaign"])
+    if campaign_id is not None:
+        jobs = jobs.filter(campaign_id=campaign_id)
     if value["reruns"] == "only":
         jobs = jobs.filter(rerun_of__isnull=False)
     elif value["reruns"] == "none":

@@ -53,6 +53,7 @@ urlpatterns = [
     path("jobs/", include("generation.urls")),
     path("experiments/", include("evaluation.experiment_urls")),
     path("review/", include("evaluation.urls")),
+    path("campaigns/", include("evaluation.campaign_urls")),
     re_path(r"^media/(?P<path>.+)$", media.serve_media, name="media"),
     path("p/<str:token>.png", media.serve_public_image, name="public_image"),
     path(

@@ -1,0 +1,170 @@
+"""Campaign pages: the list, the recipe form, progress with failures and controls, and the product x format grid
+where a reviewer approves the image chosen for each cell (generation.campaigns does the work)."""
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Count, Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from catalog.models import Product
+from evaluation.services import decision_record_many
+from generation import campaigns, modes
+from generation.models import Campaign, GenerationJob, Status
+
+GRID_PAGE = 50  # products per grid page
+
+
+class CampaignForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    mode = forms.ChoiceField(choices=modes.choices, initial="scene", widget=forms.RadioSelect)
+    prompt_template = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), initial="{name} on a wooden table, soft light",
+                                      help_text="Product fields: {name}, {vendor}, {type}, {category}, {sku}.")
+    negative_prompt = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    category = forms.CharField(required=False, help_text="Products of this category…")
+    product_type = forms.CharField(required=False, help_text="…of this product type (from the shop import)…")
+    tag = forms.CharField(required=False, help_text="…with this tag…")
+    skus = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, help_text="…or these SKUs (spaces or commas).")
+    formats = forms.MultipleChoiceField(choices=[(k, f"{v['label']} ({v['width']}x{v['height']})") for k, v in campaigns.FORMATS.items()],
+                                        initial=["square"], widget=forms.CheckboxSelectMultiple)
+    seeds_per_item = forms.IntegerField(min_value=1, max_value=campaigns.MAX_SEEDS, initial=2, label="Candidates per item")
+    num_inference_steps = forms.IntegerField(min_value=1, max_value=150, initial=30, label="Steps")
+    guidance_scale = forms.FloatField(min_value=0, max_value=30, initial=7.5, label="Guidance (CFG)")
+    alt_template = forms.CharField(max_length=300, initial="{name}, {format}", label="Alt text",
+                                   help_text="For the exported images: the product fields and {format}.")
+
+    def selection(self) -> dict:
+        data = self.cleaned_data
+        chosen = {key: data[key].strip() for key in ("category", "product_type", "tag") if data.get(key, "").strip()}
+        if data.get("skus", "").strip():
+            chosen["skus"] = data["skus"].replace(",", " ").split()
+        return chosen
+
+
+def _summaries(campaign_ids) -> dict[int, dict]:
+    rows = (GenerationJob.objects.filter(campaign_id__in=campaign_ids).values("campaign_id")
+            .annotate(total=Count("id"), finished=Count("id", filter=Q(status__in=(Status.SUCCEEDED, Status.FAILED, Status.CANCELED))),
+                      failed=Count("id", filter=Q(status=Status.FAILED)), approved=Count("id", filter=Q(decision="approved"))))
+    return {row["campaign_id"]: row for row in rows}
+
+
+@login_required
+def campaign_list(request: HttpRequest) -> HttpResponse:
+    page = Paginator(Campaign.objects.select_related("created_by"), 25).get_page(request.GET.get("page"))
+    summaries = _summaries([c.pk for c in page])
+    rows = [(c, summaries.get(c.pk, {"total": 0, "finished": 0, "failed": 0, "approved": 0})) for c in page]
+    return render(request, "campaigns/campaign_list.html", {"page": page, "rows": rows,
+                                                            "can_start": request.user.has_perm("generation.add_generationjob")})
+
+
+@login_required
+def campaign_new(request: HttpRequest) -> HttpResponse:
+    if not request.user.has_perm("generation.add_generationjob"):
+        raise PermissionDenied("Only merchandisers (or admins) can start campaigns.")
+    form = CampaignForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            campaign = campaigns.campaign_create(
+                name=data["name"], mode=data["mode"], prompt_template=data["prompt_template"],
+                negative_prompt=data["negative_prompt"], selection=form.selection(), formats=data["formats"],
+                parameters={"num_inference_steps": data["num_inference_steps"], "guidance_scale": data["guidance_scale"]},
+                seeds_per_item=data["seeds_per_item"], alt_template=data["alt_template"], user=request.user)
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items() if hasattr(exc, "error_dict") else [(None, exc.messages)]:
+                target = {"prompt_template": "prompt_template", "name": "name", "formats": "formats",
+                          "seeds_per_item": "seeds_per_item"}.get(field)
+                for error in errors:
+                    form.add_error(target, error)
+        else:
+            messages.success(request, f"Campaign {campaign.name!r}: {campaign.jobs.count()} jobs queued behind people's own jobs.")
+            return redirect(campaign)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "campaigns/campaign_form.html", {"form": form}, status=status)
+
+
+@login_required
+def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    campaign = get_object_or_404(Campaign.objects.select_related("created_by"), pk=pk)
+    progress = campaigns.progress(campaign)
+    failures = (GenerationJob.objects.filter(campaign=campaign, status=Status.FAILED).select_related("product")
+                .only("id", "error", "campaign_format", "product__sku", "product__name").order_by("id")[:50])
+    can_manage = request.user.is_superuser or (request.user.has_perm("generation.change_generationjob")
+                                               and campaign.created_by_id == request.user.pk)
+    return render(request, "campaigns/campaign_detail.html", {
+        "campaign": campaign, "progress": progress, "failures": failures, "can_manage": can_manage,
+        "formats": [{**f, **progress["per_format"].get(f["name"], {})} for f in campaign.formats]})
+
+
+@login_required
+@require_POST
+def campaign_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    campaign = get_object_or_404(Campaign, pk=pk)
+    actions = {"pause": campaigns.campaign_pause, "resume": campaigns.campaign_resume, "cancel": campaigns.campaign_cancel,
+               "retry": campaigns.campaign_retry_failed}
+    if action not in actions:
+        return HttpResponse("Actions: pause, resume, cancel, retry.", status=404, content_type="text/plain; charset=utf-8")
+    try:
+        actions[action](campaign=campaign, user=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect(campaign)
+    messages.success(request, {"pause": "Paused: nothing more starts until you resume.", "resume": "Resumed.",
+                               "cancel": "Canceled: every job not finished was stopped.",
+                               "retry": "The failed jobs are queued again."}[action])
+    return redirect(campaign)
+
+
+@login_required
+def campaign_grid(request: HttpRequest, pk: int) -> HttpResponse:
+    """Products (rows) x formats (columns): each cell's candidates, their decision, and what is still missing."""
+    campaign = get_object_or_404(Campaign, pk=pk)
+    if request.method == "POST":
+        return _grid_decide(request, campaign)
+    product_ids = (GenerationJob.objects.filter(campaign=campaign).values_list("product_id", flat=True)
+                   .distinct().order_by("product_id"))
+    page = Paginator(product_ids, GRID_PAGE).get_page(request.GET.get("page"))
+    ids = list(page)
+    products = {p.pk: p for p in Product.objects.filter(pk__in=ids).only("id", "sku", "name")}
+    jobs = (GenerationJob.objects.filter(campaign=campaign, product_id__in=ids)
+            .only("id", "product_id", "campaign_format", "status", "decision", "thumbnail", "seed", "error",
+                  "kept_share", "kept_pieces", "enlargement", "mask_unsure", "mode").order_by("id"))
+    cells: dict[tuple[int, str], list] = {}
+    for job in jobs:
+        cells.setdefault((job.product_id, job.campaign_format), []).append(job)
+    names = campaign.format_names()
+    rows = []
+    for product_id in ids:
+        row = []
+        for name in names:
+            candidates = cells.get((product_id, name), [])
+            row.append({"format": name, "candidates": candidates,
+                        "approved": any(j.decision == "approved" for j in candidates)})
+        rows.append((products.get(product_id), row))
+    progress = campaigns.progress(campaign)
+    return render(request, "campaigns/campaign_grid.html", {
+        "campaign": campaign, "rows": rows, "page": page, "formats": campaign.formats, "progress": progress,
+        "can_review": request.user.has_perm("evaluation.add_reviewdecision")})
+
+
+def _grid_decide(request: HttpRequest, campaign: Campaign) -> HttpResponse:
+    if not request.user.has_perm("evaluation.add_reviewdecision"):
+        raise PermissionDenied("Only reviewers can approve outputs for the shop.")
+    chosen = [value for value in request.POST.getlist("job") if value.isdigit()]
+    jobs = list(GenerationJob.objects.filter(campaign=campaign, pk__in=chosen, status=Status.SUCCEEDED))
+    decision = request.POST.get("decision", "approved")
+    if decision not in ("approved", "rejected"):
+        decision = "approved"
+    try:
+        decision_record_many(jobs=jobs, user=request.user, decision=decision, reason=request.POST.get("reason", ""),
+                             confirmed=request.POST.get("confirm") == "1")
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect(f"{request.path}?page={request.POST.get('page', 1)}")
+    messages.success(request, f"{len(jobs)} image{'s' if len(jobs) != 1 else ''} {decision}.")
+    return redirect(f"{request.path}?page={request.POST.get('page', 1)}")
