@@ -95,7 +95,7 @@ class JobSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = GenerationJob
-        fields = ["id", *P.NAMES, "model_id", "product", "source_photo", "experiment", "run_name", "rerun_of", "status",
+        fields = ["id", *P.NAMES, "model_id", "product", "source_photo", "experiment", "campaign", "campaign_format", "run_name", "rerun_of", "status",
                   "progress", "error", "attempts", "output_url", "output_sha256", "content_credentials", "decision",
                   "public_url", "fidelity_ssim", "fidelity_phash_distance", "product_max_pixel_diff", "background_change",
                   "kept_share", "kept_pieces", "enlargement", "mask_unsure", "kept_warnings",
@@ -131,3 +131,29 @@ class DecisionSerializer(serializers.Serializer):
     reason = serializers.CharField(allow_blank=True, required=False, max_length=2000)
     confirm = serializers.BooleanField(required=False, default=False,
                                        help_text="A scene with warnings on what it kept (kept_warnings) is approved only with true.")
+
+
+class CampaignSerializer(serializers.Serializer):
+    """A campaign: its recipe, selection, formats and where it stands (generation.campaigns)."""
+
+    id = serializers.IntegerField(read_only=True)
+    name = serializers.CharField(max_length=200)
+    mode = serializers.CharField()
+    prompt_template = serializers.CharField()
+    negative_prompt = serializers.CharField(required=False, allow_blank=True, default="")
+    parameters = serializers.DictField(required=False, default=dict, help_text="Other job parameters: steps, guidance, ...")
+    seeds_per_item = serializers.IntegerField(required=False, default=1)
+    base_seed = serializers.IntegerField(required=False, allow_null=True, default=None)
+    selection = serializers.DictField(help_text='{"skus": [...]} or filters: category, product_type, vendor, tag; {"all": true}.')
+    formats = serializers.ListField(child=serializers.JSONField(), help_text='Names (square, portrait, landscape) or '
+                                                                          '{"name", "width", "height", "product_scale"}.')
+    alt_template = serializers.CharField(required=False, allow_blank=True, default="{name}, {format}")
+    status = serializers.CharField(read_only=True)
+    skipped = serializers.JSONField(read_only=True)
+    progress = serializers.SerializerMethodField()
+
+    def get_progress(self, campaign) -> dict:
+        from generation import campaigns
+
+        progress = campaigns.progress(campaign)
+        return {key: progress[key] for key in ("total", "finished", "by_status", "items", "approved_items", "missing_items")}

@@ -11,6 +11,7 @@ router.register("products", views.ProductViewSet, basename="product")
 router.register("photos", views.PhotoViewSet, basename="photo")
 router.register("jobs", views.JobViewSet, basename="job")
 router.register("exports", views.ExportViewSet, basename="export")
+router.register("campaigns", views.CampaignViewSet, basename="campaign")
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -22,8 +22,8 @@ from rest_framework.views import exception_handler
 
 from api.models import IdempotentRequest
 from api.parsers import SafeJSONParser
-from api.serializers import (DecisionSerializer, EvaluationSerializer, JobCreateSerializer, JobSerializer, PhotoSerializer,
-                             ProductSerializer)
+from api.serializers import (CampaignSerializer, DecisionSerializer, EvaluationSerializer, JobCreateSerializer, JobSerializer,
+                             PhotoSerializer, ProductSerializer)
 from catalog import services as catalog_services
 from catalog import formats
 from catalog.models import Product, ProductPhoto
@@ -268,17 +268,85 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         return Response(JobSerializer(job, context={"request": request}).data, status=201)
 
 
+class CampaignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Catalog campaigns: one recipe for many products and formats (merchandisers start them; everyone reads them).
+    Their jobs are in /api/jobs/?campaign=ID."""
+
+    serializer_class = CampaignSerializer
+
+    def get_queryset(self):
+        from generation.models import Campaign
+
+        return Campaign.objects.order_by("-created_at", "-id")
+
+    @extend_schema(request=CampaignSerializer, responses={201: CampaignSerializer})
+    def create(self, request):
+        from generation import campaigns
+
+        serializer = CampaignSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        campaign = campaigns.campaign_create(**serializer.validated_data, user=request.user)
+        return Response(CampaignSerializer(campaign).data, status=201)
+
+    def _act(self, request, action_name: str):
+        from generation import campaigns
+
+        campaign = self.get_object()
+        outcome = {"pause": campaigns.campaign_pause, "resume": campaigns.campaign_resume, "cancel": campaigns.campaign_cancel,
+                   "retry": campaigns.campaign_retry_failed}[action_name](campaign=campaign, user=request.user)
+        campaign.refresh_from_db()
+        data = CampaignSerializer(campaign).data
+        if isinstance(outcome, (int, dict)):
+            data["outcome"] = outcome
+        return Response(data)
+
+    @extend_schema(request=None, responses=CampaignSerializer)
+    @action(detail=True, methods=["post"])
+    def pause(self, request, pk=None):
+        """Nothing more starts; what waited in Redis is taken back (its creator or an administrator)."""
+        return self._act(request, "pause")
+
+    @extend_schema(request=None, responses=CampaignSerializer)
+    @action(detail=True, methods=["post"])
+    def resume(self, request, pk=None):
+        """Its jobs are fed to the campaign queue again."""
+        return self._act(request, "resume")
+
+    @extend_schema(request=None, responses=CampaignSerializer)
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        """Every job not finished is canceled (a running one at its next step)."""
+        return self._act(request, "cancel")
+
+    @extend_schema(request=None, responses=CampaignSerializer)
+    @action(detail=True, methods=["post"])
+    def retry(self, request, pk=None):
+        """Its failed jobs are queued again, as a set."""
+        return self._act(request, "retry")
+
+
+CAMPAIGN_PARAMETER = OpenApiParameter("campaign", int, description="Only this campaign's approved images, in the order of its formats.")
+
+
 class ExportViewSet(viewsets.ViewSet):
     """The approved images for the shop, as the Shop page's downloads."""
 
-    @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR})
+    @extend_schema(parameters=[CAMPAIGN_PARAMETER], responses={(200, "text/csv"): OpenApiTypes.STR})
     @action(detail=False, methods=["get"], url_path="shopify")
     def shopify(self, request):
         """A Shopify product CSV with the approved images at their public links."""
-        return HttpResponse(formats.export("shopify", request.build_absolute_uri("/")), content_type=formats.get("shopify").content_type)
+        return self._export("shopify", request)
 
-    @extend_schema(responses={(200, "text/tab-separated-values"): OpenApiTypes.STR})
+    @extend_schema(parameters=[CAMPAIGN_PARAMETER], responses={(200, "text/tab-separated-values"): OpenApiTypes.STR})
     @action(detail=False, methods=["get"], url_path="merchant-center")
     def merchant_center(self, request):
         """A Google Merchant Center supplemental feed (TSV)."""
-        return HttpResponse(formats.export("merchant", request.build_absolute_uri("/")), content_type=formats.get("merchant").content_type)
+        return self._export("merchant", request)
+
+    @staticmethod
+    def _export(name: str, request) -> HttpResponse:
+        from sdstudio.textsafe import parse_id
+
+        campaign = parse_id(request.query_params.get("campaign", ""))
+        return HttpResponse(formats.export(name, request.build_absolute_uri("/"), campaign=campaign),
+                            content_type=formats.get(name).content_type)

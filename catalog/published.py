@@ -16,6 +16,7 @@ class PublishedImage:
     product_id: int
     path: str  # the public link's path (/p/<token>.png): stable, answered 410 once it is no longer approved
     made_with: str  # how it was made, in words (the alt text: "product in a new scene")
+    alt: str = ""  # the alt text itself, when the image's campaign wrote one (else the format makes it from made_with)
 
 
 _providers: dict[str, Callable] = {}
@@ -27,10 +28,13 @@ def provide(*, published_images: Callable[[], list[PublishedImage]], product_job
         _providers["product_jobs"] = product_jobs
 
 
-def published_images() -> list[PublishedImage]:
-    """Every approved image with a public link, by product SKU then oldest first."""
+def published_images(*, campaign: int | None = None) -> list[PublishedImage]:
+    """Every approved image with a public link, by product SKU then oldest first; ``campaign`` (an id): only that
+    campaign's, in the order of its formats."""
     provider = _providers.get("published_images")
-    return list(provider()) if provider else []
+    if provider is None:
+        return []
+    return list(provider(campaign=campaign) if campaign is not None else provider())
 
 
 def product_jobs(product):

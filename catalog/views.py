@@ -175,9 +175,13 @@ def photo_mask_hints(request: HttpRequest, sku: str, pk: int) -> HttpResponse:
 
 
 def export_response(name: str, request: HttpRequest, *, disposition: str = "attachment") -> HttpResponse:
-    """A shop format's export (catalog.formats) as a download, the approved images at this site's public links."""
+    """A shop format's export (catalog.formats) as a download, the approved images at this site's public links
+    (``?campaign=ID``: only that campaign's, in the order of its formats)."""
+    from sdstudio.textsafe import parse_id
+
     shop_format = formats.get(name)
-    response = HttpResponse(formats.export(name, request.build_absolute_uri("/")), content_type=shop_format.content_type)
+    text = formats.export(name, request.build_absolute_uri("/"), campaign=parse_id(request.GET.get("campaign", "")))
+    response = HttpResponse(text, content_type=shop_format.content_type)
     response["Content-Disposition"] = f'{disposition}; filename="{shop_format.filename}"'
     return response
 

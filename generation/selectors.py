@@ -45,14 +45,32 @@ def filter_jobs(jobs: QuerySet[GenerationJob], filters: Mapping[str, str]) -> Qu
     return jobs
 
 
-def published_images() -> list:
+def published_images(*, campaign: int | None = None) -> list:
     """Approved outputs of a product with their public link: what the shop's feeds and exports carry
-    (catalog.published.PublishedImage), by SKU, oldest first."""
-    from catalog.published import PublishedImage
+    (catalog.published.PublishedImage), by SKU, oldest first. ``campaign`` (an id): that campaign's only, each
+    product's in the order of the campaign's formats, with the campaign's alt text."""
+    from django.db.models import Case, IntegerField, Value, When
 
-    jobs = (GenerationJob.objects.filter(GenerationJob.published(), product__isnull=False)
-            .only("product_id", "public_token", "mode").order_by("product__sku", "finished_at", "id"))
-    return [PublishedImage(product_id=job.product_id, path=job.public_path, made_with=job.mode_info.label.lower()) for job in jobs]
+    from catalog.published import PublishedImage
+    from generation.campaigns import product_fields, render
+    from generation.models import Campaign
+
+    jobs = GenerationJob.objects.filter(GenerationJob.published(), product__isnull=False)
+    if campaign is None:
+        jobs = jobs.only("product_id", "public_token", "mode").order_by("product__sku", "finished_at", "id")
+        return [PublishedImage(product_id=job.product_id, path=job.public_path, made_with=job.mode_info.label.lower()) for job in jobs]
+    recipe = Campaign.objects.filter(pk=campaign).first()
+    if recipe is None:
+        return []
+    labels = {f["name"]: f.get("label") or f["name"] for f in recipe.formats}
+    position = Case(*[When(campaign_format=name, then=Value(i)) for i, name in enumerate(labels)], default=Value(len(labels)),
+                    output_field=IntegerField())
+    jobs = (jobs.filter(campaign_id=campaign).select_related("product").annotate(format_position=position)
+            .order_by("product__sku", "format_position", "finished_at", "id"))
+    return [PublishedImage(product_id=job.product_id, path=job.public_path, made_with=job.mode_info.label.lower(),
+                           alt=render(recipe.alt_template, product_fields(job.product, format=labels.get(job.campaign_format, "")))
+                           if recipe.alt_template else "")
+            for job in jobs]
 
 
 def product_jobs(product) -> QuerySet[GenerationJob]:

@@ -42,9 +42,10 @@ def detect(header: list[str]) -> ShopFormat | None:
     return next((f for f in _REGISTRY.values() if f.imports and f.matches(header)), None)
 
 
-def export(name: str, base_url: str, **options) -> str:
-    """The catalog in format ``name``, its approved images at their public links under ``base_url``."""
-    return get(name).export(base_url.rstrip("/"), published.published_images(), **options)
+def export(name: str, base_url: str, *, campaign: int | None = None, **options) -> str:
+    """The catalog in format ``name``, its approved images (``campaign``: that campaign's) at their public links
+    under ``base_url``."""
+    return get(name).export(base_url.rstrip("/"), published.published_images(campaign=campaign), **options)
 
 
 def csv_rows(reader: csv.DictReader, errors: list):

@@ -255,7 +255,7 @@ def shopify_export(base_url: str, images) -> str:
             writer.writerow(_safe_cells(row))
         for position, image in enumerate(by_product.get(product.pk, []), start=product.shop_image_count + 1):
             writer.writerow(_safe_cells({"Handle": handle, "Image Src": base_url + image.path, "Image Position": position,
-                                         "Image Alt Text": f"{product.name} (generated with SD Studio, {image.made_with})"}))
+                                         "Image Alt Text": image.alt or f"{product.name} (generated with SD Studio, {image.made_with})"}))
     return out.getvalue()
 
 

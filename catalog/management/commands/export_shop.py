@@ -17,12 +17,14 @@ class Command(BaseCommand):
         parser.add_argument("--format", choices=[f.name for f in formats.export_formats()], default="shopify",
                             help="; ".join(f"{f.name}: {f.label}" for f in formats.export_formats()))
         parser.add_argument("--base-url", default=None, help="Where shops reach SD Studio (default: SDSTUDIO_PUBLIC_BASE_URL).")
+        parser.add_argument("--campaign", type=int, default=None, help="Only this campaign's approved images (its id), "
+                                                                       "in the order of its formats, with its alt text.")
         parser.add_argument("--id-template", default=None, help="Merchant Center offer id: {sku}, {handle} or {variant_sku}.")
 
     def handle(self, *args, out: Path, **options):
         base = options["base_url"] or settings.SDSTUDIO_PUBLIC_BASE_URL
         extra = {"id_template": options["id_template"]} if options["id_template"] else {}
-        text = formats.export(options["format"], base, **extra)
+        text = formats.export(options["format"], base, campaign=options["campaign"], **extra)
         if str(out) == "-":
             self.stdout.write(text, ending="")
         else:
