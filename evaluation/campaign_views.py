@@ -17,7 +17,7 @@ from evaluation.services import decision_record_many
 from generation import campaigns, modes
 from generation.models import Campaign, GenerationJob, Status
 
-GRID_PAGE = 50  # products per grid page
+GRID_PAGE = 25  # products per grid page
 
 
 class CampaignForm(forms.Form):
