@@ -292,8 +292,7 @@ class CampaignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         from generation import campaigns
 
         campaign = self.get_object()
-        outcome = {"pause": campaigns.campaign_pause, "resume": campaigns.campaign_resume, "cancel": campaigns.campaign_cancel,
-                   "retry": campaigns.campaign_retry_failed}[action_name](campaign=campaign, user=request.user)
+        outcome = campaigns.ACTIONS[action_name](campaign=campaign, user=request.user)
         campaign.refresh_from_db()
         data = CampaignSerializer(campaign).data
         if isinstance(outcome, (int, dict)):

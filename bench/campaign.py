@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -110,37 +109,16 @@ def main() -> None:
         client = Client()
         client.force_login(admin)
         cookie = f"sessionid={client.cookies['sessionid'].value}"
-        port = free_port()
-        server = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "sdstudio.wsgi", "--bind", f"127.0.0.1:{port}", "--workers",
-             str(args.web_workers), "--log-level", "warning"], cwd=ROOT, env=env)
+        from load import hammer, start_gunicorn, table
+
+        server, port = start_gunicorn(env, args.web_workers)
         try:
-            import http.client
-
-            from load import hammer
-
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    http.client.HTTPConnection("127.0.0.1", port, timeout=1).request("GET", "/accounts/login/")
-                    break
-                except OSError:
-                    if time.monotonic() > deadline:
-                        raise SystemExit("gunicorn did not start")
-                    time.sleep(0.2)
             pages = [f"/campaigns/{campaign.pk}/", f"/campaigns/{campaign.pk}/grid/", "/campaigns/"]
             for page in pages:  # one request each: every worker imports and warms up before the memory reading
                 hammer(port, page, cookie, args.web_workers, 1.0)
             before = sum(rss_kb(pid) for pid in web_workers(server.pid))
             print(f"{args.clients} clients x {args.seconds:.0f} s per page, gunicorn {args.web_workers} workers\n")
-            print("| page | requests | errors | p50 ms | p95 ms | req/s |")
-            print("| --- | --: | --: | --: | --: | --: |")
-            for page in pages:
-                latencies, errors = hammer(port, page, cookie, args.clients, args.seconds)
-                ordered = sorted(latencies)
-                p95 = ordered[int(0.95 * (len(ordered) - 1))] if ordered else float("nan")
-                print(f"| {page} | {len(latencies)} | {errors} | {statistics.median(ordered) * 1000:.1f} | {p95 * 1000:.1f} | "
-                      f"{len(latencies) / args.seconds:.1f} |", flush=True)
+            table(port, pages, cookie, args.clients, args.seconds)
             after = sum(rss_kb(pid) for pid in web_workers(server.pid))
             print(f"\nweb workers' memory: {before / 1024:.1f} MB before, {after / 1024:.1f} MB after "
                   f"({(after - before) / 1024:+.1f} MB; target < 50 MB)")

@@ -60,36 +60,46 @@ def main() -> None:
     client.force_login(admin)
     cookie = f"sessionid={client.cookies['sessionid'].value}"
     sku = "VOL-00007"
+    server, port = start_gunicorn(env, args.web_workers)
+    try:
+        pages = ["/", "/jobs/", "/jobs/?decision=approved", f"/catalog/{sku}/", "/catalog/", "/review/", "/experiments/"]
+        print(f"\n{args.clients} clients x {args.seconds:.0f} s per page, gunicorn {args.web_workers} workers, 127.0.0.1:{port}\n")
+        table(port, pages, cookie, args.clients, args.seconds)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
+
+def start_gunicorn(env: dict, workers: int) -> tuple[subprocess.Popen, int]:
+    """gunicorn serving SD Studio on a free loopback port, once it answers: (process, port)."""
     from sdstudio.localredis import free_port
 
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "sdstudio.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", str(args.web_workers),
+        [sys.executable, "-m", "gunicorn", "sdstudio.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
          "--log-level", "warning"], cwd=ROOT, env=env)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                http.client.HTTPConnection("127.0.0.1", port, timeout=1).request("GET", "/accounts/login/")
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise SystemExit("gunicorn did not start")
-                time.sleep(0.2)
-        pages = ["/", "/jobs/", "/jobs/?decision=approved", f"/catalog/{sku}/", "/catalog/", "/review/", "/experiments/"]
-        print(f"\n{args.clients} clients x {args.seconds:.0f} s per page, gunicorn {args.web_workers} workers, 127.0.0.1:{port}\n")
-        print("| page | requests | errors | p50 ms | p95 ms | req/s |")
-        print("| --- | --: | --: | --: | --: | --: |")
-        for page in pages:
-            latencies, errors = hammer(port, page, cookie, args.clients, args.seconds)
-            ordered = sorted(latencies)
-            p95 = ordered[int(0.95 * (len(ordered) - 1))] if ordered else float("nan")
-            print(f"| {page} | {len(latencies)} | {errors} | {statistics.median(ordered) * 1000:.1f} | {p95 * 1000:.1f} | "
-                  f"{len(latencies) / args.seconds:.1f} |", flush=True)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            http.client.HTTPConnection("127.0.0.1", port, timeout=1).request("GET", "/accounts/login/")
+            return server, port
+        except OSError:
+            if time.monotonic() > deadline:
+                server.terminate()
+                raise SystemExit("gunicorn did not start")
+            time.sleep(0.2)
+
+
+def table(port: int, pages: list[str], cookie: str, clients: int, seconds: float) -> None:
+    """Each page under ``clients`` keep-alive clients for ``seconds``: a Markdown table of p50 / p95 and req/s."""
+    print("| page | requests | errors | p50 ms | p95 ms | req/s |")
+    print("| --- | --: | --: | --: | --: | --: |")
+    for page in pages:
+        latencies, errors = hammer(port, page, cookie, clients, seconds)
+        ordered = sorted(latencies)
+        p95 = ordered[int(0.95 * (len(ordered) - 1))] if ordered else float("nan")
+        print(f"| {page} | {len(latencies)} | {errors} | {statistics.median(ordered) * 1000:.1f} | {p95 * 1000:.1f} | "
+              f"{len(latencies) / seconds:.1f} |", flush=True)
 
 
 def hammer(port: int, path: str, cookie: str, clients: int, seconds: float) -> tuple[list[float], int]:

@@ -105,12 +105,10 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def campaign_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     campaign = get_object_or_404(Campaign, pk=pk)
-    actions = {"pause": campaigns.campaign_pause, "resume": campaigns.campaign_resume, "cancel": campaigns.campaign_cancel,
-               "retry": campaigns.campaign_retry_failed}
-    if action not in actions:
+    if action not in campaigns.ACTIONS:
         return HttpResponse("Actions: pause, resume, cancel, retry.", status=404, content_type="text/plain; charset=utf-8")
     try:
-        actions[action](campaign=campaign, user=request.user)
+        campaigns.ACTIONS[action](campaign=campaign, user=request.user)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect(campaign)

@@ -17,7 +17,7 @@ import string
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, Min, Q
+from django.db.models import Count, Min
 from django.utils import timezone
 
 from generation import modes
@@ -302,6 +302,10 @@ def _require_owner(campaign: Campaign, user, action: str) -> None:
         return
     if not user.has_perm("generation.change_generationjob") or not (campaign.created_by_id == user.pk or user.is_superuser):
         raise PermissionDenied(f"Only the person who started the campaign, or an administrator, can {action} it.")
+
+
+# What a person may do to a campaign, by name (the page, the API and the command share it).
+ACTIONS = {"pause": campaign_pause, "resume": campaign_resume, "cancel": campaign_cancel, "retry": campaign_retry_failed}
 
 
 def claimed(job: GenerationJob) -> bool:

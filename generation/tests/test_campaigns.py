@@ -196,3 +196,22 @@ def test_a_scene_campaign_freezes_each_jobs_mask_when_it_runs(redis_conn, mercha
     assert {j.status for j in square} == {Status.FAILED}
     assert all("8.5 times its size on the photo (at most 4)" in j.error for j in square)
     assert campaigns.progress(campaign)["by_status"]["failed"] == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_job_taken_just_before_its_campaign_paused_or_canceled_is_given_back_not_run(redis_conn, merchandiser):
+    from generation.execution import job_execute
+    from generation.models import Campaign
+
+    products(2)
+    campaign = make("Race", 2, user=merchandiser)
+    first, second = GenerationJob.objects.filter(campaign=campaign).exclude(rq_job_id="").order_by("id")[:2]
+    # a worker dequeued both just before the pause and the cancel reached the rows
+    Campaign.objects.filter(pk=campaign.pk).update(status="paused")
+    assert job_execute(job_id=first.pk) == []
+    first.refresh_from_db()
+    assert (first.status, first.rq_job_id, first.attempts, first.started_at) == (Status.QUEUED, "", 0, None)
+    Campaign.objects.filter(pk=campaign.pk).update(status="canceled")
+    assert job_execute(job_id=second.pk) == []
+    second.refresh_from_db()
+    assert second.status == Status.CANCELED and second.error == "The campaign was canceled." and not second.output

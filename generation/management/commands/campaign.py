@@ -44,8 +44,7 @@ class Command(BaseCommand):
             else:
                 campaign = self.find(target)
                 if action != "status":
-                    outcome = {"pause": campaigns.campaign_pause, "resume": campaigns.campaign_resume,
-                               "cancel": campaigns.campaign_cancel, "retry": campaigns.campaign_retry_failed}[action](campaign=campaign, user=None)
+                    outcome = campaigns.ACTIONS[action](campaign=campaign, user=None)
                     campaign.refresh_from_db()
                     if not isinstance(outcome, Campaign):
                         self.stdout.write(f"{action}: {json.dumps(outcome)}")
