@@ -7,6 +7,7 @@ made again) with a private redis-server: builds the volume with ``make_volume --
 
 - the seconds to create the campaign and enqueue its first jobs (one transaction, bulk insert; the feed after commit),
 - the campaign page's and its grid's p50 / p95 under N keep-alive clients behind gunicorn (as bench/load.py does),
+  beside the campaign list and the login page (no query of its own: the floor of this machine under that load),
 - the web workers' memory (RSS) before and after those requests.
 """
 from __future__ import annotations
@@ -113,7 +114,8 @@ def main() -> None:
 
         server, port = start_gunicorn(env, args.web_workers)
         try:
-            pages = [f"/campaigns/{campaign.pk}/", f"/campaigns/{campaign.pk}/grid/", "/campaigns/"]
+            # the last, a page with no query of its own: this machine's floor under the same load
+            pages = [f"/campaigns/{campaign.pk}/", f"/campaigns/{campaign.pk}/grid/", "/campaigns/", "/accounts/login/"]
             for page in pages:  # one request each: every worker imports and warms up before the memory reading
                 hammer(port, page, cookie, args.web_workers, 1.0)
             before = sum(rss_kb(pid) for pid in web_workers(server.pid))
