@@ -155,5 +155,6 @@ class CampaignSerializer(serializers.Serializer):
     def get_progress(self, campaign) -> dict:
         from generation import campaigns
 
-        progress = campaigns.progress(campaign)
+        # a list passes every campaign's progress at once (campaigns.progress_of): no queries per row
+        progress = self.context.get("progress", {}).get(campaign.pk) or campaigns.progress(campaign)
         return {key: progress[key] for key in ("total", "finished", "by_status", "items", "approved_items", "missing_items")}

@@ -279,6 +279,13 @@ class CampaignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
 
         return Campaign.objects.order_by("-created_at", "-id")
 
+    def list(self, request):
+        from generation import campaigns
+
+        page = self.paginate_queryset(self.get_queryset())
+        serializer = CampaignSerializer(page, many=True, context={"request": request, "progress": campaigns.progress_of(page)})
+        return self.get_paginated_response(serializer.data)
+
     @extend_schema(request=CampaignSerializer, responses={201: CampaignSerializer})
     def create(self, request):
         from generation import campaigns

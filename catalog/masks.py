@@ -17,6 +17,8 @@ import numpy as np
 from django.core.exceptions import ValidationError
 from PIL import Image
 
+from sdstudio.matting import smooth_surface
+
 WORK_SIZE = 256  # GrabCut runs on the photo reduced to this longest side; the mask is scaled back up
 BORDER_FRACTION = 0.03
 MIN_PRODUCT_FRACTION = 0.002  # a drawn or found mask keeps at least 0.2% of the photo...
@@ -44,16 +46,6 @@ def _border(shape: tuple[int, int], width: int) -> np.ndarray:
     border = np.zeros(shape, dtype=bool)
     border[:width], border[-width:], border[:, :width], border[:, -width:] = True, True, True, True
     return border
-
-
-def _background_model(pixels: np.ndarray, border: np.ndarray) -> np.ndarray:
-    """A quadratic surface per channel fitted to the border pixels: the background as if the product were not there."""
-    h, w, _ = pixels.shape
-    y, x = np.mgrid[0:h, 0:w].astype(np.float64)
-    x, y = x / w - 0.5, y / h - 0.5
-    basis = np.stack([np.ones_like(x), x, y, x * x, y * y, x * y], axis=-1)
-    coefficients, *_ = np.linalg.lstsq(basis[border], pixels[border], rcond=None)
-    return basis @ coefficients
 
 
 def _distance_to_border_colours(pixels: np.ndarray, border: np.ndarray, clusters: int = 8) -> np.ndarray:
@@ -130,7 +122,7 @@ def automatic(image: Image.Image) -> Image.Image:
     h, w, _ = pixels.shape
     band = max(2, round(min(h, w) * BORDER_FRACTION))
     border = _border((h, w), band)
-    expected = _background_model(pixels, border)
+    expected = smooth_surface(pixels, border)  # the background as if the product were not there
     # How far each pixel is from the background: from the smooth model (sweeps, gradients), or from the nearest
     # colour of the border (textured surfaces, a wall behind a table), whichever is closer.
     residual = np.minimum(np.abs(pixels - expected).max(axis=-1), _distance_to_border_colours(pixels, border))

@@ -7,7 +7,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -46,18 +45,11 @@ class CampaignForm(forms.Form):
         return chosen
 
 
-def _summaries(campaign_ids) -> dict[int, dict]:
-    rows = (GenerationJob.objects.filter(campaign_id__in=campaign_ids).values("campaign_id")
-            .annotate(total=Count("id"), finished=Count("id", filter=Q(status__in=(Status.SUCCEEDED, Status.FAILED, Status.CANCELED))),
-                      failed=Count("id", filter=Q(status=Status.FAILED)), approved=Count("id", filter=Q(decision="approved"))))
-    return {row["campaign_id"]: row for row in rows}
-
-
 @login_required
 def campaign_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(Campaign.objects.select_related("created_by"), 25).get_page(request.GET.get("page"))
-    summaries = _summaries([c.pk for c in page])
-    rows = [(c, summaries.get(c.pk, {"total": 0, "finished": 0, "failed": 0, "approved": 0})) for c in page]
+    summaries = campaigns.progress_of(list(page))
+    rows = [(c, summaries[c.pk]) for c in page]
     return render(request, "campaigns/campaign_list.html", {"page": page, "rows": rows,
                                                             "can_start": request.user.has_perm("generation.add_generationjob")})
 

@@ -233,13 +233,12 @@ def kept_shadow(photo: Image.Image, mask: Image.Image) -> np.ndarray:
     away = distance > reach
     if away.sum() < 16:
         return np.ones_like(grey)
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
-    xx, yy = xx / w - 0.5, yy / h - 0.5
-    basis = np.stack([np.ones_like(xx), xx, yy, xx * xx, yy * yy, xx * yy], axis=-1)
-    coefficients, *_ = np.linalg.lstsq(basis[away], grey[away], rcond=None)
-    clean = np.maximum(basis @ coefficients, 1.0)
+    from sdstudio.matting import smooth_surface
+
+    clean = np.maximum(smooth_surface(grey, away), 1.0)
     ratio = np.clip(grey / clean, 0.0, 1.0)
-    frame = np.minimum(np.minimum(yy + 0.5, 0.5 - yy) * h, np.minimum(xx + 0.5, 0.5 - xx) * w)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
+    frame = np.minimum(np.minimum(yy, h - yy), np.minimum(xx, w - xx))  # pixels to the nearest edge of the photo
     fade = np.clip(1.0 - distance / reach, 0.0, 1.0) * np.clip(frame / (reach / 2), 0.0, 1.0)  # no edge at the frame
     factors = 1.0 - (1.0 - ratio) * fade
     factors[product] = 1.0

@@ -25,6 +25,17 @@ GUIDE_EPS = 1e-4  # the guided filter's regularisation (intensities in 0-1): low
 SOLVE_FROM = 0.15  # below this alpha the product's colour is the nearest solid one, not solved for
 
 
+def smooth_surface(values: np.ndarray, where: np.ndarray) -> np.ndarray:
+    """A quadratic surface (per channel) fitted to ``values`` where ``where``: a backdrop as if nothing stood on it
+    (it follows studio sweeps and gradients)."""
+    h, w = where.shape
+    y, x = np.mgrid[0:h, 0:w].astype(np.float64)
+    x, y = x / w - 0.5, y / h - 0.5
+    basis = np.stack([np.ones_like(x), x, y, x * x, y * y, x * y], axis=-1)
+    coefficients, *_ = np.linalg.lstsq(basis[where], values[where], rcond=None)
+    return basis @ coefficients
+
+
 def band_radius(size: tuple[int, int]) -> int:
     return max(2, round(BAND_FRACTION * max(size)))
 

@@ -86,3 +86,27 @@ def test_a_campaigns_export_lists_its_approved_images_per_format_as_the_shop_rea
     assert "MUG-2" not in by_id or not by_id["MUG-2"][1]
     page = client.get(f"/catalog/shop/shopify-products.csv?campaign={campaign.pk}")
     assert page.status_code == 200 and page.content.decode().count("/p/") == 4
+
+
+@pytest.mark.django_db
+def test_the_campaign_list_costs_the_same_queries_for_one_campaign_or_four(client, merchandiser, mugs):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(merchandiser)
+
+    def counted(url):
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url).status_code == 200
+        return len(captured)
+
+    def make(name):
+        campaigns.campaign_create(name=name, mode="text2img", prompt_template="{name}", selection={"vendor": "Acme"},
+                                  formats=["square"], user=merchandiser)
+
+    make("One")
+    one = counted("/api/campaigns/"), counted("/campaigns/")
+    for name in ("Two", "Three", "Four"):
+        make(name)
+    assert (counted("/api/campaigns/"), counted("/campaigns/")) == one
+    assert client.get("/api/campaigns/").json()["results"][0]["progress"]["total"] == 3
