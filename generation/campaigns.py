@@ -17,7 +17,7 @@ import string
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, Min
+from django.db.models import Count, Min, Q
 from django.utils import timezone
 
 from generation import modes
@@ -332,8 +332,8 @@ def progress(campaign: Campaign) -> dict:
 
 
 def progress_of(campaigns: list[Campaign]) -> dict[int, dict]:
-    """``progress`` of several campaigns at once (a list page): three aggregate queries of a few rows a campaign,
-    whatever their size."""
+    """``progress`` of several campaigns at once (a list page): one aggregate query of a row per campaign and
+    format, whatever their size."""
     ids = [c.pk for c in campaigns]
     jobs = GenerationJob.objects.filter(campaign_id__in=ids)
     result = {}
@@ -345,18 +345,22 @@ def progress_of(campaigns: list[Campaign]) -> dict[int, dict]:
     def fmt(campaign_id, name) -> dict:
         return result[campaign_id]["per_format"].setdefault(name, {"total": 0, "succeeded": 0, "approved_items": 0})
 
-    for row in jobs.values("campaign_id", "campaign_format", "status").annotate(n=Count("id")).order_by():
-        result[row["campaign_id"]]["by_status"][row["status"]] += row["n"]
+    # One scan: a row per campaign and format. Every product of a campaign has jobs in each of its formats, so the
+    # campaign's products are its largest per-format count.
+    statuses = [s.value for s in Status]
+    rows = (jobs.values("campaign_id", "campaign_format")
+            .annotate(products=Count("product_id", distinct=True),
+                      approved=Count("product_id", distinct=True, filter=Q(decision="approved")),
+                      **{f"n_{status}": Count("id", filter=Q(status=status)) for status in statuses}).order_by())
+    for row in rows:
+        summary = result[row["campaign_id"]]
         cell = fmt(row["campaign_id"], row["campaign_format"])
-        cell["total"] += row["n"]
-        if row["status"] == Status.SUCCEEDED:
-            cell["succeeded"] += row["n"]
-    approved = (jobs.filter(decision="approved").values("campaign_id", "campaign_format")
-                .annotate(items=Count("product_id", distinct=True)).order_by())
-    for row in approved:
-        fmt(row["campaign_id"], row["campaign_format"])["approved_items"] = row["items"]
-    for row in jobs.values("campaign_id").annotate(products=Count("product_id", distinct=True)).order_by():
-        result[row["campaign_id"]]["products"] = row["products"]
+        for status in statuses:
+            summary["by_status"][status] += row[f"n_{status}"]
+            cell["total"] += row[f"n_{status}"]
+        cell["succeeded"] += row[f"n_{Status.SUCCEEDED.value}"]
+        cell["approved_items"] = row["approved"]
+        summary["products"] = max(summary["products"], row["products"])
     for summary in result.values():
         totals = summary["by_status"]
         total = sum(totals.values())

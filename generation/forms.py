@@ -91,6 +91,13 @@ class JobForm(forms.Form):
             self.initial.setdefault("product", product.sku)
 
     @property
+    def model_words(self) -> dict[str, list[str]] | None:
+        """On the embedded model, the words it draws (it was trained on a small caption grammar); None on SD v1.5."""
+        from generation import modelinfo, productshots
+
+        return productshots.vocabulary_summary() if modelinfo.is_embedded() else None
+
+    @property
     def photo_modes(self) -> str:
         """The modes that start from a photo, as the page's data-modes names them (the preview is shown for them)."""
         return " ".join(sorted(modes.with_photo()))

@@ -295,17 +295,24 @@ class GenerationJob(models.Model):
     @property
     def kept_warnings(self) -> list[str]:
         """What a reviewer should check before approving a job that keeps the product: each a sentence."""
+        return self.warnings_for(mask_unsure=self.mask_unsure, kept_share=self.kept_share, kept_pieces=self.kept_pieces,
+                                 enlargement=self.enlargement)
+
+    @staticmethod
+    def warnings_for(*, mask_unsure: bool, kept_share: float | None, kept_pieces: int | None,
+                     enlargement: float | None) -> list[str]:
+        """``kept_warnings`` from the four fields alone (a page that reads them with .values())."""
         from generation.scene import ENLARGEMENT_WARN
 
         warnings = []
-        if self.mask_unsure:
+        if mask_unsure:
             warnings.append("its automatic mask was flagged unsure: check that the kept region is the whole product")
-        if self.kept_share is not None and self.kept_share < 0.03:
-            warnings.append(f"the mask keeps only {self.kept_share:.1%} of the photo: it may be a fragment of the product")
-        if self.kept_pieces is not None and self.kept_pieces > 3:
-            warnings.append(f"the mask keeps {self.kept_pieces} separate pieces")
-        if self.enlargement is not None and self.enlargement > ENLARGEMENT_WARN:
-            warnings.append(f"the product is shown {self.enlargement:.1f} times its size on the photo: look for blur and blocks")
+        if kept_share is not None and kept_share < 0.03:
+            warnings.append(f"the mask keeps only {kept_share:.1%} of the photo: it may be a fragment of the product")
+        if kept_pieces is not None and kept_pieces > 3:
+            warnings.append(f"the mask keeps {kept_pieces} separate pieces")
+        if enlargement is not None and enlargement > ENLARGEMENT_WARN:
+            warnings.append(f"the product is shown {enlargement:.1f} times its size on the photo: look for blur and blocks")
         return warnings
 
     @property

@@ -9,7 +9,9 @@ mask of the product's pixels.
 """
 from __future__ import annotations
 
+import functools
 import random
+import re
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -236,3 +238,28 @@ def vocabulary_text() -> list[str]:
     for phrases, _ in SURFACES.values():
         words += phrases
     return [w for w in words if w]
+
+
+WORD = re.compile(r"[^\W_]+")
+
+
+@functools.lru_cache(maxsize=1)
+def understood_words() -> frozenset[str]:
+    """The words of the captions, lower case: all the embedded model was trained to read."""
+    return frozenset(WORD.findall(" ".join(vocabulary_text()).lower()))
+
+
+def unknown_words(text: str) -> list[str]:
+    """The prompt's words the embedded model never saw in a caption (each once, in the prompt's order; numbers aside)."""
+    known, seen = understood_words(), []
+    for word in WORD.findall(text.lower()):
+        if word not in known and not word.isdigit() and word not in seen:
+            seen.append(word)
+    return seen
+
+
+def vocabulary_summary() -> dict[str, list[str]]:
+    """What the job form lists under the prompt: the product kinds, colours and surfaces the embedded model draws."""
+    return {"kinds": [phrase for phrases in KINDS.values() for phrase in phrases],
+            "colours": list(COLOURS),
+            "surfaces": [phrase for phrases, _ in SURFACES.values() for phrase in phrases]}

@@ -61,11 +61,17 @@ def _load(folder: str):
 
 
 def count(text: str) -> dict:
-    """{"count", "limit", "over", "ignored"}: how many tokens the prompt takes, and the text CLIP will not read."""
+    """{"count", "limit", "over", "ignored"}: how many tokens the prompt takes, and the text CLIP will not read; on the
+    embedded model also "unknown", the words it was never trained on."""
     folder = tokenizer_folder()
     if folder is None or not folder.is_dir():
         return {"count": None, "limit": LIMIT, "over": False, "ignored": "", "available": False}
     encoding = _load(str(folder)).encode(text or "", add_special_tokens=False)
     total = len(encoding.ids)
     ignored = text[encoding.offsets[LIMIT][0]:].strip() if total > LIMIT else ""
-    return {"count": total, "limit": LIMIT, "over": total > LIMIT, "ignored": ignored, "available": True}
+    result = {"count": total, "limit": LIMIT, "over": total > LIMIT, "ignored": ignored, "available": True}
+    if modelinfo.is_embedded():  # trained on the captions' words only: the others are as good as absent
+        from generation import productshots
+
+        result["unknown"] = productshots.unknown_words(text or "")
+    return result

@@ -125,7 +125,7 @@ class GenerationWorker(RedisTolerantWorker):
 def keep_database_connections(max_age: int) -> None:
     """This process's database connections live across jobs, checked before each reuse.
 
-    A worker runs jobs back to back: a connection opened per job (CONN_MAX_AGE 0, the web's default) costs
+    A worker runs jobs back to back: a connection opened per job (CONN_MAX_AGE 0) costs
     the gap between two pipeline calls a connect, and a fresh connection's empty page cache, every time.
     Django's close_old_connections() between jobs still closes one that broke or outlived ``max_age``.
     """

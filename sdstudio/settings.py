@@ -110,7 +110,10 @@ if not os.environ.get("DATABASE_URL"):
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'var' / 'sdstudio.sqlite3'}",
-        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "0")),
+        # Each web process keeps its connection for a minute (checked before reuse): opening one per request
+        # costs PostgreSQL a backend each time, the largest share of a small page's time under load.
+        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
+        conn_health_checks=True,
     )
 }
 # SQLite (the default): the web process and the worker share the file. WAL lets pages read while

@@ -206,6 +206,24 @@ def test_the_token_counter_reads_a_slow_tokenizers_files_as_clip_does(tmp_path, 
         assert tokencount.count(text)["count"] == len(slow(text, add_special_tokens=False).input_ids), text
 
 
+def test_the_embedded_model_names_the_words_it_does_not_know(merch_client, settings, tmp_path):
+    from generation import modelinfo
+
+    assert modelinfo.is_embedded()  # the tests' default model
+    page = merch_client.get(reverse("generation:job_create")).content.decode()
+    assert 'id="model-words"' in page and "wooden table" in page and "wireless headphones" in page
+    data = merch_client.get(reverse("generation:prompt_tokens"),
+                            {"text": "Red water bottle on a CONCRETE shelf, 4k, concrete look 2"}).json()
+    assert data["unknown"] == ["concrete", "shelf", "look"]  # each once, in order; case and numbers aside
+    known = "product shot of sleek black wireless headphones on a minimalist gray background, studio lighting"
+    assert merch_client.get(reverse("generation:prompt_tokens"), {"text": known}).json()["unknown"] == []
+    # SD v1.5 (a model folder of its own) reads any word: no list, no unknown words
+    (tmp_path / "sd15" / "tokenizer").mkdir(parents=True)
+    settings.SDSTUDIO_MODEL = str(tmp_path / "sd15")
+    assert not modelinfo.is_embedded()
+    assert 'id="model-words"' not in merch_client.get(reverse("generation:job_create")).content.decode()
+
+
 def test_the_job_form_searches_products_instead_of_listing_them_all(client, merchandiser, product, photo):
     from catalog.models import Product
 

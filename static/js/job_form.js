@@ -104,7 +104,12 @@
           if (!data.available) { counter.textContent = ""; return; }
           counter.textContent = data.count + "/" + data.limit + " tokens" +
             (data.over ? ": CLIP reads the first " + data.limit + "; ignored: “" + data.ignored.slice(0, 120) + (data.ignored.length > 120 ? "…" : "") + "”" : "");
+          var unknown = name === "prompt" && data.unknown && data.unknown.length ? data.unknown : [];
+          if (unknown.length) {
+            counter.textContent += " · not known to the embedded model: " + unknown.slice(0, 12).join(", ") + (unknown.length > 12 ? "…" : "");
+          }
           counter.classList.toggle("over", data.over);
+          counter.classList.toggle("unknown", unknown.length > 0);
         })
         .catch(function () { counter.textContent = ""; });
     }
