@@ -146,3 +146,19 @@ def test_choosing_a_product_by_search_fills_its_photos(page, live_server, mercha
     page.dispatch_event("#id_product", "change")
     page.wait_for_function(f"() => Array.from(document.querySelectorAll('#id_source_photo option')).some(o => o.value === '{photo.pk}')")
     assert page.eval_on_selector("#id_source_photo", "s => s.value") == str(photo.pk)  # the only photo, chosen
+
+
+def test_the_prompt_says_which_words_the_embedded_model_does_not_know(page, live_server, merchandiser):
+    login(page, live_server, "merch")
+    for width, suffix in ((1280, ""), (390, "-phone")):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.goto(f"{live_server.url}/jobs/new/")
+        page.fill("#id_prompt", "red water bottle on a concrete shelf, studio lighting")
+        page.wait_for_function("() => document.getElementById('token-count-prompt').textContent.includes('not known')")
+        counter = page.inner_text("#token-count-prompt")
+        assert counter.endswith("not known to the embedded model: concrete, shelf"), counter
+        page.click("#model-words summary")
+        assert "wooden table" in page.inner_text("#model-words")
+        assert page.evaluate("document.documentElement.scrollWidth") <= width  # nothing wider than the screen
+        page.locator("#model-words").scroll_into_view_if_needed()
+        shot(page, f"job-form-model-words{suffix}")
