@@ -205,7 +205,8 @@ class GenerationJob(models.Model):
         indexes = [
             models.Index(fields=["experiment", "run_name"]),
             models.Index(fields=["campaign", "status"], name="job_campaign_status_idx"),
-            models.Index(fields=["status", "decision", "finished_at"], name="job_review_queue_idx"),
+            # The review queue (oldest first, then id): its first page read straight from the index.
+            models.Index(fields=["status", "decision", "finished_at", "id"], name="job_review_queue_idx"),
             models.Index(fields=["decision", "-created_at"], name="job_decision_recent_idx"),
         ]
         permissions = [("rerun_generationjob", "Can re-run a job with its identical seed")]

@@ -40,7 +40,6 @@ def job_list(request: HttpRequest) -> HttpResponse:
         {
             "page": page,
             "filters": filters,
-            "products": Product.objects.only("sku", "name"),
             "modes": modes.choices(),
             "statuses": Status.choices,
             "querystring": urlencode({k: v for k, v in filters.items() if v}),
