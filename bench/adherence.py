@@ -11,6 +11,11 @@ For each named colour, product kind and surface of SD Studio's product-shot gram
 - kind: the product region's silhouette, cropped to its box, overlaps the named kind's
   template best (IoU against a rendered silhouette of every kind).
 
+The natural part (``bench/data/natural_prompts.csv``) asks the same of 42 prompts written by hand as a shop
+would type them (no "product shot of" scaffolding, other word orders, plurals, upper case, words outside the
+grammar such as "kitchen counter", "concrete", "shelf", "trainers"), each with the colour, kind and surface a
+person expects (no surface scored where the prompt names none).
+
 Prints the share of seeds that match, per colour / surface / kind, at each guidance
 scale and step count asked for, and each setting's detail (mean absolute Laplacian of the
 image's luminance at 128 px, on 0-255: what fewer steps lose), then one table of them all.
@@ -19,10 +24,12 @@ Run it on the machine that will serve the model:
     .venv/bin/python bench/adherence.py                     # 512x512, 30 steps, guidance 1.0 and 7.5, 8 seeds
     .venv/bin/python bench/adherence.py --full              # guidance 1.0, 4.0, 7.5, 12.0 at 30 steps; 15 and 50 steps at 7.5
     .venv/bin/python bench/adherence.py --size 256 --seeds 4   # a quicker look
+    .venv/bin/python bench/adherence.py --parts natural        # the hand-written prompts only
 """
 from __future__ import annotations
 
 import argparse
+import csv
 import os
 import sys
 import time
@@ -135,6 +142,22 @@ def detail(a: np.ndarray) -> float:
     return float(np.abs(lap).mean())
 
 
+TESTS = ("colour", "background", "surface", "kind", "natural colour", "natural kind", "natural surface")
+NATURAL_PROMPTS = ROOT / "bench" / "data" / "natural_prompts.csv"
+
+
+def natural_prompts() -> list[dict[str, str]]:
+    """The hand-written prompts, each with the colour, kind and surface (or none) a person expects to see."""
+    from generation import productshots
+
+    with NATURAL_PROMPTS.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    for row in rows:  # labels are the renderer's names: a typo here would score as a miss
+        assert row["colour"] in productshots.COLOURS and row["kind"] in productshots.KINDS, row
+        assert row["surface"] in ("", *productshots.SURFACES), row
+    return rows
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", type=int, default=512)
@@ -145,6 +168,7 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--save", type=Path, default=None, help="Write a contact sheet per setting into this folder.")
+    parser.add_argument("--parts", default="grammar,natural", help="grammar (the captions' grammar), natural (hand-written prompts)")
     args = parser.parse_args()
     import django
 
@@ -170,13 +194,21 @@ def main() -> int:
     for i, colour in enumerate(colours):
         for seed in range(args.seeds):
             kind = kinds[(i + seed) % len(kinds)]
-            cases.append(("colour", colour, kind, "gray", seed))
+            cases.append(["colour", colour, kind, "gray", seed])
     for i, surface in enumerate(surfaces):
         for seed in range(args.seeds):
             kind = kinds[(i + seed) % len(kinds)]
             colour = ("red", "blue", "green", "orange")[(i + seed) % 4] if surface != "blue" else "red"
-            cases.append(("surface", colour, kind, surface, seed))
+            cases.append(["surface", colour, kind, surface, seed])
     phrases = {s: productshots.SURFACES[s][0][0] for s in surfaces}
+    for case in cases:
+        case.append(f"product shot of {case[1]} {productshots.KINDS[case[2]][0]} on a {phrases[case[3]]}, studio lighting")
+    parts = set(args.parts.split(","))
+    if "grammar" not in parts:
+        cases = []
+    if "natural" in parts:
+        cases += [["natural", row["colour"], row["kind"], row["surface"], seed, row["prompt"]]
+                  for row in natural_prompts() for seed in range(args.seeds)]
     print(f"model {loaded.model_label} on {loaded.device}, {args.size}x{args.size}, euler_a, {args.seeds} seeds per item", flush=True)
     summary = []
     for steps, guidance in settings:
@@ -186,11 +218,10 @@ def main() -> int:
         sheet = []
         for start in range(0, len(cases), args.batch):
             chunk = cases[start:start + args.batch]
-            specs = [runner.JobSpec(prompt=f"product shot of {colour} {productshots.KINDS[kind][0]} on a {phrases[surface]}, studio lighting",
-                                    seed=1000 + seed, num_inference_steps=steps, guidance_scale=guidance, width=args.size,
-                                    height=args.size) for _, colour, kind, surface, seed in chunk]
+            specs = [runner.JobSpec(prompt=prompt, seed=1000 + seed, num_inference_steps=steps, guidance_scale=guidance,
+                                    width=args.size, height=args.size) for *_, seed, prompt in chunk]
             for case, result in zip(chunk, runner.run_batch(specs, loaded)):
-                test, colour, kind, surface, _ = case
+                test, colour, kind, surface, _, _ = case
                 a = np.asarray(result.image.convert("RGB").resize((128, 128), Image.Resampling.BOX))
                 mask = product_mask(a)
                 details.append(detail(a))
@@ -198,18 +229,23 @@ def main() -> int:
                     hits.setdefault(("colour", colour), []).append(classify_colour(a, mask, productshots.COLOURS) == colour)
                     hits.setdefault(("kind", kind), []).append(classify_kind(mask, templates) == kind)
                     hits.setdefault(("background", colour), []).append(classify_surface(a) == surface)
-                else:
+                elif test == "surface":
                     hits.setdefault(("surface", surface), []).append(classify_surface(a) == surface)
+                else:  # a hand-written prompt: its colour, kind and (where it names one) surface
+                    hits.setdefault(("natural colour", colour), []).append(classify_colour(a, mask, productshots.COLOURS) == colour)
+                    hits.setdefault(("natural kind", kind), []).append(classify_kind(mask, templates) == kind)
+                    if surface:
+                        hits.setdefault(("natural surface", surface), []).append(classify_surface(a) == surface)
                 sheet.append(result.image.resize((96, 96)))
         seconds = time.perf_counter() - started
         print(f"\nsteps {steps}, guidance {guidance:g}  ({len(cases)} images, {seconds:.0f} s)")
         # colour, background (the gray of those same images) and kind: the colour test; surface: six surfaces.
         row = [steps, guidance]
-        for test in ("colour", "background", "surface", "kind"):
+        for test in TESTS:
             rows = [(name, v) for (t, name), v in hits.items() if t == test]
-            total = sum(sum(v) for _, v in rows) / max(1, sum(len(v) for _, v in rows))
+            total = sum(sum(v) for _, v in rows) / sum(len(v) for _, v in rows) if rows else float("nan")
             row.append(total)
-            print(f"  {test:8s} {total:6.1%}  " + "  ".join(f"{name} {sum(v)}/{len(v)}" for name, v in rows))
+            print(f"  {test:15s} {total:6.1%}  " + "  ".join(f"{name} {sum(v)}/{len(v)}" for name, v in rows))
         row.append(float(np.median(details)))
         print(f"  detail   {row[-1]:.2f} (median of {len(details)})")
         summary.append(row)
@@ -220,9 +256,9 @@ def main() -> int:
             for n, image in enumerate(sheet):
                 grid.paste(image, ((n % columns) * 96, (n // columns) * 96))
             grid.save(args.save / f"adherence-steps{steps}-g{guidance:g}.png")
-    print(f"\n| steps | guidance | colour | background | surface | kind | detail |\n| --: | --: | --: | --: | --: | --: | --: |")
+    print("\n| steps | guidance | " + " | ".join(TESTS) + " | detail |\n| --: | --: | " + "--: | " * len(TESTS) + "--: |")
     for steps, guidance, *shares, sharpness in summary:
-        print(f"| {steps} | {guidance:g} | " + " | ".join(f"{v:.1%}" for v in shares) + f" | {sharpness:.2f} |")
+        print(f"| {steps} | {guidance:g} | " + " | ".join("-" if v != v else f"{v:.1%}" for v in shares) + f" | {sharpness:.2f} |")
     return 0
 
 
