@@ -156,7 +156,9 @@ def test_the_worker_reuses_its_database_connection_between_jobs(restore_connecti
         GenerationJob.objects.exists()
         return connection.connection
 
-    # as the web's default (one connection per request), a job boundary opens a new connection
+    # with one connection per request or job (CONN_MAX_AGE 0), a job boundary opens a new connection
+    connection.settings_dict["CONN_MAX_AGE"] = 0  # the web's is 60 s (DATABASE_CONN_MAX_AGE)
+    connection.close()
     assert connection_after_a_job() is not connection_after_a_job()
     # in a worker, the connection outlives the job boundary
     keep_database_connections(600)
