@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.http import JsonResponse
 from django.shortcuts import render
 
-OPEN_PREFIXES = ("/accounts/", "/admin/", "/django-rq/", "/static/", "/p/")  # sign-in, admin areas (own checks), public images
+OPEN_PREFIXES = ("/accounts/", "/admin/", "/django-rq/", "/static/", "/p/", "/jsi18n/")  # sign-in, admin areas (own checks), public images, JS words
 
 
 def has_role(user) -> bool:

@@ -5,9 +5,10 @@ from django.contrib.auth.models import AnonymousUser
 from django.http import Http404
 from django.contrib.admin.views.decorators import user_passes_test
 from django.urls import URLPattern, include, path, re_path
+from django.views.i18n import JavaScriptCatalog
 from django_rq.urls import get_admin_urlpatterns, get_api_urlpatterns
 
-from sdstudio import media, views
+from sdstudio import language, media, views
 
 # The RQ dashboard can requeue and delete jobs: superusers only, not every staff member.
 _superusers_only = user_passes_test(lambda u: u.is_active and u.is_superuser, login_url="admin:login")
@@ -46,6 +47,8 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("verify/", views.verify, name="verify"),
     path("api/", include("api.urls")),
+    path("accounts/language/", language.set_language, name="set_language"),
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("accounts/password_reset/", views.password_reset, name="password_reset"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
