@@ -243,7 +243,7 @@ def browser():
 
 @pytest.fixture
 def page(browser, request):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")  # pages follow Accept-Language
     page = context.new_page()
     page.set_default_timeout(20_000)
     # Every page a browser test opens is also checked against the Content Security Policy: a blocked script,
