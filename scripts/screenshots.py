@@ -37,7 +37,7 @@ def main() -> None:
         page.goto(f"{args.url}/accounts/login/")
         page.fill("#id_username", args.user)
         page.fill("#id_password", logins[args.user].strip())
-        page.click("button[type=submit]")
+        page.click("main button[type=submit]")
         page.wait_for_url(f"{args.url}/")
         page.wait_for_load_state("networkidle")
         page.screenshot(path=str(args.out / f"{args.prefix}home.png"), full_page=True)
