@@ -53,7 +53,6 @@ def set_language(request: HttpRequest) -> HttpResponse:
     """The header's switch: POST language (en, fr) and next; stored on the user, and in a cookie for the login page."""
     language = request.POST.get("language", "")
     if language not in dict(settings.LANGUAGES):
-        translation.activate(translation.get_language())
         choices = ", ".join(code for code, _name in settings.LANGUAGES)
         return HttpResponseBadRequest(_("Unknown language “%(language)s”: choose one of %(choices)s.")
                                       % {"language": language[:20], "choices": choices})

@@ -11,9 +11,7 @@ from generation.selectors import jobs_for_listing
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    from generation.models import Status
-
-    counts = [(status, Status(status).label, n) for status, n in GenerationJob.objects.values_list("status").annotate(n=Count("id"))]
+    counts = dict(GenerationJob.objects.values_list("status").annotate(n=Count("id")))
     return render(
         request,
         "home.html",
