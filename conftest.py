@@ -79,6 +79,7 @@ def worker_env(**overrides: str) -> dict[str, str]:
         "SDSTUDIO_PROGRESS_INTERVAL": "0",
         "HF_HUB_OFFLINE": "1",
         "PYTHONUNBUFFERED": "1",
+        "LC_ALL": "C.UTF-8",  # manage.py speaks the shell's language: the tests read its English
     }
     env.update(overrides)
     return env

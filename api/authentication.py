@@ -4,6 +4,7 @@ from django.utils import timezone
 from rest_framework import authentication, exceptions
 
 from api.models import ApiToken, hash_token
+from django.utils.translation import gettext
 
 
 class ApiTokenAuthentication(authentication.BaseAuthentication):
@@ -16,10 +17,10 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         if not header or header[0].lower() not in self.keywords:
             return None
         if len(header) != 2:
-            raise exceptions.AuthenticationFailed("Send the token as 'Authorization: Bearer <token>'.")
+            raise exceptions.AuthenticationFailed(gettext("Send the token as 'Authorization: Bearer <token>'."))
         token = ApiToken.objects.select_related("user").filter(key_hash=hash_token(header[1]), revoked_at__isnull=True).first()
         if token is None or not token.user.is_active:
-            raise exceptions.AuthenticationFailed("This API token is not valid (revoked, or mistyped).")
+            raise exceptions.AuthenticationFailed(gettext("This API token is not valid (revoked, or mistyped)."))
         now = timezone.now()
         if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
             ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)

@@ -8,6 +8,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from api.models import ApiToken
+from django.utils.translation import gettext
 
 
 @login_required
@@ -17,7 +18,7 @@ def tokens(request: HttpRequest) -> HttpResponse:
         if request.POST.get("action") == "revoke":
             revoked = ApiToken.objects.filter(pk=request.POST.get("token_id") or 0, user=request.user, revoked_at__isnull=True)
             if revoked.update(revoked_at=timezone.now()):
-                messages.success(request, "Token revoked: it stops working at once.")
+                messages.success(request, gettext("Token revoked: it stops working at once."))
             return redirect("api:tokens")
         _, new_token = ApiToken.issue(user=request.user, name=request.POST.get("name", ""))
     mine = ApiToken.objects.filter(user=request.user)

@@ -8,6 +8,7 @@ from catalog.models import Product, ProductPhoto, ProductVariant
 from generation import parameters as P
 from generation import modes
 from generation.models import Decision, GenerationJob
+from django.utils.translation import gettext, gettext_lazy
 
 
 def absolute(request, path: str) -> str:
@@ -21,9 +22,8 @@ class VariantSerializer(serializers.ModelSerializer):
 
 
 class PhotoSerializer(serializers.ModelSerializer):
-    image_url = serializers.SerializerMethodField(help_text="The stored photo (PNG), for this API's clients.")
-    mask_unsure = serializers.BooleanField(read_only=True, help_text="The automatic mask may have missed the product: "
-                                                                     "send a box (POST /api/photos/{id}/mask/).")
+    image_url = serializers.SerializerMethodField(help_text=gettext_lazy("The stored photo (PNG), for this API's clients."))
+    mask_unsure = serializers.BooleanField(read_only=True, help_text=gettext_lazy("The automatic mask may have missed the product: send a box (POST /api/photos/{id}/mask/)."))
 
     class Meta:
         model = ProductPhoto
@@ -65,9 +65,8 @@ class JobCreateSerializer(serializers.Serializer):
 
     product = serializers.SlugRelatedField(slug_field="sku", queryset=Product.objects.all(), required=False, allow_null=True)
     source_photo = serializers.PrimaryKeyRelatedField(queryset=ProductPhoto.objects.all(), required=False, allow_null=True,
-                                                      help_text="img2img and scene: one of the product's photos.")
-    mask = serializers.ImageField(required=False, help_text="scene: a PNG at the photo's size, white = the product "
-                                                            "(default: the photo's own mask).")
+                                                      help_text=gettext_lazy("img2img and scene: one of the product's photos."))
+    mask = serializers.ImageField(required=False, help_text=gettext_lazy("scene: a PNG at the photo's size, white = the product (default: the photo's own mask)."))
     model = serializers.CharField(required=False, allow_blank=True, max_length=500,
                                   help_text="The model to run on (default: the configured one); the job waits for a worker "
                                             "serving it.")
@@ -81,17 +80,17 @@ class JobCreateSerializer(serializers.Serializer):
     def validate(self, data):
         photo, product = data.get("source_photo"), data.get("product")
         if photo is not None and product is not None and photo.product_id != product.pk:
-            raise serializers.ValidationError({"source_photo": f"Photo #{photo.pk} is not a photo of {product.sku}."})
+            raise serializers.ValidationError({"source_photo": gettext("Photo #%(pk)s is not a photo of %(sku)s.") % {"pk": photo.pk, "sku": product.sku}})
         return data
 
 
 class JobSerializer(serializers.ModelSerializer):
     product = serializers.SlugRelatedField(slug_field="sku", read_only=True)
     progress = serializers.SerializerMethodField()
-    output_url = serializers.SerializerMethodField(help_text="The PNG (with its Content Credentials), once succeeded.")
-    public_url = serializers.SerializerMethodField(help_text="The public link of an approved output (no login).")
+    output_url = serializers.SerializerMethodField(help_text=gettext_lazy("The PNG (with its Content Credentials), once succeeded."))
+    public_url = serializers.SerializerMethodField(help_text=gettext_lazy("The public link of an approved output (no login)."))
     kept_warnings = serializers.ListField(child=serializers.CharField(), read_only=True,
-                                          help_text="A scene: what to check on the kept region before approving.")
+                                          help_text=gettext_lazy("A scene: what to check on the kept region before approving."))
 
     class Meta:
         model = GenerationJob
@@ -130,7 +129,7 @@ class DecisionSerializer(serializers.Serializer):
     decision = serializers.ChoiceField(choices=Decision.choices)
     reason = serializers.CharField(allow_blank=True, required=False, max_length=2000)
     confirm = serializers.BooleanField(required=False, default=False,
-                                       help_text="A scene with warnings on what it kept (kept_warnings) is approved only with true.")
+                                       help_text=gettext_lazy("A scene with warnings on what it kept (kept_warnings) is approved only with true."))
 
 
 class CampaignSerializer(serializers.Serializer):
@@ -141,7 +140,7 @@ class CampaignSerializer(serializers.Serializer):
     mode = serializers.CharField()
     prompt_template = serializers.CharField()
     negative_prompt = serializers.CharField(required=False, allow_blank=True, default="")
-    parameters = serializers.DictField(required=False, default=dict, help_text="Other job parameters: steps, guidance, ...")
+    parameters = serializers.DictField(required=False, default=dict, help_text=gettext_lazy("Other job parameters: steps, guidance, ..."))
     seeds_per_item = serializers.IntegerField(required=False, default=1)
     base_seed = serializers.IntegerField(required=False, allow_null=True, default=None)
     selection = serializers.DictField(help_text='{"skus": [...]} or filters: category, product_type, vendor, tag; {"all": true}.')

@@ -32,6 +32,7 @@ from generation import services
 from generation.models import GenerationJob
 from generation.selectors import filter_jobs
 from sdstudio.roles import require
+from django.utils.translation import gettext, gettext_lazy
 
 
 def handle_exception(exc, context):
@@ -46,7 +47,7 @@ IDEMPOTENCY_KEY_MAX = 255  # the column's length: a longer key would be cut, and
 
 
 def _require(request, perm: str, what: str) -> None:
-    require(request.user, perm, f"Your role cannot {what}.")
+    require(request.user, perm, gettext("Your role cannot %(what)s.") % {"what": what})
 
 
 class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
@@ -62,7 +63,7 @@ class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cr
         return queryset.filter(Q(sku__icontains=query) | Q(name__icontains=query)) if query else queryset
 
     def create(self, request, *args, **kwargs):
-        _require(request, "catalog.add_product", "create products")  # the role first: no body is parsed for a refusal
+        _require(request, "catalog.add_product", gettext_lazy("create products"))  # the role first: no body is parsed for a refusal
         return super().create(request, *args, **kwargs)
 
     def perform_create(self, serializer):
@@ -72,15 +73,15 @@ class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cr
             category=data.get("category", ""), user=self.request.user)
 
     @extend_schema(request={"multipart/form-data": inline_serializer("PhotoUpload", {"image": serializers.ImageField()})},
-                   responses={201: PhotoSerializer, 400: OpenApiResponse(description="Refused by the photo intake, with why.")})
+                   responses={201: PhotoSerializer, 400: OpenApiResponse(description=gettext_lazy("Refused by the photo intake, with why."))})
     @action(detail=True, methods=["post"], parser_classes=[MultiPartParser, FormParser])
     def photos(self, request, sku=None):
         """Add a photo through the safe intake (format from the bytes, size and pixel caps, EXIF, alpha kept as mask)."""
-        _require(request, "catalog.add_productphoto", "add photos")
+        _require(request, "catalog.add_productphoto", gettext_lazy("add photos"))
         product = self.get_object()
         upload = request.FILES.get("image")
         if upload is None:
-            return Response({"image": ["Send the photo as the multipart field 'image'."]}, status=400)
+            return Response({"image": [gettext("Send the photo as the multipart field 'image'.")]}, status=400)
         try:
             photo, notes = catalog_services.photo_add(product=product, data=upload.read(), name=upload.name, user=request.user)
         except catalog_services.DuplicatePhoto as duplicate:
@@ -102,17 +103,17 @@ class PhotoViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
 
     @extend_schema(request=inline_serializer("MaskHints", {
         "box": serializers.ListField(child=serializers.FloatField(), min_length=4, max_length=4, required=False,
-                                     help_text="x0, y0, x1, y1 around the product, in the photo's pixels."),
+                                     help_text=gettext_lazy("x0, y0, x1, y1 around the product, in the photo's pixels.")),
         "add": serializers.ListField(child=serializers.ListField(child=serializers.FloatField()), required=False,
-                                     help_text="Points [x, y] on the product."),
+                                     help_text=gettext_lazy("Points [x, y] on the product.")),
         "remove": serializers.ListField(child=serializers.ListField(child=serializers.FloatField()), required=False,
-                                        help_text="Points [x, y] on the scene."),
-    }), responses={200: PhotoSerializer, 400: OpenApiResponse(description="A box or point that is wrong, with why.")})
+                                        help_text=gettext_lazy("Points [x, y] on the scene.")),
+    }), responses={200: PhotoSerializer, 400: OpenApiResponse(description=gettext_lazy("A box or point that is wrong, with why."))})
     @action(detail=True, methods=["post"], url_path="mask")
     def mask(self, request, pk=None):
         """Find the product from a box and points (GrabCut) and store it as the photo's mask; points alone refine the
         current mask."""
-        _require(request, "catalog.change_productphoto", "change a photo's mask")
+        _require(request, "catalog.change_productphoto", gettext_lazy("change a photo's mask"))
         photo = self.get_object()
         data = request.data if isinstance(request.data, dict) else {}
         catalog_services.photo_set_mask_from_hints(photo=photo, box=data.get("box") or None, add=data.get("add") or (),
@@ -122,8 +123,8 @@ class PhotoViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
-    description="Any unique string per intended job: a retry with the same key and body returns the first answer "
-                "instead of queuing the job twice.")
+    description=gettext_lazy("Any unique string per intended job: a retry with the same key and body returns the first answer "
+                             "instead of queuing the job twice."))
 
 
 class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -140,14 +141,14 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
 
     @extend_schema(request={"application/json": JobCreateSerializer, "multipart/form-data": JobCreateSerializer},
                    parameters=[IDEMPOTENCY_HEADER],
-                   responses={201: JobSerializer, 200: OpenApiResponse(JobSerializer, description="A replay of an Idempotency-Key."),
-                              409: OpenApiResponse(description="The Idempotency-Key was used with another body.")})
+                   responses={201: JobSerializer, 200: OpenApiResponse(JobSerializer, description=gettext_lazy("A replay of an Idempotency-Key.")),
+                              409: OpenApiResponse(description=gettext_lazy("The Idempotency-Key was used with another body."))})
     def create(self, request):
         """Queue a job. Send an Idempotency-Key so that a retry after a lost answer does not queue it twice."""
-        _require(request, "generation.add_generationjob", "start generation jobs")
+        _require(request, "generation.add_generationjob", gettext_lazy("start generation jobs"))
         key = request.headers.get("Idempotency-Key", "").strip()
         if len(key) > IDEMPOTENCY_KEY_MAX:
-            return Response({"detail": f"The Idempotency-Key is {len(key)} characters long; the limit is {IDEMPOTENCY_KEY_MAX}."},
+            return Response({"detail": gettext("The Idempotency-Key is %(count)s characters long; the limit is %(IDEMPOTENCY_KEY_MAX)s.") % {"count": len(key), "IDEMPOTENCY_KEY_MAX": IDEMPOTENCY_KEY_MAX}},
                             status=400)
         serializer = JobCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -180,12 +181,10 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         if earlier is None:
             return None
         if earlier.request_hash != request_hash:
-            return Response({"detail": f"The Idempotency-Key {key!r} was already used for another request; use a new key "
-                                       "for a new job."}, status=409)
+            return Response({"detail": gettext("The Idempotency-Key “%(key)s” was already used for another request; use a new key for a new job.") % {"key": key}}, status=409)
         job = GenerationJob.objects.filter(pk=earlier.job_ids[0]).first()
         if job is None:
-            return Response({"detail": f"The job this Idempotency-Key queued (#{earlier.job_ids[0]}) was deleted since; use a "
-                                       "new key to queue it again."}, status=410)
+            return Response({"detail": gettext("The job this Idempotency-Key queued (#%(value)s) was deleted since; use a new key to queue it again.") % {"value": earlier.job_ids[0]}}, status=410)
         response = Response(JobSerializer(job, context={"request": request}).data, status=200)
         response["Idempotent-Replayed"] = "true"
         return response
@@ -198,7 +197,7 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
             from catalog import masks
 
             if source is None:
-                raise DjangoValidationError({"mask": "A mask goes with a source photo."})
+                raise DjangoValidationError({"mask": gettext("A mask goes with a source photo.")})
             try:
                 mask = masks.decode(mask_bytes, (source.width, source.height))
             except DjangoValidationError as exc:
@@ -206,9 +205,8 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         model = data.get("model")
         known = services.known_models() if model and model != "embedded" else set()
         if known and model not in known:
-            raise DjangoValidationError({"model": f"No worker serves {model[:100]!r} and it is not configured: use one of "
-                                                  f"{', '.join(sorted(known - {''})) or 'the default model'}, "
-                                                  "or start a worker for it first (SDSTUDIO_MODEL=... manage.py rqworker generation)."})
+            raise DjangoValidationError({"model": gettext("No worker serves “%(value)s” and it is not configured: use one of %(value2)s, or start a worker for "
+                                                          "it first (SDSTUDIO_MODEL=... manage.py rqworker generation).") % {"value": model[:100], "value2": ', '.join(sorted(known - {''})) or 'the default model'}})
         return services.job_create(**params, product=data.get("product"), source_photo=source, mask=mask, user=request.user,
                                    model_id=None if not model else ("" if model == "embedded" else model))
 
@@ -234,7 +232,7 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         """The output PNG, byte for byte (parameters, XMP and its C2PA manifest intact)."""
         job = self.get_object()
         if not job.output:
-            return Response({"detail": f"Job #{job.pk} is {job.status}: no output yet."}, status=404)
+            return Response({"detail": gettext("Job #%(pk)s is %(status)s: no output yet.") % {"pk": job.pk, "status": job.get_status_display().lower()}}, status=404)
         return FileResponse(job.output.open("rb"), content_type="image/png", as_attachment=True,
                             filename=f"sdstudio-job{job.pk}-seed{job.seed}.png")
 
@@ -244,7 +242,7 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         """Score the output with the brief's rubric (reviewers); a second call updates your scores."""
         from evaluation.services import evaluation_submit
 
-        _require(request, "evaluation.add_evaluation", "score outputs")
+        _require(request, "evaluation.add_evaluation", gettext_lazy("score outputs"))
         serializer = EvaluationSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
@@ -258,7 +256,7 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         """Approve or reject the output for the shop (reviewers); approval gives it its public link."""
         from evaluation.services import decision_record
 
-        _require(request, "evaluation.add_reviewdecision", "approve or reject outputs")
+        _require(request, "evaluation.add_reviewdecision", gettext_lazy("approve or reject outputs"))
         serializer = DecisionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         job = self.get_object()
@@ -331,7 +329,7 @@ class CampaignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         return self._act(request, "retry")
 
 
-CAMPAIGN_PARAMETER = OpenApiParameter("campaign", int, description="Only this campaign's approved images, in the order of its formats.")
+CAMPAIGN_PARAMETER = OpenApiParameter("campaign", int, description=gettext_lazy("Only this campaign's approved images, in the order of its formats."))
 
 
 class ExportViewSet(viewsets.ViewSet):

@@ -29,6 +29,7 @@ from urllib.parse import urljoin, urlsplit
 
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext
 
 MAX_REDIRECTS = 3
 USER_AGENT = "SD-Studio-image-fetcher/1.0"
@@ -66,15 +67,15 @@ def resolve(host: str, port: int) -> str:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
-        raise FetchRefused(f"The host {host[:100]!r} could not be resolved ({exc.strerror}).") from None
+        raise FetchRefused(gettext("The host “%(value)s” could not be resolved (%(strerror)s).") % {"value": host[:100], "strerror": exc.strerror}) from None
     except (UnicodeError, ValueError):  # the IDNA codec refuses a label over 63 characters, an empty label, ...
-        raise FetchRefused(f"{host[:100]!r} is not a valid host name.") from None
+        raise FetchRefused(gettext("“%(value)s” is not a valid host name.") % {"value": host[:100]}) from None
     addresses = [info[4][0] for info in infos]
     allowed = set(settings.SDSTUDIO_FETCH_ALLOW_HOSTS)
     for address in addresses:
         if address not in allowed and not _public(address.split("%")[0]):
-            raise FetchRefused(f"{host} resolves to {address}, which is not a public internet address; SD Studio only fetches "
-                               "images from the public internet.")
+            raise FetchRefused(gettext("%(host)s resolves to %(address)s, which is not a public internet address; SD Studio only fetches "
+                                       "images from the public internet.") % {"host": host, "address": address})
     return addresses[0]
 
 
@@ -111,18 +112,18 @@ def fetch(url: str) -> tuple[bytes, str]:
             parts = urlsplit(url)
             port = parts.port
         except ValueError as exc:  # "Invalid IPv6 URL", "Port out of range 0-65535", a port that is not a number
-            raise FetchRefused(f"The image link {url[:200]!r} is not a valid URL ({exc}).") from None
+            raise FetchRefused(gettext("The image link “%(value)s” is not a valid URL (%(exc)s).") % {"value": url[:200], "exc": exc}) from None
         if parts.scheme not in ("http", "https"):
-            raise FetchRefused(f"Only http and https image links are fetched, not {parts.scheme or 'a bare path'}:.")
+            raise FetchRefused(gettext("Only http and https image links are fetched, not %(value)s:.") % {"value": parts.scheme or 'a bare path'})
         if not parts.hostname:
-            raise FetchRefused("The image link has no host name.")
+            raise FetchRefused(gettext("The image link has no host name."))
         if parts.username or parts.password:
-            raise FetchRefused("Image links with a user name or password are not fetched.")
+            raise FetchRefused(gettext("Image links with a user name or password are not fetched."))
         port = port or (443 if parts.scheme == "https" else 80)
         address = resolve(parts.hostname, port)
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            raise FetchRefused(f"The server took longer than {settings.SDSTUDIO_FETCH_TIMEOUT:g} s.")
+            raise FetchRefused(gettext("The server took longer than %(SDSTUDIO_FETCH_TIMEOUT)s s.") % {"SDSTUDIO_FETCH_TIMEOUT": format(settings.SDSTUDIO_FETCH_TIMEOUT, 'g')})
         cls = _PinnedHTTPSConnection if parts.scheme == "https" else _PinnedHTTPConnection
         # No single wait may pass the deadline; a drip of bytes is stopped by the deadline check between reads.
         connection = cls(parts.hostname, address, port, timeout=remaining)
@@ -133,33 +134,33 @@ def fetch(url: str) -> tuple[bytes, str]:
             if response.status in (301, 302, 303, 307, 308):
                 location = response.getheader("Location")
                 if not location:
-                    raise FetchRefused(f"The server answered {response.status} without a Location.")
+                    raise FetchRefused(gettext("The server answered %(status)s without a Location.") % {"status": response.status})
                 url = urljoin(url, location)
                 continue
             if response.status != 200:
-                raise FetchRefused(f"The server answered {response.status} {response.reason}.")
+                raise FetchRefused(gettext("The server answered %(status)s %(reason)s.") % {"status": response.status, "reason": response.reason})
             declared = (response.getheader("Content-Length") or "").strip()
             # isdigit() alone is true for "²", which int() refuses; a header that is no number is ignored (the cap holds)
             if declared.isascii() and declared.isdigit() and int(declared) > limit:
-                raise FetchRefused(f"The image is {filesizeformat(int(declared))}; the limit is {filesizeformat(limit)}.")
+                raise FetchRefused(gettext("The image is %(filesizeformat)s; the limit is %(filesizeformat2)s.") % {"filesizeformat": filesizeformat(int(declared)), "filesizeformat2": filesizeformat(limit)})
             chunks, size = [], 0
             while True:
                 if time.monotonic() > deadline:
-                    raise FetchRefused(f"The server took longer than {settings.SDSTUDIO_FETCH_TIMEOUT:g} s to send the image.")
+                    raise FetchRefused(gettext("The server took longer than %(SDSTUDIO_FETCH_TIMEOUT)s s to send the image.") % {"SDSTUDIO_FETCH_TIMEOUT": format(settings.SDSTUDIO_FETCH_TIMEOUT, 'g')})
                 chunk = response.read1(64 * 1024) if hasattr(response, "read1") else response.read(64 * 1024)
                 if not chunk:
                     break
                 size += len(chunk)
                 if size > limit:
-                    raise FetchRefused(f"The image is over the {filesizeformat(limit)} limit.")
+                    raise FetchRefused(gettext("The image is over the %(filesizeformat)s limit.") % {"filesizeformat": filesizeformat(limit)})
                 chunks.append(chunk)
             return b"".join(chunks), url
         except FetchRefused:
             raise
         except (OSError, http.client.HTTPException, ValueError) as exc:  # ValueError: http.client on a malformed answer
             if time.monotonic() > deadline or isinstance(exc, TimeoutError | socket.timeout):
-                raise FetchRefused(f"The server took longer than {settings.SDSTUDIO_FETCH_TIMEOUT:g} s to send the image.") from None
-            raise FetchRefused(f"The image could not be fetched ({type(exc).__name__}: {exc}).") from None
+                raise FetchRefused(gettext("The server took longer than %(SDSTUDIO_FETCH_TIMEOUT)s s to send the image.") % {"SDSTUDIO_FETCH_TIMEOUT": format(settings.SDSTUDIO_FETCH_TIMEOUT, 'g')}) from None
+            raise FetchRefused(gettext("The image could not be fetched (%(name)s: %(exc)s).") % {"name": type(exc).__name__, "exc": exc}) from None
         finally:
             connection.close()
-    raise FetchRefused(f"More than {MAX_REDIRECTS} redirects.")
+    raise FetchRefused(gettext("More than %(MAX_REDIRECTS)s redirects.") % {"MAX_REDIRECTS": MAX_REDIRECTS})

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django import forms
 
 from catalog.models import Product
+from django.utils.translation import gettext_lazy
 
 
 class ProductForm(forms.ModelForm):
@@ -14,4 +15,4 @@ class ProductForm(forms.ModelForm):
 
 class PhotoUploadForm(forms.Form):
     # A FileField, not an ImageField: the intake service decides what an image is, with its own messages.
-    photo = forms.FileField(help_text="JPEG, PNG, WebP or HEIC (phones), up to 40 megapixels.")
+    photo = forms.FileField(help_text=gettext_lazy("JPEG, PNG, WebP or HEIC (phones), up to 40 megapixels."))

@@ -30,6 +30,7 @@ from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from catalog import masks
 from sdstudio.images import pixels_sha256
+from django.utils.translation import gettext
 
 ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "HEIF")
 
@@ -111,10 +112,10 @@ def to_srgb(image: Image.Image, notes: list[str]) -> Image.Image:
         else:
             base = image if image.mode in ("RGB", "CMYK") else to_rgb(image)
             rgb = ImageCms.profileToProfile(base, source, ImageCms.createProfile("sRGB"), outputMode="RGB")
-            notes.append(f"Colours converted from the photo's profile ({description[:60] or 'unnamed'}) to sRGB.")
+            notes.append(gettext("Colours converted from the photo's profile (%(value)s) to sRGB.") % {"value": description[:60] or 'unnamed'})
     except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
         rgb = to_rgb(image)
-        notes.append("The photo's colour profile could not be read: it was dropped and its colours taken as sRGB.")
+        notes.append(gettext("The photo's colour profile could not be read: it was dropped and its colours taken as sRGB."))
     rgb.info.pop("icc_profile", None)
     return rgb
 
@@ -122,7 +123,8 @@ def to_srgb(image: Image.Image, notes: list[str]) -> Image.Image:
 def corrupt(exc: Exception) -> ValidationError:
     detail = str(exc).strip().rstrip(".") or type(exc).__name__
     return ValidationError(
-        f"The image could not be decoded completely ({detail}); the file is truncated or corrupt. Upload the original again.",
+        gettext("The image could not be decoded completely (%(detail)s); the file is truncated or corrupt. Upload the"
+                " original again.") % {"detail": detail},
         code="corrupt",
     )
 
@@ -132,10 +134,10 @@ def clean_photo(data: bytes, *, name: str | None = None) -> CleanPhoto:
     max_bytes = settings.SDSTUDIO_UPLOAD_MAX_BYTES
     max_pixels = settings.SDSTUDIO_UPLOAD_MAX_PIXELS
     if not data:
-        raise ValidationError("The file is empty. Choose a JPEG, PNG or WebP photo.", code="empty")
+        raise ValidationError(gettext("The file is empty. Choose a JPEG, PNG or WebP photo."), code="empty")
     if len(data) > max_bytes:
         raise ValidationError(
-            f"The file is {filesizeformat(len(data))}; the limit is {filesizeformat(max_bytes)}. Export a smaller JPEG or PNG.",
+            gettext("The file is %(filesizeformat)s; the limit is %(filesizeformat2)s. Export a smaller JPEG or PNG.") % {"filesizeformat": filesizeformat(len(data)), "filesizeformat2": filesizeformat(max_bytes)},
             code="too_large",
         )
     notes: list[str] = []
@@ -150,12 +152,13 @@ def clean_photo(data: bytes, *, name: str | None = None) -> CleanPhoto:
         declared = re.search(r"\((\d+) pixels\)", str(exc))
         size = f"{megapixels(int(declared.group(1)))} megapixels" if declared else "too many pixels"
         raise ValidationError(
-            f"The image is {size}; the limit is {megapixels(max_pixels)} megapixels. Resize it first.",
+            gettext("The image is %(size)s; the limit is %(megapixels)s megapixels. Resize it first.") % {"size": size, "megapixels": megapixels(max_pixels)},
             code="too_many_pixels",
         ) from None
     except UnidentifiedImageError:
         raise ValidationError(
-            "This file is not a JPEG, PNG or WebP image, nor a phone's HEIC (whatever its name says). Export the photo as JPEG or PNG.",
+            gettext("This file is not a JPEG, PNG or WebP image, nor a phone's HEIC (whatever its name says). Export the "
+                    "photo as JPEG or PNG."),
             code="format",
         ) from None
     except Exception as exc:  # Pillow raises many kinds of error on hostile headers; each means "corrupt".
@@ -164,16 +167,17 @@ def clean_photo(data: bytes, *, name: str | None = None) -> CleanPhoto:
         width, height = image.size
         if width * height > max_pixels:
             raise ValidationError(
-                f"Image is {width}x{height} px ({megapixels(width * height)} megapixels); the limit is {megapixels(max_pixels)} megapixels. Resize it first.",
+                gettext("Image is %(width)sx%(height)s px (%(megapixels)s megapixels); the limit is %(megapixels2)s "
+                        "megapixels. Resize it first.") % {"width": width, "height": height, "megapixels": megapixels(width * height), "megapixels2": megapixels(max_pixels)},
                 code="too_many_pixels",
             )
         if width < 16 or height < 16:
-            raise ValidationError(f"Image is {width}x{height} px; photos must be at least 16x16 px.", code="too_small")
+            raise ValidationError(gettext("Image is %(width)sx%(height)s px; photos must be at least 16x16 px.") % {"width": width, "height": height}, code="too_small")
         original_format = image.format or ""
         try:
             frames = getattr(image, "n_frames", 1)
             if frames > 1:
-                notes.append(f"Animated image: only the first of its {frames} frames was kept.")
+                notes.append(gettext("Animated image: only the first of its %(frames)s frames was kept.") % {"frames": frames})
                 image.seek(0)
             image.load()
             upright = ImageOps.exif_transpose(image)

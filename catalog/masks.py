@@ -18,6 +18,7 @@ from django.core.exceptions import ValidationError
 from PIL import Image
 
 from sdstudio.matting import smooth_surface
+from django.utils.translation import gettext
 
 WORK_SIZE = 256  # GrabCut runs on the photo reduced to this longest side; the mask is scaled back up
 BORDER_FRACTION = 0.03
@@ -155,16 +156,16 @@ def check(mask: Image.Image, size: tuple[int, int]) -> Image.Image:
     """A mask for a photo of ``size``, made binary, or ValidationError with what is wrong."""
     if mask.size != size:
         raise ValidationError(
-            f"The mask is {mask.width}x{mask.height} px but the photo is {size[0]}x{size[1]} px; draw it on the photo itself.",
+            gettext("The mask is %(width)sx%(height)s px but the photo is %(value)sx%(value2)s px; draw it on the photo itself.") % {"width": mask.width, "height": mask.height, "value": size[0], "value2": size[1]},
             code="mask_size",
         )
     mask = binarize(from_alpha(mask) or mask)  # a transparent drawing counts by its alpha, any other by its brightness
     kept = np.count_nonzero(np.asarray(mask)) / (size[0] * size[1])
     if kept < MIN_PRODUCT_FRACTION:
-        raise ValidationError("The mask is empty: paint over the product so SD Studio knows which pixels to keep.", code="mask_empty")
+        raise ValidationError(gettext("The mask is empty: paint over the product so SD Studio knows which pixels to keep."), code="mask_empty")
     if kept > MAX_PRODUCT_FRACTION:
         raise ValidationError(
-            f"The mask covers {kept:.0%} of the photo: nothing would be left to change. Erase the background from it.",
+            gettext("The mask covers %(kept)s of the photo: nothing would be left to change. Erase the background from it.") % {"kept": format(kept, '.0%')},
             code="mask_full",
         )
     return mask
@@ -175,12 +176,12 @@ def decode(data: bytes, size: tuple[int, int]) -> Image.Image:
     try:
         image = Image.open(io.BytesIO(data), formats=("PNG", "WEBP"))
         if image.width * image.height > size[0] * size[1] * 4:
-            raise ValidationError("The mask is far larger than the photo; draw it on the photo itself.", code="mask_size")
+            raise ValidationError(gettext("The mask is far larger than the photo; draw it on the photo itself."), code="mask_size")
         image.load()
     except ValidationError:
         raise
     except Exception:
-        raise ValidationError("The mask is not a PNG image: send it as an 8-bit PNG, white over the product.", code="mask_format") from None
+        raise ValidationError(gettext("The mask is not a PNG image: send it as an 8-bit PNG, white over the product."), code="mask_format") from None
     return check(image, size)
 
 
@@ -206,18 +207,18 @@ def parse_box(value, size: tuple[int, int]) -> tuple[int, int, int, int]:
     try:
         numbers = [float(v) for v in (value.split(",") if isinstance(value, str) else value)]
     except (TypeError, ValueError):
-        raise ValidationError("The box must be four numbers, x0,y0,x1,y1, in the photo's pixels.", code="box_format") from None
+        raise ValidationError(gettext("The box must be four numbers, x0,y0,x1,y1, in the photo's pixels."), code="box_format") from None
     if len(numbers) != 4 or not all(np.isfinite(numbers)):
-        raise ValidationError("The box must be four numbers, x0,y0,x1,y1, in the photo's pixels.", code="box_format")
+        raise ValidationError(gettext("The box must be four numbers, x0,y0,x1,y1, in the photo's pixels."), code="box_format")
     x0, y0, x1, y1 = (round(v) for v in numbers)
     width, height = size
     if x0 < 0 or y0 < 0 or x1 > width or y1 > height:
-        raise ValidationError(f"The box ({x0},{y0})-({x1},{y1}) reaches outside the photo, which is {width}x{height} px.",
+        raise ValidationError(gettext("The box (%(x0)s,%(y0)s)-(%(x1)s,%(y1)s) reaches outside the photo, which is %(width)sx%(height)s px.") % {"x0": x0, "y0": y0, "x1": x1, "y1": y1, "width": width, "height": height},
                               code="box_outside")
     if x1 - x0 < 4 or y1 - y0 < 4:
-        raise ValidationError("The box is empty: drag it around the whole product.", code="box_empty")
+        raise ValidationError(gettext("The box is empty: drag it around the whole product."), code="box_empty")
     if (x1 - x0) * (y1 - y0) >= width * height * MAX_PRODUCT_FRACTION:
-        raise ValidationError("The box is the whole photo: drag it around the product only, so its surroundings are scenery.",
+        raise ValidationError(gettext("The box is the whole photo: drag it around the product only, so its surroundings are scenery."),
                               code="box_full")
     return x0, y0, x1, y1
 
@@ -229,9 +230,9 @@ def parse_points(values, size: tuple[int, int]) -> list[tuple[int, int]]:
         try:
             x, y = (float(v) for v in (value.split(",") if isinstance(value, str) else value))
         except (TypeError, ValueError):
-            raise ValidationError(f"{value!r} is not a point: give x,y in the photo's pixels.", code="point_format") from None
+            raise ValidationError(gettext("“%(value)s” is not a point: give x,y in the photo's pixels.") % {"value": value}, code="point_format") from None
         if not (np.isfinite(x) and np.isfinite(y)) or not (0 <= x < size[0] and 0 <= y < size[1]):
-            raise ValidationError(f"The point ({x:g},{y:g}) is outside the photo, which is {size[0]}x{size[1]} px.",
+            raise ValidationError(gettext("The point (%(x)s,%(y)s) is outside the photo, which is %(value)sx%(value2)s px.") % {"x": format(x, 'g'), "y": format(y, 'g'), "value": size[0], "value2": size[1]},
                                   code="point_outside")
         points.append((round(x), round(y)))
     return points

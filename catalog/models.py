@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
+from django.utils.translation import gettext, gettext_lazy
 
 # A SKU is part of the product's URLs: letters, digits, ".", "_" and "-", starting with a letter or digit,
 # and none of the words the catalog's own URLs use.
@@ -16,10 +17,10 @@ RESERVED_SKUS = {"new", "feed.csv", "shop", "search.json"}
 def validate_sku(value: str) -> None:
     if not SKU_PATTERN.match(value or ""):
         raise ValidationError(
-            f"SKU {value[:80]!r} is not usable: use 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit "
-            "(for example AB-1234).", code="invalid_sku")
+            gettext("SKU “%(value)s” is not usable: use 1 to 64 letters, digits, '.', '_' or '-', starting with a letter "
+                    "or digit (for example AB-1234).") % {"value": value[:80]}, code="invalid_sku")
     if value.lower() in RESERVED_SKUS:
-        raise ValidationError(f"SKU {value!r} is reserved by the catalog's pages; choose another.", code="reserved_sku")
+        raise ValidationError(gettext("SKU “%(value)s” is reserved by the catalog's pages; choose another.") % {"value": value}, code="reserved_sku")
 
 
 class Product(models.Model):
@@ -33,7 +34,7 @@ class Product(models.Model):
     product_type = models.CharField(max_length=255, blank=True)
     tags = models.CharField(max_length=1000, blank=True)
     shop_status = models.CharField(max_length=16, blank=True, help_text="active, draft or archived in the shop.")
-    shop_image_count = models.PositiveIntegerField(default=0, help_text="Images the shop already has: exported images come after them.")
+    shop_image_count = models.PositiveIntegerField(default=0, help_text=gettext_lazy("Images the shop already has: exported images come after them."))
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -60,7 +61,7 @@ class ProductVariant(models.Model):
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="variants")
     sku = models.CharField("SKU", max_length=255, blank=True)
     barcode = models.CharField(max_length=64, blank=True)
-    options = models.JSONField(default=dict, blank=True, help_text="Option name -> value, e.g. {\"Color\": \"Black\"}.")
+    options = models.JSONField(default=dict, blank=True, help_text=gettext_lazy('Option name -> value, e.g. {"Color": "Black"}.'))
     position = models.PositiveIntegerField(default=1)
 
     class Meta:
@@ -82,7 +83,7 @@ class ShopImport(models.Model):
     file = models.FileField(upload_to="imports/")
     original_name = models.CharField(max_length=255, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
-    total = models.PositiveIntegerField(default=0, help_text="Products in the file.")
+    total = models.PositiveIntegerField(default=0, help_text=gettext_lazy("Products in the file."))
     done = models.PositiveIntegerField(default=0)
     report = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)
@@ -163,7 +164,7 @@ class ProductPhoto(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.product.sku} photo {self.pk} ({self.width}x{self.height})"
+        return gettext("%(sku)s photo %(pk)s (%(width)sx%(height)s)") % {"sku": self.product.sku, "pk": self.pk, "width": self.width, "height": self.height}
 
     @property
     def mask_unsure(self) -> bool:

@@ -12,36 +12,37 @@ from catalog.models import MaskSource, Product, ProductPhoto
 from sdstudio.images import thumbnail_png
 from sdstudio.roles import require
 from sdstudio.storedfiles import store_with_row
+from django.utils.translation import gettext
 
 
 class DuplicatePhoto(ValidationError):
     def __init__(self, existing: ProductPhoto):
         self.existing = existing
         super().__init__(
-            f"This photo is already on {existing.product.sku} (photo #{existing.pk}); it was not added twice.",
+            gettext("This photo is already on %(sku)s (photo #%(pk)s); it was not added twice.") % {"sku": existing.product.sku, "pk": existing.pk},
             code="duplicate",
         )
 
 
 @transaction.atomic
 def product_create(*, sku: str, name: str, description: str = "", category: str = "", user=None) -> Product:
-    require(user, "catalog.add_product", "Only merchandisers (or admins) can create products.")
+    require(user, "catalog.add_product", gettext("Only merchandisers (or admins) can create products."))
     sku = sku.strip()
     if not sku:
-        raise ValidationError({"sku": "Give the product a SKU."})
+        raise ValidationError({"sku": gettext("Give the product a SKU.")})
     product = Product(sku=sku, name=name.strip(), description=description.strip(), category=category.strip(), created_by=user)
     # The model's rules (validate_sku on the field) and limits, as field errors: SQLite would store a
     # 500-character name in a 200-character column.
     product.full_clean(exclude=["created_by"], validate_unique=False)
     if Product.objects.filter(sku__iexact=sku).exists():
-        raise ValidationError({"sku": f"SKU {sku} already exists; SKUs are unique."})
+        raise ValidationError({"sku": gettext("SKU %(sku)s already exists; SKUs are unique.") % {"sku": sku}})
     product.save()
     return product
 
 
 @transaction.atomic
 def product_update(*, product: Product, name: str, description: str = "", category: str = "", user=None) -> Product:
-    require(user, "catalog.change_product", "Only merchandisers (or admins) can change products.")
+    require(user, "catalog.change_product", gettext("Only merchandisers (or admins) can change products."))
     product.name = name.strip()
     product.description = description.strip()
     product.category = category.strip()
@@ -56,7 +57,7 @@ def photo_add(*, product: Product, data: bytes, name: str | None = None, user=No
     Returns the photo and notes for the user (e.g. an animation reduced to its first frame).
     Raises ValidationError (DuplicatePhoto for the same pixels already on this product).
     """
-    require(user, "catalog.add_productphoto", "Only merchandisers (or admins) can add photos.")
+    require(user, "catalog.add_productphoto", gettext("Only merchandisers (or admins) can add photos."))
     clean = clean_photo(data, name=name)
     return _store(product=product, clean=clean, user=user), clean.notes
 
@@ -109,7 +110,7 @@ def _first_mask(clean: CleanPhoto):
 
 def photo_set_mask(*, photo: ProductPhoto, data: bytes, user=None) -> ProductPhoto:
     """Store a drawn mask (PNG bytes, white = product) for the photo, or raise ValidationError with what is wrong."""
-    require(user, "catalog.change_productphoto", "Only merchandisers (or admins) can change a product's mask.")
+    require(user, "catalog.change_productphoto", gettext("Only merchandisers (or admins) can change a product's mask."))
     return _save_mask(photo, masks.decode(data, (photo.width, photo.height)), MaskSource.DRAWN, user)
 
 
@@ -125,7 +126,7 @@ def mask_from_hints(*, photo: ProductPhoto, box=None, add=(), remove=(), start=N
     box = masks.parse_box(box, size) if box not in (None, "", ()) else None
     add, remove = masks.parse_points(add, size), masks.parse_points(remove, size)
     if box is None and not add and not remove:
-        raise ValidationError("Give a box around the product, or points on the product (+) or on the scene (-).", code="no_hint")
+        raise ValidationError(gettext("Give a box around the product, or points on the product (+) or on the scene (-)."), code="no_hint")
     if box is None and start is None:
         start = photo_mask_image(photo)
     found = masks.from_hints(open_image(photo.image), box=box, add=add, remove=remove, start=start)
@@ -134,7 +135,7 @@ def mask_from_hints(*, photo: ProductPhoto, box=None, add=(), remove=(), start=N
 
 def photo_set_mask_from_hints(*, photo: ProductPhoto, box=None, add=(), remove=(), user=None) -> ProductPhoto:
     """Find the product from a box and points (mask_from_hints) and store it as the photo's mask."""
-    require(user, "catalog.change_productphoto", "Only merchandisers (or admins) can change a product's mask.")
+    require(user, "catalog.change_productphoto", gettext("Only merchandisers (or admins) can change a product's mask."))
     return _save_mask(photo, mask_from_hints(photo=photo, box=box, add=add, remove=remove), MaskSource.HINTED, user)
 
 
@@ -185,7 +186,7 @@ def catalog_import(*, rows, base_dir, user=None) -> dict:
     Existing SKUs are updated; a photo already on the product is recognised and not added twice.
     Returns {"created": n, "updated": n, "errors": [(line, message), ...]}.
     """
-    require(user, "catalog.add_product", "Only merchandisers (or admins) can import products.")
+    require(user, "catalog.add_product", gettext("Only merchandisers (or admins) can import products."))
     from pathlib import Path
 
     report = {"created": 0, "updated": 0, "errors": []}
@@ -194,9 +195,9 @@ def catalog_import(*, rows, base_dir, user=None) -> dict:
         try:
             with transaction.atomic():
                 if not row.get("sku"):
-                    raise ValidationError("the sku column is empty.")
+                    raise ValidationError(gettext("the sku column is empty."))
                 if not row.get("name"):
-                    raise ValidationError("the name column is empty.")
+                    raise ValidationError(gettext("the name column is empty."))
                 product = Product.objects.filter(sku=row["sku"]).first()
                 if product is None:
                     product = product_create(sku=row["sku"], name=row["name"], description=row.get("description", ""),
@@ -210,9 +211,9 @@ def catalog_import(*, rows, base_dir, user=None) -> dict:
                     path = (folder / row["photo"]).resolve()
                     # Photos come from the CSV's own folder: no absolute paths, no "../" out of it.
                     if Path(row["photo"]).is_absolute() or not path.is_relative_to(folder):
-                        raise ValidationError(f"photo {row['photo'][:200]!r} is outside the CSV's folder; give a path relative to it.")
+                        raise ValidationError(gettext("photo “%(value)s” is outside the CSV's folder; give a path relative to it.") % {"value": row['photo'][:200]})
                     if not path.is_file():
-                        raise ValidationError(f"photo file {row['photo'][:200]} not found.")
+                        raise ValidationError(gettext("photo file %(value)s not found.") % {"value": row['photo'][:200]})
                     try:
                         photo_add(product=product, data=path.read_bytes(), name=path.name, user=user)
                     except DuplicatePhoto:
@@ -228,8 +229,8 @@ def catalog_import(*, rows, base_dir, user=None) -> dict:
 def feed_token_create(*, user):
     """A new secret for the Merchant Center feed's link; the previous ones stop working (administrators only: every
     shop integration that fetches the feed must be given the new link)."""
-    require(user, "catalog.add_feedtoken", "Only an administrator can replace the feed link: every shop that fetches "
-                                                 "the feed must then be given the new one.")
+    require(user, "catalog.add_feedtoken", gettext("Only an administrator can replace the feed link: every shop that fetches the feed must then be given"
+                                                   " the new one."))
     import secrets
 
     from django.utils import timezone

@@ -13,6 +13,7 @@ from catalog import formats
 from catalog.models import ShopImport
 from sdstudio.roles import require
 from sdstudio.storedfiles import store_with_row
+from django.utils.translation import gettext
 
 logger = logging.getLogger(__name__)
 
@@ -22,14 +23,14 @@ SHOP_QUEUE = "shop"
 def shop_import_start(*, data: bytes, name: str = "", user=None):
     """Check a shop's product file (UTF-8, a header catalog.formats knows), store it and queue it for the shop worker;
     ValidationError if unusable."""
-    require(user, "catalog.add_product", "Only merchandisers (or admins) can import products.")
+    require(user, "catalog.add_product", gettext("Only merchandisers (or admins) can import products."))
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise ValidationError("The file is not UTF-8 text: export it again from Shopify (Products > Export).") from None
+        raise ValidationError(gettext("The file is not UTF-8 text: export it again from Shopify (Products > Export).")) from None
     rows, header, _ = formats.read_rows(text)
     if formats.detect(header) is None:
-        raise ValidationError("This is not a Shopify product CSV: its first line must name Handle and Title columns.")
+        raise ValidationError(gettext("This is not a Shopify product CSV: its first line must name Handle and Title columns."))
     with transaction.atomic():
         run = ShopImport(original_name=name[:255], created_by=user, total=len({row.get("Handle") for _, row in rows} - {""}))
         store_with_row(run, [(run.file, f"{uuid.uuid4().hex}.csv", data)])

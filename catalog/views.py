@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 from catalog import formats, masks, published, services, shopimports
 from catalog.forms import PhotoUploadForm, ProductForm
 from catalog.models import FeedToken, Product, ProductPhoto, ShopImport
+from django.utils.translation import gettext
 
 
 @login_required
@@ -50,7 +51,7 @@ def product_create(request: HttpRequest) -> HttpResponse:
             for field, errors in exc.message_dict.items():
                 form.add_error(field, errors)
         else:
-            messages.success(request, f"Product {product.sku} created. Add a photo to restyle it.")
+            messages.success(request, gettext("Product %(sku)s created. Add a photo to restyle it.") % {"sku": product.sku})
             return redirect(product)
     status = 400 if request.method == "POST" else 200
     return render(request, "catalog/product_form.html", {"form": form}, status=status)
@@ -84,7 +85,7 @@ def photo_upload(request: HttpRequest, sku: str) -> HttpResponse:
         except ValidationError as exc:
             form.add_error("photo", exc.messages)
         else:
-            messages.success(request, f"Photo added ({photo.width}x{photo.height} px).")
+            messages.success(request, gettext("Photo added (%(width)sx%(height)s px).") % {"width": photo.width, "height": photo.height})
             for note in notes:
                 messages.info(request, note)
             return redirect(product)
@@ -128,12 +129,12 @@ def photo_mask(request: HttpRequest, sku: str, pk: int) -> HttpResponse:
     photo = get_object_or_404(ProductPhoto.objects.select_related("product"), product__sku=sku, pk=pk)
     if request.method == "POST":
         if not request.user.has_perm("catalog.change_productphoto"):
-            return JsonResponse({"error": "Only merchandisers can change a photo's mask."}, status=403)
+            return JsonResponse({"error": gettext("Only merchandisers can change a photo's mask.")}, status=403)
         upload = request.FILES.get("mask")
         if upload is None:
-            return JsonResponse({"error": "Send the mask as a PNG file in the 'mask' field."}, status=400)
+            return JsonResponse({"error": gettext("Send the mask as a PNG file in the 'mask' field.")}, status=400)
         if upload.size > 8 * 1024 * 1024:
-            return JsonResponse({"error": "The mask file is over 8 MB; send an 8-bit PNG at the photo's size."}, status=400)
+            return JsonResponse({"error": gettext("The mask file is over 8 MB; send an 8-bit PNG at the photo's size.")}, status=400)
         try:
             services.photo_set_mask(photo=photo, data=upload.read(), user=request.user)
         except ValidationError as exc:
@@ -141,7 +142,7 @@ def photo_mask(request: HttpRequest, sku: str, pk: int) -> HttpResponse:
         return JsonResponse({"saved": True, "mask_source": photo.get_mask_source_display(), "url": request.path})
     mask = services.photo_mask_image(photo, automatic=request.GET.get("automatic") == "1")
     if mask is None:
-        raise Http404("This photo has no mask yet.")
+        raise Http404(gettext("This photo has no mask yet."))
     response = HttpResponse(masks.png(mask), content_type="image/png")
     response["Cache-Control"] = "private, no-store"
     return response
@@ -157,13 +158,13 @@ def photo_mask_hints(request: HttpRequest, sku: str, pk: int) -> HttpResponse:
     """
     photo = get_object_or_404(ProductPhoto.objects.select_related("product"), product__sku=sku, pk=pk)
     if not request.user.has_perm("catalog.change_productphoto"):
-        return JsonResponse({"error": "Only merchandisers can change a photo's mask."}, status=403)
+        return JsonResponse({"error": gettext("Only merchandisers can change a photo's mask.")}, status=403)
     start = None
     upload = request.FILES.get("mask")
     try:
         if upload is not None and not request.POST.get("box"):
             if upload.size > 8 * 1024 * 1024:
-                raise ValidationError("The mask file is over 8 MB; send an 8-bit PNG at the photo's size.")
+                raise ValidationError(gettext("The mask file is over 8 MB; send an 8-bit PNG at the photo's size."))
             start = masks.decode(upload.read(), (photo.width, photo.height))
         mask = services.mask_from_hints(photo=photo, box=request.POST.get("box") or None, add=request.POST.getlist("add"),
                                         remove=request.POST.getlist("remove"), start=start)
@@ -209,7 +210,7 @@ def shop(request: HttpRequest) -> HttpResponse:
                 return redirect(run)
     elif request.method == "POST" and request.POST.get("action") == "new_token":
         services.feed_token_create(user=request.user)  # administrators only: PermissionDenied is a 403 page
-        messages.success(request, "New feed link made; the old ones stop working.")
+        messages.success(request, gettext("New feed link made; the old ones stop working."))
         return redirect("catalog:shop")
     token = FeedToken.objects.filter(revoked_at__isnull=True).first()
     feed_url = request.build_absolute_uri(reverse("catalog:merchant_feed") + f"?token={token.token}") if token else ""
@@ -236,7 +237,8 @@ def merchant_feed(request: HttpRequest) -> HttpResponse:
     token = request.GET.get("token", "")
     if not request.user.is_authenticated:
         if not token or not FeedToken.objects.filter(token=token, revoked_at__isnull=True).exists():
-            return HttpResponse("This feed link is not valid (revoked or mistyped); ask for the current one on SD Studio's Shop page.\n",
+            return HttpResponse(gettext("This feed link is not valid (revoked or mistyped); ask for the current one on SD Studio's Shop page."
+                                        "\n"),
                                 status=403, content_type="text/plain; charset=utf-8")
     response = export_response("merchant", request, disposition="inline")
     response["Cache-Control"] = "private, max-age=60"

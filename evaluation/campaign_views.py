@@ -16,28 +16,33 @@ from django.views.decorators.http import require_POST
 
 from evaluation.services import decision_record_many
 from generation import campaigns, modes
-from generation.models import Campaign, GenerationJob, Status
+from generation.models import Campaign, Decision, GenerationJob, Status
+from django.utils.translation import gettext, gettext_lazy
 
 GRID_PAGE = 25  # products per grid page
 
 
 class CampaignForm(forms.Form):
-    name = forms.CharField(max_length=200)
-    mode = forms.ChoiceField(choices=modes.choices, initial="scene", widget=forms.RadioSelect)
+    name = forms.CharField(max_length=200, label=gettext_lazy("Name"))
+    mode = forms.ChoiceField(choices=modes.choices, initial="scene", widget=forms.RadioSelect, label=gettext_lazy("Mode"))
     prompt_template = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), initial="{name} on a wooden table, soft light",
-                                      help_text="Product fields: {name}, {vendor}, {type}, {category}, {sku}.")
-    negative_prompt = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
-    category = forms.CharField(required=False, help_text="Products of this category…")
-    product_type = forms.CharField(required=False, help_text="…of this product type (from the shop import)…")
-    tag = forms.CharField(required=False, help_text="…with this tag…")
-    skus = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, help_text="…or these SKUs (spaces or commas).")
-    formats = forms.MultipleChoiceField(choices=[(k, f"{v['label']} ({v['width']}x{v['height']})") for k, v in campaigns.FORMATS.items()],
-                                        initial=["square"], widget=forms.CheckboxSelectMultiple)
-    seeds_per_item = forms.IntegerField(min_value=1, max_value=campaigns.MAX_SEEDS, initial=2, label="Candidates per item")
-    num_inference_steps = forms.IntegerField(min_value=1, max_value=150, initial=30, label="Steps")
-    guidance_scale = forms.FloatField(min_value=0, max_value=30, initial=7.5, label="Guidance (CFG)")
-    alt_template = forms.CharField(max_length=300, initial="{name}, {format}", label="Alt text",
-                                   help_text="For the exported images: the product fields and {format}.")
+                                      label=gettext_lazy("Prompt template"),
+                                      help_text=gettext_lazy("Product fields: {name}, {vendor}, {type}, {category}, {sku}."))
+    negative_prompt = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, label=gettext_lazy("Negative prompt"))
+    category = forms.CharField(required=False, label=gettext_lazy("Category"), help_text=gettext_lazy("Products of this category…"))
+    product_type = forms.CharField(required=False, label=gettext_lazy("Product type"),
+                                   help_text=gettext_lazy("…of this product type (from the shop import)…"))
+    tag = forms.CharField(required=False, label=gettext_lazy("Tag"), help_text=gettext_lazy("…with this tag…"))
+    skus = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, label=gettext_lazy("SKUs"),
+                           help_text=gettext_lazy("…or these SKUs (spaces or commas)."))
+    formats = forms.MultipleChoiceField(choices=lambda: [(k, f"{gettext(v['label'])} ({v['width']}x{v['height']})")
+                                                         for k, v in campaigns.FORMATS.items()],
+                                        initial=["square"], widget=forms.CheckboxSelectMultiple, label=gettext_lazy("Formats"))
+    seeds_per_item = forms.IntegerField(min_value=1, max_value=campaigns.MAX_SEEDS, initial=2, label=gettext_lazy("Candidates per item"))
+    num_inference_steps = forms.IntegerField(min_value=1, max_value=150, initial=30, label=gettext_lazy("Steps"))
+    guidance_scale = forms.FloatField(min_value=0, max_value=30, initial=7.5, label=gettext_lazy("Guidance (CFG)"))
+    alt_template = forms.CharField(max_length=300, initial="{name}, {format}", label=gettext_lazy("Alt text"),
+                                   help_text=gettext_lazy("For the exported images: the product fields and {format}."))
 
     def selection(self) -> dict:
         data = self.cleaned_data
@@ -59,7 +64,7 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
 @login_required
 def campaign_new(request: HttpRequest) -> HttpResponse:
     if not request.user.has_perm("generation.add_generationjob"):
-        raise PermissionDenied("Only merchandisers (or admins) can start campaigns.")
+        raise PermissionDenied(gettext("Only merchandisers (or admins) can start campaigns."))
     form = CampaignForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -76,7 +81,7 @@ def campaign_new(request: HttpRequest) -> HttpResponse:
                 for error in errors:
                     form.add_error(target, error)
         else:
-            messages.success(request, f"Campaign {campaign.name!r}: {campaign.jobs.count()} jobs queued behind people's own jobs.")
+            messages.success(request, gettext("Campaign “%(name)s”: %(count)s jobs queued behind people's own jobs.") % {"name": campaign.name, "count": campaign.jobs.count()})
             return redirect(campaign)
     status = 400 if request.method == "POST" else 200
     return render(request, "campaigns/campaign_form.html", {"form": form}, status=status)
@@ -106,9 +111,9 @@ def campaign_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect(campaign)
-    messages.success(request, {"pause": "Paused: nothing more starts until you resume.", "resume": "Resumed.",
-                               "cancel": "Canceled: every job not finished was stopped.",
-                               "retry": "The failed jobs are queued again."}[action])
+    messages.success(request, {"pause": gettext("Paused: nothing more starts until you resume."), "resume": gettext("Resumed."),
+                               "cancel": gettext("Canceled: every job not finished was stopped."),
+                               "retry": gettext("The failed jobs are queued again.")}[action])
     return redirect(campaign)
 
 
@@ -159,16 +164,18 @@ def _candidate(job: dict, url: str, thumbnails, can_review: bool) -> str:
     """One candidate of a grid cell: its thumbnail (and the reviewer's tick box) once it succeeded, else its status."""
     pk, decision, status = job["id"], escape(job["decision"] or ""), escape(job["status"])
     if job["status"] == Status.SUCCEEDED and job["thumbnail"]:
-        shown = (f'<img src="{escape(thumbnails.url(job["thumbnail"]))}" alt="Candidate #{pk}, seed {job["seed"]}" '
-                 f'width="96" height="96" loading="lazy">')
+        alt = escape(gettext("Candidate #%(pk)s, seed %(seed)s") % {"pk": pk, "seed": job["seed"]})
+        shown = f'<img src="{escape(thumbnails.url(job["thumbnail"]))}" alt="{alt}" width="96" height="96" loading="lazy">'
         if can_review:
-            shown += f'<input type="checkbox" name="job" value="{pk}" aria-label="Choose #{pk}">'
+            choose = escape(gettext("Choose #%(pk)s") % {"pk": pk})
+            shown += f'<input type="checkbox" name="job" value="{pk}" aria-label="{choose}">'
     else:
-        shown = f'<span class="status {status}">{status}</span>'
+        shown = f'<span class="status {status}">{escape(str(Status(job["status"]).label).lower())}</span>'
     warned = GenerationJob.warnings_for(**{name: job[name] for name in WARNING_FIELDS})
-    warning = '<small class="warning">check what it kept</small>' if warned else ""
+    warning = f'<small class="warning">{escape(gettext("check what it kept"))}</small>' if warned else ""
+    shown_decision = f" · {escape(str(Decision(job['decision']).label).lower())}" if decision else ""
     return (f'<label class="candidate decision-{decision or "none"}">{shown}<a href="{escape(url)}">#{pk}</a>'
-            f'{f" · {decision}" if decision else ""}{warning}</label>')
+            f'{shown_decision}{warning}</label>')
 
 
 class _Counted:
@@ -190,7 +197,7 @@ class _Counted:
 
 def _grid_decide(request: HttpRequest, campaign: Campaign) -> HttpResponse:
     if not request.user.has_perm("evaluation.add_reviewdecision"):
-        raise PermissionDenied("Only reviewers can approve outputs for the shop.")
+        raise PermissionDenied(gettext("Only reviewers can approve outputs for the shop."))
     chosen = [value for value in request.POST.getlist("job") if value.isdigit()]
     jobs = list(GenerationJob.objects.filter(campaign=campaign, pk__in=chosen, status=Status.SUCCEEDED))
     decision = request.POST.get("decision", "approved")

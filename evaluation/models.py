@@ -4,16 +4,17 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
 
 from generation.models import Decision  # noqa: F401  (the decision values: the job holds the current one)
 
 # The brief's "light" rubric (exercise 6): integer scores 0..2, total out of 10.
 RUBRIC = [
-    ("prompt_adherence", "Prompt adherence", "2 = the image shows what the prompt asks for."),
-    ("visual_realism", "Visual realism", "2 = reads as a real photograph."),
-    ("artifacts", "Artifacts", "2 = no disturbing artifact."),
-    ("ecommerce_usability", "E-commerce usability", "2 = publishable after minor retouching."),
-    ("reproducibility", "Reproducibility", "2 = the stored parameters suffice to reproduce it."),
+    ("prompt_adherence", _("Prompt adherence"), _("2 = the image shows what the prompt asks for.")),
+    ("visual_realism", _("Visual realism"), _("2 = reads as a real photograph.")),
+    ("artifacts", _("Artifacts"), _("2 = no disturbing artifact.")),
+    ("ecommerce_usability", _("E-commerce usability"), _("2 = publishable after minor retouching.")),
+    ("reproducibility", _("Reproducibility"), _("2 = the stored parameters suffice to reproduce it.")),
 ]
 RUBRIC_FIELDS = [name for name, _, _ in RUBRIC]
 

@@ -9,10 +9,11 @@ from evaluation.models import RUBRIC_FIELDS, Decision, Evaluation, EvaluationRev
 from generation import services
 from generation.models import GenerationJob, Status
 from sdstudio.roles import require
+from django.utils.translation import gettext, gettext_lazy
 
 
 def _require(user, perm: str, action: str) -> None:
-    require(user, perm, f"Only members of Reviewers (or admins) can {action}.")
+    require(user, perm, gettext("Only members of Reviewers (or admins) can %(action)s.") % {"action": action})
 
 
 @transaction.atomic
@@ -23,10 +24,10 @@ def evaluation_submit(*, job: GenerationJob, user, scores: dict[str, int], justi
     """
     reviewer = reviewer or user
     if user != reviewer and not (user.is_staff and user.has_perm("evaluation.change_evaluation")):
-        raise PermissionDenied("Only administrators can change another reviewer's scores.")
-    _require(user, "evaluation.add_evaluation" if user == reviewer else "evaluation.change_evaluation", "score outputs")
+        raise PermissionDenied(gettext("Only administrators can change another reviewer's scores."))
+    _require(user, "evaluation.add_evaluation" if user == reviewer else "evaluation.change_evaluation", gettext_lazy("score outputs"))
     if job.status != Status.SUCCEEDED:
-        raise ValidationError("Only a finished output can be scored.")
+        raise ValidationError(gettext("Only a finished output can be scored."))
     errors = {name: "Score 0, 1 or 2." for name in RUBRIC_FIELDS if scores.get(name) not in (0, 1, 2)}
     if errors:
         raise ValidationError(errors)
@@ -54,17 +55,16 @@ def decision_record(*, job: GenerationJob, user, decision: str, reason: str = ""
     A scene whose kept region has warnings (GenerationJob.kept_warnings) is approved only ``confirmed``: the
     reviewer says they checked it.
     """
-    _require(user, "evaluation.add_reviewdecision", "approve or reject outputs")
+    _require(user, "evaluation.add_reviewdecision", gettext_lazy("approve or reject outputs"))
     if decision not in Decision.values:
-        raise ValidationError({"decision": "Choose approved or rejected."})
+        raise ValidationError({"decision": gettext("Choose approved or rejected.")})
     if decision == Decision.REJECTED and not reason.strip():
-        raise ValidationError({"reason": "Say why it is rejected: the merchandiser needs the reason to try again."})
+        raise ValidationError({"reason": gettext("Say why it is rejected: the merchandiser needs the reason to try again.")})
     job = GenerationJob.objects.select_for_update().get(pk=job.pk)
     if job.status != Status.SUCCEEDED:
-        raise ValidationError("Only a finished output can be approved or rejected.")
+        raise ValidationError(gettext("Only a finished output can be approved or rejected."))
     if decision == Decision.APPROVED and job.kept_warnings and not confirmed:
-        raise ValidationError({"confirm": f"Job #{job.pk}: {'; '.join(job.kept_warnings)}. Tick \"I checked what the scene "
-                                          "kept\" to approve it anyway."})
+        raise ValidationError({"confirm": gettext("Job #%(pk)s: %(join)s. Tick \"I checked what the scene kept\" to approve it anyway.") % {"pk": job.pk, "join": '; '.join(job.kept_warnings)}})
     row = ReviewDecision.objects.create(job=job, decision=decision, reason=reason.strip(), decided_by=user)
     GenerationJob.objects.filter(pk=job.pk).update(decision=decision, updated_at=timezone.now())
     if decision == Decision.APPROVED:
@@ -76,5 +76,5 @@ def decision_record(*, job: GenerationJob, user, decision: str, reason: str = ""
 def decision_record_many(*, jobs, user, decision: str, reason: str = "", confirmed: bool = False) -> list[ReviewDecision]:
     """One decision for a selection: each job gets its own audited decision, all or none."""
     if not jobs:
-        raise ValidationError("Select at least one output.")
+        raise ValidationError(gettext("Select at least one output."))
     return [decision_record(job=job, user=user, decision=decision, reason=reason, confirmed=confirmed) for job in jobs]

@@ -25,12 +25,13 @@ from generation import parameters as P
 from generation import services
 from generation.models import Campaign, CampaignStatus, GenerationJob, Status
 from sdstudio.roles import require
+from django.utils.translation import gettext, gettext_lazy, gettext_noop
 
 # Channel formats people ask for first; each a multiple of 8 within SD v1.5's range, the product's scale per format.
 FORMATS: dict[str, dict] = {
-    "square": {"name": "square", "label": "Square 1:1", "width": 512, "height": 512, "product_scale": 0.6},
-    "portrait": {"name": "portrait", "label": "Portrait 4:5", "width": 512, "height": 640, "product_scale": 0.55},
-    "landscape": {"name": "landscape", "label": "Landscape 16:9", "width": 768, "height": 432, "product_scale": 0.7},
+    "square": {"name": "square", "label": gettext_noop("Square 1:1"), "width": 512, "height": 512, "product_scale": 0.6},
+    "portrait": {"name": "portrait", "label": gettext_noop("Portrait 4:5"), "width": 512, "height": 640, "product_scale": 0.55},
+    "landscape": {"name": "landscape", "label": gettext_noop("Landscape 16:9"), "width": 768, "height": 432, "product_scale": 0.7},
 }
 FIELDS = ("name", "vendor", "type", "category", "sku")  # what a prompt or alt template may name
 MAX_SEEDS = 8
@@ -47,11 +48,10 @@ def check_template(template: str, label: str, allowed=FIELDS) -> None:
     try:
         names = [field for _, field, _, _ in string.Formatter().parse(template) if field is not None]
     except ValueError as exc:
-        raise ValidationError(f"The {label} has a brace that is not closed ({exc}); write {{name}} for a product field.") from None
+        raise ValidationError(gettext("The %(label)s has a brace that is not closed (%(exc)s); write {name} for a product field.") % {"label": label, "exc": exc}) from None
     unknown = sorted({name for name in names if name not in allowed})
     if unknown:
-        raise ValidationError(f"The {label} uses {', '.join('{' + n + '}' for n in unknown)}; it may use "
-                              f"{', '.join('{' + n + '}' for n in allowed)}.")
+        raise ValidationError(gettext("The %(label)s uses %(join)s; it may use %(join2)s.") % {"label": label, "join": ', '.join('{' + n + '}' for n in unknown), "join2": ', '.join('{' + n + '}' for n in allowed)})
 
 
 def render(template: str, fields: dict[str, str]) -> str:
@@ -61,25 +61,25 @@ def render(template: str, fields: dict[str, str]) -> str:
 def normalise_formats(formats) -> list[dict]:
     """Format names (FORMATS) or dicts {name, width, height, product_scale?, label?}: checked, in the given order."""
     if not formats:
-        raise ValidationError({"formats": f"Choose at least one format ({', '.join(FORMATS)}, or your own width and height)."})
+        raise ValidationError({"formats": gettext("Choose at least one format (%(join)s, or your own width and height).") % {"join": ', '.join(FORMATS)}})
     result, seen = [], set()
     for item in formats:
         if isinstance(item, str):
             if item not in FORMATS:
-                raise ValidationError({"formats": f"Unknown format {item!r}: the named ones are {', '.join(FORMATS)}."})
+                raise ValidationError({"formats": gettext("Unknown format “%(item)s”: the named ones are %(join)s.") % {"item": item, "join": ', '.join(FORMATS)}})
             item = FORMATS[item]
         if not isinstance(item, dict) or not str(item.get("name", "")).strip():
-            raise ValidationError({"formats": "Each format needs a name, a width and a height."})
+            raise ValidationError({"formats": gettext("Each format needs a name, a width and a height.")})
         name = str(item["name"]).strip()[:32]
         if name in seen:
-            raise ValidationError({"formats": f"The format {name!r} is listed twice."})
+            raise ValidationError({"formats": gettext("The format “%(name)s” is listed twice.") % {"name": name}})
         seen.add(name)
         fmt = {"name": name, "label": str(item.get("label") or name)[:64]}
         for key in ("width", "height"):
             try:
                 fmt[key] = int(item[key])
             except (KeyError, TypeError, ValueError):
-                raise ValidationError({"formats": f"The format {name!r} needs a whole {key} in pixels."}) from None
+                raise ValidationError({"formats": gettext("The format “%(name)s” needs a whole %(key)s in pixels.") % {"name": name, "key": key}}) from None
             message = P.BY_NAME[key].check(fmt[key])
             if message:
                 raise ValidationError({"formats": f"{name}: {message}"})
@@ -87,7 +87,7 @@ def normalise_formats(formats) -> list[dict]:
         try:
             fmt["product_scale"] = float(scale)
         except (TypeError, ValueError):
-            raise ValidationError({"formats": f"{name}: the product scale must be a number."}) from None
+            raise ValidationError({"formats": gettext("%(name)s: the product scale must be a number.") % {"name": name}}) from None
         message = P.BY_NAME["product_scale"].check(fmt["product_scale"])
         if message:
             raise ValidationError({"formats": f"{name}: {message}"})
@@ -101,7 +101,7 @@ def select_products(selection: dict):
     from catalog.models import Product
 
     if not isinstance(selection, dict):
-        raise ValidationError({"selection": "The selection is a set of filters (category, product_type, vendor, tag) or SKUs."})
+        raise ValidationError({"selection": gettext("The selection is a set of filters (category, product_type, vendor, tag) or SKUs.")})
     products = Product.objects.all()
     skus = selection.get("skus")
     if skus:
@@ -113,8 +113,8 @@ def select_products(selection: dict):
         if selection.get(key):
             products = products.filter(**{lookup: str(selection[key]).strip()})
     if not skus and not any(selection.get(k) for k in ("category", "product_type", "vendor", "tag", "all")):
-        raise ValidationError({"selection": "Choose the products: SKUs, a category, a product type, a vendor or a tag "
-                                            "(or all: true for the whole catalog)."})
+        raise ValidationError({"selection": gettext("Choose the products: SKUs, a category, a product type, a vendor or a tag (or all: true for the whole"
+                                                    " catalog).")})
     return products
 
 
@@ -129,38 +129,38 @@ def campaign_create(*, name: str, mode: str, prompt_template: str, selection: di
     """
     from generation import modelinfo
 
-    require(user, "generation.add_generationjob", "Only merchandisers (or admins) can start campaigns.")
+    require(user, "generation.add_generationjob", gettext("Only merchandisers (or admins) can start campaigns."))
     name = (name or "").strip()
     if not name:
-        raise ValidationError({"name": "Give the campaign a name."})
+        raise ValidationError({"name": gettext("Give the campaign a name.")})
     if Campaign.objects.filter(name=name).exists():
-        raise ValidationError({"name": f"A campaign is already called {name!r}."})
+        raise ValidationError({"name": gettext("A campaign is already called “%(name)s”.") % {"name": name}})
     if mode not in modes.names():
-        raise ValidationError({"mode": f"Mode must be one of {', '.join(modes.names())}."})
+        raise ValidationError({"mode": gettext("Mode must be one of %(join)s.") % {"join": ', '.join(modes.names())}})
     info = modes.get(mode)
     try:
-        check_template(prompt_template or "", "prompt template")
-        check_template(alt_template or "", "alt text template", allowed=(*FIELDS, "format"))
+        check_template(prompt_template or "", gettext("prompt template"))
+        check_template(alt_template or "", gettext("alt text template"), allowed=(*FIELDS, "format"))
     except ValidationError as exc:
         raise ValidationError({"prompt_template": exc.messages}) from None
     if not (prompt_template or "").strip():
-        raise ValidationError({"prompt_template": "Write the prompt template, e.g. \"{name} on a wooden table\"."})
+        raise ValidationError({"prompt_template": gettext('Write the prompt template, e.g. "{name} on a wooden table".')})
     try:
         seeds_per_item = int(seeds_per_item)
     except (TypeError, ValueError):
-        raise ValidationError({"seeds_per_item": "Candidates per item must be a whole number."}) from None
+        raise ValidationError({"seeds_per_item": gettext("Candidates per item must be a whole number.")}) from None
     if not 1 <= seeds_per_item <= MAX_SEEDS:
-        raise ValidationError({"seeds_per_item": f"Candidates per item must be between 1 and {MAX_SEEDS}."})
+        raise ValidationError({"seeds_per_item": gettext("Candidates per item must be between 1 and %(MAX_SEEDS)s.") % {"MAX_SEEDS": MAX_SEEDS}})
     formats = normalise_formats(formats)
     parameters = dict(parameters or {})
     unknown = set(parameters) - set(P.NAMES)
     if unknown or {"mode", "prompt", "seed", "width", "height"} & set(parameters):
         wrong = sorted(unknown | ({"mode", "prompt", "seed", "width", "height"} & set(parameters)))
-        raise ValidationError({"parameters": f"Not a campaign parameter: {', '.join(wrong)} (the recipe, the formats and "
-                                             "the candidates set mode, prompt, size and seed)."})
+        raise ValidationError({"parameters": gettext("Not a campaign parameter: %(join)s (the recipe, the formats and the candidates set mode, prompt, "
+                                                     "size and seed).") % {"join": ', '.join(wrong)}})
     base_seed = services.new_seed() if base_seed is None else int(base_seed)
     if not 0 <= base_seed <= P.SEED_MAX - seeds_per_item:
-        raise ValidationError({"base_seed": f"The first seed must be between 0 and {P.SEED_MAX - seeds_per_item}."})
+        raise ValidationError({"base_seed": gettext("The first seed must be between 0 and %(value)s.") % {"value": P.SEED_MAX - seeds_per_item}})
     by_format = {}
     for fmt in formats:
         params = {**parameters, "mode": mode, "prompt": "-", "negative_prompt": negative_prompt, "seed": base_seed,
@@ -173,7 +173,7 @@ def campaign_create(*, name: str, mode: str, prompt_template: str, selection: di
             raise ValidationError({"parameters": [f"{fmt['name']}: {m}" for m in exc.messages]}) from None
     products = list(select_products(selection).annotate(first_photo=Min("photos__id")).order_by("sku"))
     if not products:
-        raise ValidationError({"selection": "The selection matches no product."})
+        raise ValidationError({"selection": gettext("The selection matches no product.")})
     model_id = modelinfo.requested_model_id() if model_id is None else model_id
     campaign = Campaign.objects.create(
         name=name, mode=mode, prompt_template=prompt_template, negative_prompt=negative_prompt, parameters=parameters,
@@ -186,7 +186,7 @@ def campaign_create(*, name: str, mode: str, prompt_template: str, selection: di
             continue
         prompt = render(prompt_template, product_fields(product))
         if len(prompt) > P.PROMPT_MAX:
-            skipped.append([product.sku, f"its prompt is {len(prompt)} characters (the limit is {P.PROMPT_MAX})"])
+            skipped.append([product.sku, gettext("its prompt is %(count)s characters (the limit is %(PROMPT_MAX)s)") % {"count": len(prompt), "PROMPT_MAX": P.PROMPT_MAX}])
             continue
         for fmt in formats:
             values = by_format[fmt["name"]]
@@ -195,10 +195,10 @@ def campaign_create(*, name: str, mode: str, prompt_template: str, selection: di
                                           product_id=product.pk, source_photo_id=product.first_photo if info.uses_photo else None,
                                           campaign=campaign, campaign_format=fmt["name"], created_by=user))
     if len(jobs) > MAX_JOBS:
-        raise ValidationError({"selection": f"This campaign would make {len(jobs)} jobs; at most {MAX_JOBS} at once: "
-                                            "choose fewer products, formats or candidates."})
+        raise ValidationError({"selection": gettext("This campaign would make %(count)s jobs; at most %(MAX_JOBS)s at once: choose fewer products, "
+                                                    "formats or candidates.") % {"count": len(jobs), "MAX_JOBS": MAX_JOBS}})
     if not jobs:
-        raise ValidationError({"selection": "None of the selected products can take part: " +
+        raise ValidationError({"selection": gettext("None of the selected products can take part: ") +
                                             "; ".join(f"{sku}: {why}" for sku, why in skipped[:5])})
     GenerationJob.objects.bulk_create(jobs, batch_size=1000)
     if skipped:
@@ -250,9 +250,9 @@ def _take_back(campaign: Campaign) -> None:
 
 
 def campaign_pause(*, campaign: Campaign, user) -> Campaign:
-    _require_owner(campaign, user, "pause")
+    _require_owner(campaign, user, gettext_lazy("pause"))
     if campaign.status != CampaignStatus.ACTIVE:
-        raise ValidationError(f"The campaign is {campaign.status}; only an active campaign can be paused.")
+        raise ValidationError(gettext("The campaign is %(status)s; only an active campaign can be paused.") % {"status": campaign.get_status_display()})
     Campaign.objects.filter(pk=campaign.pk).update(status=CampaignStatus.PAUSED, updated_at=timezone.now())
     campaign.status = CampaignStatus.PAUSED
     _take_back(campaign)
@@ -260,9 +260,9 @@ def campaign_pause(*, campaign: Campaign, user) -> Campaign:
 
 
 def campaign_resume(*, campaign: Campaign, user) -> Campaign:
-    _require_owner(campaign, user, "resume")
+    _require_owner(campaign, user, gettext_lazy("resume"))
     if campaign.status != CampaignStatus.PAUSED:
-        raise ValidationError(f"The campaign is {campaign.status}; only a paused campaign can be resumed.")
+        raise ValidationError(gettext("The campaign is %(status)s; only a paused campaign can be resumed.") % {"status": campaign.get_status_display()})
     Campaign.objects.filter(pk=campaign.pk).update(status=CampaignStatus.ACTIVE, updated_at=timezone.now())
     campaign.status = CampaignStatus.ACTIVE
     transaction.on_commit(lambda: feed(campaign.pk))
@@ -271,24 +271,24 @@ def campaign_resume(*, campaign: Campaign, user) -> Campaign:
 
 def campaign_cancel(*, campaign: Campaign, user) -> dict[str, int]:
     """Every job not finished is canceled (a running one at its next step); returns how many of each."""
-    _require_owner(campaign, user, "cancel")
+    _require_owner(campaign, user, gettext_lazy("cancel"))
     if campaign.status == CampaignStatus.CANCELED:
-        raise ValidationError("The campaign is already canceled.")
+        raise ValidationError(gettext("The campaign is already canceled."))
     Campaign.objects.filter(pk=campaign.pk).update(status=CampaignStatus.CANCELED, updated_at=timezone.now())
     campaign.status = CampaignStatus.CANCELED
     _take_back(campaign)
     now = timezone.now()
     queued = services.jobs_transition("cancel", where={"campaign": campaign}, now=now, cancel_requested=True, finished_at=now,
-                                      error="The campaign was canceled.")
+                                      error=gettext("The campaign was canceled."))
     running = GenerationJob.objects.filter(campaign=campaign, status=Status.RUNNING).update(cancel_requested=True, updated_at=now)
     return {"canceled": queued, "stopping": running}
 
 
 def campaign_retry_failed(*, campaign: Campaign, user) -> int:
     """The campaign's failed jobs go back to its queue as a set; returns how many."""
-    _require_owner(campaign, user, "retry")
+    _require_owner(campaign, user, gettext_lazy("retry"))
     if campaign.status == CampaignStatus.CANCELED:
-        raise ValidationError("The campaign is canceled: its failed jobs stay as they are.")
+        raise ValidationError(gettext("The campaign is canceled: its failed jobs stay as they are."))
     retried = services.jobs_transition("retry", where={"campaign": campaign}, error="", cancel_requested=False,
                                        finished_at=None, rq_job_id="")
     transaction.on_commit(lambda: feed(campaign.pk))
@@ -301,7 +301,7 @@ def _require_owner(campaign: Campaign, user, action: str) -> None:
     if user is None:
         return
     if not user.has_perm("generation.change_generationjob") or not (campaign.created_by_id == user.pk or user.is_superuser):
-        raise PermissionDenied(f"Only the person who started the campaign, or an administrator, can {action} it.")
+        raise PermissionDenied(gettext("Only the person who started the campaign, or an administrator, can %(action)s it.") % {"action": action})
 
 
 # What a person may do to a campaign, by name (the page, the API and the command share it).
@@ -322,7 +322,7 @@ def claimed(job: GenerationJob) -> bool:
                                  attempts=F("attempts") - 1)
     else:
         services.jobs_transition("stop", where={"pk": job.pk}, now=now, cancel_requested=True, finished_at=now,
-                                 error="The campaign was canceled.")
+                                 error=gettext("The campaign was canceled."))
     return False
 
 

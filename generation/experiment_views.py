@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 
 from generation import experiments
 from generation.models import Experiment, GenerationJob
+from django.utils.translation import gettext
 
 
 @login_required
@@ -32,5 +33,5 @@ def sweep_create(request: HttpRequest, job_pk: int) -> HttpResponse:
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect(baseline)
-    messages.success(request, f"{experiment.jobs.count()} jobs queued for the sweep.")
+    messages.success(request, gettext("%(count)s jobs queued for the sweep.") % {"count": experiment.jobs.count()})
     return redirect(experiment)

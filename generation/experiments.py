@@ -8,6 +8,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from generation import fidelity, modelinfo, modes, services
 from generation import parameters as P
@@ -24,6 +26,11 @@ STUDY_PROMPT = (
     "studio lighting, sharp focus, professional e-commerce photography"
 )
 STUDY_BASELINE = {"prompt": STUDY_PROMPT, "negative_prompt": "", **P.BASELINE}
+# Stored in English on the study; pages translate it on the way out ({% translate experiment.description %}).
+STUDY_DESCRIPTION = gettext_noop(
+    "The brief's controlled study: six text2img runs varying steps, guidance and scheduler; three img2img runs at "
+    "strength 0.35 / 0.60 / 0.85 from the product photo; and one scene that keeps the product's pixels while the "
+    "background is generated.")
 
 
 @dataclass(frozen=True)
@@ -36,17 +43,17 @@ class Run:
 
 # Exercise 3 (runs 01-06) and exercise 4 (runs 07-09), with the brief's file names.
 STUDY_RUNS = [
-    Run("t2i_run01_baseline", "Baseline (30 steps, G=7.5, EulerA)"),
-    Run("t2i_run02_steps15", "Low steps (15)", {"num_inference_steps": 15}),
-    Run("t2i_run03_steps50", "High steps (50)", {"num_inference_steps": 50}),
-    Run("t2i_run04_guid4", "Low guidance (4.0)", {"guidance_scale": 4.0}),
-    Run("t2i_run05_guid12", "High guidance (12.0)", {"guidance_scale": 12.0}),
-    Run("t2i_run06_ddim", "DDIM scheduler (30 steps, G=7.5)", {"scheduler": "ddim"}),
-    Run("i2i_run07_strength035", "img2img strength 0.35", {"strength": 0.35}, "img2img"),
-    Run("i2i_run08_strength060", "img2img strength 0.60", {"strength": 0.60}, "img2img"),
-    Run("i2i_run09_strength085", "img2img strength 0.85", {"strength": 0.85}, "img2img"),
+    Run("t2i_run01_baseline", gettext_lazy("Baseline (30 steps, G=7.5, EulerA)")),
+    Run("t2i_run02_steps15", gettext_lazy("Low steps (15)"), {"num_inference_steps": 15}),
+    Run("t2i_run03_steps50", gettext_lazy("High steps (50)"), {"num_inference_steps": 50}),
+    Run("t2i_run04_guid4", gettext_lazy("Low guidance (4.0)"), {"guidance_scale": 4.0}),
+    Run("t2i_run05_guid12", gettext_lazy("High guidance (12.0)"), {"guidance_scale": 12.0}),
+    Run("t2i_run06_ddim", gettext_lazy("DDIM scheduler (30 steps, G=7.5)"), {"scheduler": "ddim"}),
+    Run("i2i_run07_strength035", gettext_lazy("img2img strength 0.35"), {"strength": 0.35}, "img2img"),
+    Run("i2i_run08_strength060", gettext_lazy("img2img strength 0.60"), {"strength": 0.60}, "img2img"),
+    Run("i2i_run09_strength085", gettext_lazy("img2img strength 0.85"), {"strength": 0.85}, "img2img"),
     # Beyond the brief: its risk (0.85 reinvents the product) and the mitigation, side by side.
-    Run("scene_run10_keep_product", "Scene: the product's pixels kept, the scene generated", {}, "scene"),
+    Run("scene_run10_keep_product", gettext_lazy("Scene: the product's pixels kept, the scene generated"), {}, "scene"),
 ]
 
 
@@ -71,9 +78,7 @@ def study_seed(*, product, source_photo, user=None, force: bool = False) -> tupl
         kind=STUDY_KIND,
         product=product,
         created_by=user,
-        description="The brief's controlled study: six text2img runs varying steps, guidance and scheduler; "
-        "three img2img runs at strength 0.35 / 0.60 / 0.85 from the product photo; and one scene that keeps the "
-        "product's pixels while the background is generated.",
+        description=STUDY_DESCRIPTION,
     )
     for run in STUDY_RUNS:
         params = {**STUDY_BASELINE, **run.changes}
@@ -94,24 +99,26 @@ def sweep_create(*, baseline: GenerationJob, parameter: str, values: list, user=
     """Any other study: the baseline job's parameters with one of them swept over values."""
     require(user, "generation.add_experiment", "Only merchandisers (or admins) can start a sweep.")
     if parameter not in P.SWEEPABLE:
-        raise ValidationError({"parameter": f"Sweep one of {', '.join(P.SWEEPABLE)}."})
+        raise ValidationError({"parameter": _("Sweep one of %(parameters)s.") % {"parameters": ", ".join(P.SWEEPABLE)}})
     swept = P.BY_NAME[parameter]
     if not modes.uses(baseline.mode, parameter):
-        raise ValidationError({"parameter": f"{swept.label} sweeps need a baseline in {' or '.join(sorted(modes.using(parameter)))}."})
+        raise ValidationError({"parameter": _("%(label)s sweeps need a baseline in %(modes)s.") % {
+            "label": swept.shown_label, "modes": _(" or ").join(sorted(modes.using(parameter)))}})
     if not values:
-        raise ValidationError({"values": "Give at least one value to sweep."})
+        raise ValidationError({"values": _("Give at least one value to sweep.")})
     if len(values) > P.JOBS_PER_REQUEST_MAX:
-        raise ValidationError({"values": f"{len(values)} values would queue {len(values)} jobs; a sweep takes at most "
-                                         f"{P.JOBS_PER_REQUEST_MAX} (split it into several)."})
+        raise ValidationError({"values": _("%(count)s values would queue %(count)s jobs; a sweep takes at most %(limit)s (split it "
+                                           "into several).") % {"count": len(values), "limit": P.JOBS_PER_REQUEST_MAX}})
     try:
         values = [swept.type(v) for v in values]
     except (TypeError, ValueError):
-        raise ValidationError({"values": f"The values must all be {swept.type.__name__}s."}) from None
+        raise ValidationError({"values": _("The values must all be numbers.") if swept.type is not str
+                               else _("The values must all be texts.")}) from None
     fields = dict(kind="sweep", product=baseline.product, created_by=user,
                   description=f"Job #{baseline.pk}'s parameters with {parameter} in {values}.")
     if name:
         if Experiment.objects.filter(name=name).exists():
-            raise ValidationError({"name": f"An experiment is already named {name[:100]!r}: choose another name."})
+            raise ValidationError({"name": _("An experiment is already named “%(name)s”: choose another name.") % {"name": name[:100]}})
         experiment = Experiment.objects.create(name=name, **fields)
     else:
         experiment = _create_with_free_name(f"Sweep of {parameter} from job #{baseline.pk} ({timezone.now():%Y-%m-%d %H:%M:%S})",
@@ -188,11 +195,11 @@ def comparison(experiment: Experiment) -> dict:
         # A chart only says something when its x varies: a seed sweep has one step count, one strength.
         "time_chart": svg_chart(
             [(r["job"].num_inference_steps, r["job"].inference_seconds) for r in text_rows if r["job"].inference_seconds],
-            x_label="steps", y_label="seconds",
+            x_label=_("steps"), y_label=_("seconds"),
         ) if len({r["job"].num_inference_steps for r in text_rows}) > 1 else "",
         "fidelity_chart": svg_chart(
             [(r["job"].strength, r["job"].fidelity_ssim) for r in image_rows if r["job"].fidelity_ssim is not None and r["job"].strength is not None],
-            x_label="strength", y_label="SSIM to source",
+            x_label=_("strength"), y_label=_("SSIM to source"),
         ) if len({r["job"].strength for r in image_rows if r["job"].strength is not None}) > 1 else "",
     }
     data["observations"] = observations(data)
@@ -211,6 +218,7 @@ def _finished_image(job: GenerationJob):
 
 def svg_chart(points: list[tuple[float, float]], *, x_label: str, y_label: str, width: int = 320, height: int = 180) -> str:
     """A small scatter/line chart as inline SVG (no script, no CDN)."""
+    aria = _("%(y)s against %(x)s") % {"y": y_label, "x": x_label}
     if not points:
         return ""
     points = sorted(points)
@@ -227,7 +235,7 @@ def svg_chart(points: list[tuple[float, float]], *, x_label: str, y_label: str, 
     dots = "".join(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5"><title>{px:g} {x_label}: {py:.3g}</title></circle>' for (x, y), (px, py) in zip(coords, points))
     labels = "".join(f'<text x="{x:.1f}" y="{height - pad + 14}" text-anchor="middle">{px:g}</text>' for (x, _), (px, _) in zip(coords, points))
     return (
-        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="{y_label} against {x_label}">'
+        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="{aria}">'
         f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" class="axis"/>'
         f'<line x1="{pad}" y1="{pad}" x2="{pad}" y2="{height - pad}" class="axis"/>'
         f'<polyline points="{path}" class="series"/>{dots}{labels}'

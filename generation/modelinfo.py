@@ -47,7 +47,11 @@ def embedded_size() -> str | None:
 
 
 def embedded_description() -> str:
-    return _model().embedded_description
+    """What the embedded model is, in the active language ("" for another model)."""
+    from sdstudio.words import gettext
+
+    description = _model().embedded_description
+    return gettext(description) if description else ""
 
 
 def is_embedded() -> bool:

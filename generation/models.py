@@ -4,11 +4,18 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from generation import modes
 from generation import parameters as P
 
 Scheduler = models.TextChoices("Scheduler", [(slug.upper(), (slug, info.label)) for slug, info in P.SCHEDULERS.items()])
+
+
+# The values of choice parameters as pages show them (the stored value stays the English word).
+CHOICE_WORDS = {"pad": gettext_lazy("pad"), "crop": gettext_lazy("crop"), "stretch": gettext_lazy("stretch"), "matte": gettext_lazy("matte"),
+                "feather": gettext_lazy("feather"), "contact": gettext_lazy("contact"), "keep": gettext_lazy("keep"), "none": gettext_lazy("none")}
 
 
 def range_check(name: str) -> Q:
@@ -24,23 +31,23 @@ def per_mode_range_check(name: str) -> Q:
 
 
 class Status(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Running"
-    SUCCEEDED = "succeeded", "Succeeded"
-    FAILED = "failed", "Failed"
-    CANCELED = "canceled", "Canceled"
+    QUEUED = "queued", gettext_lazy("Queued")
+    RUNNING = "running", gettext_lazy("Running")
+    SUCCEEDED = "succeeded", gettext_lazy("Succeeded")
+    FAILED = "failed", gettext_lazy("Failed")
+    CANCELED = "canceled", gettext_lazy("Canceled")
 
 
 class Decision(models.TextChoices):
     """A reviewer's decision on an output (evaluation keeps their audit trail; the job keeps the current one)."""
 
-    APPROVED = "approved", "Approved"
-    REJECTED = "rejected", "Rejected"
+    APPROVED = "approved", gettext_lazy("Approved")
+    REJECTED = "rejected", gettext_lazy("Rejected")
 
 
 class RerunResult(models.TextChoices):
-    IDENTICAL = "identical", "Identical pixels"
-    DRIFTED = "drifted", "Drifted"
+    IDENTICAL = "identical", gettext_lazy("Identical pixels")
+    DRIFTED = "drifted", gettext_lazy("Drifted")
 
 
 class Experiment(models.Model):
@@ -65,9 +72,9 @@ class Experiment(models.Model):
 
 
 class CampaignStatus(models.TextChoices):
-    ACTIVE = "active", "active"
-    PAUSED = "paused", "paused"
-    CANCELED = "canceled", "canceled"
+    ACTIVE = "active", gettext_lazy("active")
+    PAUSED = "paused", gettext_lazy("paused")
+    CANCELED = "canceled", gettext_lazy("canceled")
 
 
 class Campaign(models.Model):
@@ -113,7 +120,8 @@ class GenerationJob(models.Model):
     num_inference_steps = models.PositiveIntegerField(default=P.BY_NAME["num_inference_steps"].default)
     guidance_scale = models.FloatField(default=P.BY_NAME["guidance_scale"].default)
     scheduler = models.CharField(max_length=16, choices=Scheduler.choices, default=P.BY_NAME["scheduler"].default)
-    speed = models.CharField(max_length=8, choices=list(P.SPEEDS.items()), default=P.BY_NAME["speed"].default)
+    speed = models.CharField(max_length=8, choices=[(k, gettext_lazy(v)) for k, v in P.SPEEDS.items()],
+                             default=P.BY_NAME["speed"].default)
     width = models.PositiveIntegerField(default=P.BY_NAME["width"].default)
     height = models.PositiveIntegerField(default=P.BY_NAME["height"].default)
     strength = models.FloatField(null=True, blank=True, help_text="img2img only: 0 < strength <= 1.")
@@ -243,14 +251,23 @@ class GenerationJob(models.Model):
 
     def parameter_rows(self) -> list[tuple[str, object]]:
         """(label, value) of the parameters this job's mode uses, for pages."""
-        rows = [(p.label, self.get_scheduler_display() if p.name == "scheduler" else self.get_mode_display() if p.name == "mode"
-                 else "off" if p.optional and getattr(self, p.name) is None else getattr(self, p.name))
-                for p in P.PARAMETERS if modes.uses(self.mode, p.name)]
-        return rows + [("Model", self.model_id or "the embedded model")]
+        rows = [(p.shown_label, self.shown_value(p)) for p in P.PARAMETERS if modes.uses(self.mode, p.name)]
+        return rows + [(_("Model"), self.model_id or _("the embedded model"))]
+
+    def shown_value(self, p: P.Parameter):
+        """A parameter's value as a page shows it: choices by their label in the active language."""
+        value = getattr(self, p.name)
+        if p.name in ("scheduler", "mode", "speed"):
+            return getattr(self, f"get_{p.name}_display")()
+        if p.optional and value is None:
+            return _("off")
+        if value is None:
+            return "–"
+        return CHOICE_WORDS.get(value, value) if p.choices else value
 
     def sweep_choices(self) -> list[tuple[str, str]]:
         """The parameters a sweep from this job can vary."""
-        return [(name, P.BY_NAME[name].label) for name in P.SWEEPABLE if modes.uses(self.mode, name)]
+        return [(name, P.BY_NAME[name].shown_label) for name in P.SWEEPABLE if modes.uses(self.mode, name)]
 
     def parameters(self) -> dict:
         """The full parameter set that reproduces this image (the same keys as diffusers' call), model and source included."""
@@ -307,13 +324,13 @@ class GenerationJob(models.Model):
 
         warnings = []
         if mask_unsure:
-            warnings.append("its automatic mask was flagged unsure: check that the kept region is the whole product")
+            warnings.append(_("its automatic mask was flagged unsure: check that the kept region is the whole product"))
         if kept_share is not None and kept_share < 0.03:
-            warnings.append(f"the mask keeps only {kept_share:.1%} of the photo: it may be a fragment of the product")
+            warnings.append(_("the mask keeps only %(share)s of the photo: it may be a fragment of the product") % {"share": f"{kept_share:.1%}"})
         if kept_pieces is not None and kept_pieces > 3:
-            warnings.append(f"the mask keeps {kept_pieces} separate pieces")
+            warnings.append(_("the mask keeps %(pieces)s separate pieces") % {"pieces": kept_pieces})
         if enlargement is not None and enlargement > ENLARGEMENT_WARN:
-            warnings.append(f"the product is shown {enlargement:.1f} times its size on the photo: look for blur and blocks")
+            warnings.append(_("the product is shown %(times).1f times its size on the photo: look for blur and blocks") % {"times": enlargement})
         return warnings
 
     @property
@@ -321,12 +338,13 @@ class GenerationJob(models.Model):
         """What the scene kept, in words ("38% of the photo, 1 piece, shown at 1.2x")."""
         if self.kept_share is None:
             return ""
-        pieces = f"{self.kept_pieces} piece{'s' if self.kept_pieces != 1 else ''}"
+        pieces = ngettext("%(count)s piece", "%(count)s pieces", self.kept_pieces) % {"count": self.kept_pieces}
         share = f"{self.kept_share:.1%}" if self.kept_share < 0.1 else f"{self.kept_share:.0%}"
-        summary = f"{share} of the photo, {pieces}, shown at {self.enlargement:.1f}x its size on the photo"
+        summary = _("%(share)s of the photo, %(pieces)s, shown at %(times).1fx its size on the photo") % {
+            "share": share, "pieces": pieces, "times": self.enlargement}
         if self.edge_band:
-            summary += f"; edges blended over {self.edge_band} px"
-        shadow = {"contact": "a contact shadow", "keep": "the photo's own shadow", "none": "no shadow"}.get(self.shadow)
+            summary += _("; edges blended over %(band)s px") % {"band": self.edge_band}
+        shadow = {"contact": _("a contact shadow"), "keep": _("the photo's own shadow"), "none": _("no shadow")}.get(self.shadow)
         return summary + (f"; {shadow}" if shadow else "")
 
     @property

@@ -13,7 +13,11 @@ look alike side by side; DDIM against Euler a (8.2) is visibly greyer; 15 steps 
 """
 from __future__ import annotations
 
-DELTA_E_GRADES = ((1.0, "not noticeable"), (5.0, "slight"), (10.0, "clear"), (float("inf"), "large"))
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+DELTA_E_GRADES = ((1.0, gettext_lazy("not noticeable")), (5.0, gettext_lazy("slight")), (10.0, gettext_lazy("clear")),
+                  (float("inf"), gettext_lazy("large")))
 # SSIM to the source photo (luminance structure): what an img2img run keeps of the photo.
 SSIM_KEEPS = 0.75  # at or above: the photo, restyled (shape, framing, most details)
 SSIM_SHAPE = 0.5  # at or above: the overall shape and framing; textures, light, background change
@@ -21,7 +25,7 @@ SSIM_SHAPE = 0.5  # at or above: the overall shape and framing; textures, light,
 
 def delta_e_words(delta_e: float) -> str:
     """A mean CIEDE2000 difference in graded words (the bands of this module's docstring)."""
-    return next(words for limit, words in DELTA_E_GRADES if delta_e < limit)
+    return str(next(words for limit, words in DELTA_E_GRADES if delta_e < limit))
 
 
 def _value_order(value) -> tuple:
@@ -29,7 +33,7 @@ def _value_order(value) -> tuple:
 
 
 def _seconds(job) -> str:
-    return f"{job.inference_seconds:.2f} s ({job.seconds_per_step:.3f} s per step)"
+    return _("%(seconds).2f s (%(per_step).3f s per step)") % {"seconds": job.inference_seconds, "per_step": job.seconds_per_step}
 
 
 def observations(data: dict) -> list[tuple[str, list[str]]]:
@@ -39,14 +43,14 @@ def observations(data: dict) -> list[tuple[str, list[str]]]:
     baseline = next((r["job"] for r in rows if not r["changed"]), None)
     themes: list[tuple[str, list[str]]] = []
     if baseline is not None:
-        for theme, parameter in (("Steps", "num_inference_steps"), ("Guidance", "guidance_scale"), ("Scheduler", "scheduler")):
+        for theme, parameter in ((_("Steps"), "num_inference_steps"), (_("Guidance"), "guidance_scale"), (_("Scheduler"), "scheduler")):
             varied = [r for r in rows if r["changed"] == [parameter]]
             sentences = _text_sentences(parameter, baseline, varied)
             if sentences:
                 themes.append((theme, sentences))
     sentences = _strength_sentences([r["job"] for r in data["image_rows"] if r["job"].strength is not None])
     if sentences:
-        themes.append(("Strength: what img2img keeps and changes", sentences))
+        themes.append((_("Strength: what img2img keeps and changes"), sentences))
     return themes
 
 
@@ -55,53 +59,65 @@ def _shown(job, parameter: str):
 
 
 def _text_sentences(parameter: str, baseline, varied: list[dict]) -> list[str]:
-    label = {"num_inference_steps": "steps", "guidance_scale": "guidance", "scheduler": "scheduler"}[parameter]
+    label = {"num_inference_steps": _("steps"), "guidance_scale": _("guidance"), "scheduler": _("scheduler")}[parameter]
     base_value = _shown(baseline, parameter)
     sentences = []
     measured = [r for r in varied if r["vs_baseline"] is not None]
     for row in sorted(measured, key=lambda r: _value_order(getattr(r["job"], parameter))):
         job, delta_e = row["job"], row["vs_baseline"]
-        sentences.append(f"At {label} {_shown(job, parameter)} (baseline {base_value}) the image differs from the baseline's "
-                         f"by a {delta_e_words(delta_e)} colour difference (mean CIEDE2000 {delta_e:.1f}).")
+        sentences.append(_("At %(parameter)s %(value)s (baseline %(baseline)s) the image differs from the baseline's by a "
+                           "%(grade)s colour difference (mean CIEDE2000 %(delta_e).1f).") % {
+            "parameter": label, "value": _shown(job, parameter), "baseline": base_value, "grade": delta_e_words(delta_e),
+            "delta_e": delta_e})
     if len(measured) >= 2:
         far = max(measured, key=lambda r: r["vs_baseline"])
         near = min(measured, key=lambda r: r["vs_baseline"])
         if far["vs_baseline"] - near["vs_baseline"] >= 1.0:
-            sentences.append(f"{label.capitalize()} {_shown(far['job'], parameter)} moves the image further from the baseline "
-                             f"than {_shown(near['job'], parameter)} does ({far['vs_baseline']:.1f} against "
-                             f"{near['vs_baseline']:.1f}).")
+            sentences.append(_("%(parameter)s %(far)s moves the image further from the baseline than %(near)s does "
+                               "(%(far_delta).1f against %(near_delta).1f).") % {
+                "parameter": label.capitalize(), "far": _shown(far["job"], parameter), "near": _shown(near["job"], parameter),
+                "far_delta": far["vs_baseline"], "near_delta": near["vs_baseline"]})
         else:
-            sentences.append(f"Both {label} values change the image about as much ({near['vs_baseline']:.1f} and "
-                             f"{far['vs_baseline']:.1f}).")
+            sentences.append(_("Both %(parameter)s values change the image about as much (%(near_delta).1f and "
+                               "%(far_delta).1f).") % {"parameter": label, "near_delta": near["vs_baseline"],
+                                                       "far_delta": far["vs_baseline"]})
     if parameter == "num_inference_steps" and baseline.inference_seconds:
         timed = [r["job"] for r in varied if r["job"].inference_seconds]
         for job in sorted(timed, key=lambda j: j.num_inference_steps):
             time_ratio = job.inference_seconds / baseline.inference_seconds
             step_ratio = job.num_inference_steps / baseline.num_inference_steps
-            how = "in proportion to the steps" if abs(time_ratio / step_ratio - 1) <= 0.2 else (
-                "less than the steps" if time_ratio < step_ratio else "more than the steps")
-            sentences.append(f"{job.num_inference_steps} steps took {_seconds(job)}, against {_seconds(baseline)} for "
-                             f"{baseline.num_inference_steps}: {time_ratio:.2f}x the time for {step_ratio:.2f}x the steps "
-                             f"({how}).")
+            how = _("in proportion to the steps") if abs(time_ratio / step_ratio - 1) <= 0.2 else (
+                _("less than the steps") if time_ratio < step_ratio else _("more than the steps"))
+            sentences.append(_("%(steps)s steps took %(seconds)s, against %(baseline_seconds)s for %(baseline_steps)s: "
+                               "%(time_ratio).2fx the time for %(step_ratio).2fx the steps (%(how)s).") % {
+                "steps": job.num_inference_steps, "seconds": _seconds(job), "baseline_seconds": _seconds(baseline),
+                "baseline_steps": baseline.num_inference_steps, "time_ratio": time_ratio, "step_ratio": step_ratio, "how": how})
     return sentences
+
+
+def strength_sentence(job) -> str:
+    """What one img2img run kept of the photo, from its SSIM ("" before it is measured)."""
+    if job.fidelity_ssim is None or job.strength is None:
+        return ""
+    if job.fidelity_ssim < SSIM_SHAPE:
+        kept = _("little of the photo is kept: the product risks no longer being the one in stock (too far for the "
+                 "shop without a check)")
+    elif job.fidelity_ssim < SSIM_KEEPS:
+        kept = _("the overall shape and framing are kept; textures, light and background change")
+    else:
+        kept = _("the photo is kept (shape, framing, most details): a restyle, usable as the product")
+    return _("Strength %(strength).2f: SSIM %(ssim).2f to the photo; %(kept)s.") % {
+        "strength": job.strength, "ssim": job.fidelity_ssim, "kept": kept}
 
 
 def _strength_sentences(jobs: list) -> list[str]:
     measured = sorted((j for j in jobs if j.fidelity_ssim is not None and j.strength is not None), key=lambda j: j.strength)
-    sentences = []
     # SSIM alone: pHash sits at 20-34 for any two plain-background packshots, so it says nothing of what was kept.
-    for job in measured:
-        if job.fidelity_ssim < SSIM_SHAPE:
-            kept = ("little of the photo is kept: the product risks no longer being the one in stock (too far for the "
-                    "shop without a check)")
-        elif job.fidelity_ssim < SSIM_KEEPS:
-            kept = "the overall shape and framing are kept; textures, light and background change"
-        else:
-            kept = "the photo is kept (shape, framing, most details): a restyle, usable as the product"
-        sentences.append(f"Strength {job.strength:.2f}: SSIM {job.fidelity_ssim:.2f} to the photo; {kept}.")
+    sentences = [strength_sentence(job) for job in measured]
     if len(measured) >= 2:
         low, high = measured[0], measured[-1]
-        trend = "falls" if high.fidelity_ssim < low.fidelity_ssim else "does not fall"
-        sentences.append(f"From strength {low.strength:.2f} to {high.strength:.2f} the likeness to the photo {trend} "
-                         f"(SSIM {low.fidelity_ssim:.2f} to {high.fidelity_ssim:.2f}).")
+        trend = _("falls") if high.fidelity_ssim < low.fidelity_ssim else _("does not fall")
+        sentences.append(_("From strength %(low).2f to %(high).2f the likeness to the photo %(trend)s (SSIM %(low_ssim).2f to "
+                           "%(high_ssim).2f).") % {"low": low.strength, "high": high.strength, "trend": trend,
+                                                    "low_ssim": low.fidelity_ssim, "high_ssim": high.fidelity_ssim})
     return sentences

@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from sdstudio.words import gettext, gettext_noop
+
 SEED_MAX = 2**32 - 1
 PROMPT_MAX = 2000
 # The most jobs one request may queue: variants of a form, values of a sweep.
@@ -36,7 +38,7 @@ SCHEDULERS: dict[str, SchedulerInfo] = {
     "unipc": SchedulerInfo("UniPC", "UniPCMultistepScheduler", "UniPC"),
 }
 # Draft: the UNet's deep features reused between steps (generation.inference.deepcache), about twice as fast.
-SPEEDS: dict[str, str] = {"full": "Full", "draft": "Draft (about twice as fast, for exploring)"}
+SPEEDS: dict[str, str] = {"full": gettext_noop("Full"), "draft": gettext_noop("Draft (about twice as fast, for exploring)")}
 
 
 @dataclass(frozen=True)
@@ -59,24 +61,35 @@ class Parameter:
     help: str = ""
     hint: str = ""  # appended to range errors: where the sensible values lie
 
+    @property
+    def shown_label(self) -> str:
+        """The label in the active language (``label`` stays the English one: PNG text, commands, the API schema)."""
+        return gettext(self.label)
+
     def check(self, value: Any) -> str | None:
         """The error a person reads for ``value`` (already of the right type), or None."""
         if self.choices and value not in self.choices:
-            return f"{self.label} must be one of {', '.join(self.choices)}."
+            return gettext("%(label)s must be one of %(choices)s.") % {"label": self.shown_label, "choices": ", ".join(self.choices)}
         if self.type in (int, float):
             low_ok = self.minimum is None or (value > self.minimum if self.exclusive_minimum else value >= self.minimum)
             high_ok = self.maximum is None or value <= self.maximum
             multiple_ok = self.multiple_of is None or value % self.multiple_of == 0
             if not (low_ok and high_ok and multiple_ok):
-                return self.range_text() + (f" ({self.hint})" if self.hint else "") + "."
+                return gettext("%(label)s must be %(range)s") % {"label": self.shown_label, "range": self.range_text()} + self.hint_text()
         return None
 
+    def hint_text(self) -> str:
+        """" (where the sensible values lie)." or "."."""
+        return " (%s)." % gettext(self.hint) if self.hint else "."
+
     def range_text(self) -> str:
-        what = f"a multiple of {self.multiple_of} " if self.multiple_of else ""
-        low, high = _number(self.minimum), _number(self.maximum)
+        """The allowed values, to follow "must be" (or "needs ...:"), e.g. "between 1 and 150"."""
+        values = {"low": _number(self.minimum), "high": _number(self.maximum), "step": self.multiple_of}
         if self.exclusive_minimum:
-            return f"{self.label} must be {what}above {low} and at most {high}"
-        return f"{self.label} must be {what}between {low} and {high}"
+            return gettext("above %(low)s and at most %(high)s") % values
+        if self.multiple_of:
+            return gettext("a multiple of %(step)s between %(low)s and %(high)s") % values
+        return gettext("between %(low)s and %(high)s") % values
 
 
 def _number(value: float) -> str:
@@ -84,62 +97,62 @@ def _number(value: float) -> str:
 
 
 PARAMETERS: tuple[Parameter, ...] = (
-    Parameter("mode", "Mode", str, "text2img", batch_key=True, cli="--mode"),  # one of generation.modes
-    Parameter("prompt", "Prompt", str, "", help="What the image should show.", cli="--prompt"),
-    Parameter("negative_prompt", "Negative prompt", str, "", help="What it should not show.", cli="--negative-prompt",
+    Parameter("mode", gettext_noop("Mode"), str, "text2img", batch_key=True, cli="--mode"),  # one of generation.modes
+    Parameter("prompt", gettext_noop("Prompt"), str, "", help=gettext_noop("What the image should show."), cli="--prompt"),
+    Parameter("negative_prompt", gettext_noop("Negative prompt"), str, "", help=gettext_noop("What it should not show."), cli="--negative-prompt",
               a1111="Negative prompt"),
-    Parameter("seed", "Seed", int, None, minimum=0, maximum=SEED_MAX, optional=True, sweepable=True, cli="--seed", a1111="Seed",
-              help="Blank: a random seed, stored with the job.", hint="or blank for a random one"),
-    Parameter("num_inference_steps", "Steps", int, 30, minimum=1, maximum=150, batch_key=True, sweepable=True,
-              cli="--steps", a1111="Steps", hint="the brief uses 15, 30 and 50",
-              help="Denoising steps from noise to image: more is slower and finer, up to a point (the brief compares 15, 30 "
-                   "and 50)."),
-    Parameter("guidance_scale", "Guidance (CFG)", float, 7.5, minimum=0, maximum=30, batch_key=True, sweepable=True,
-              cli="--guidance", a1111="CFG scale", hint="7.5 is SD v1.5's usual value",
-              help="Classifier-free guidance: how strictly the image follows the prompt. 4 is freer, 12 literal and harsher; "
-                   "7.5 is SD v1.5's usual value."),
-    Parameter("scheduler", "Scheduler", str, "euler_a", choices=tuple(SCHEDULERS), batch_key=True, sweepable=True,
+    Parameter("seed", gettext_noop("Seed"), int, None, minimum=0, maximum=SEED_MAX, optional=True, sweepable=True, cli="--seed", a1111="Seed",
+              help=gettext_noop("Blank: a random seed, stored with the job."), hint=gettext_noop("or blank for a random one")),
+    Parameter("num_inference_steps", gettext_noop("Steps"), int, 30, minimum=1, maximum=150, batch_key=True, sweepable=True,
+              cli="--steps", a1111="Steps", hint=gettext_noop("the brief uses 15, 30 and 50"),
+              help=gettext_noop("Denoising steps from noise to image: more is slower and finer, up to a point (the brief compares 15, 30 "
+                   "and 50).")),
+    Parameter("guidance_scale", gettext_noop("Guidance (CFG)"), float, 7.5, minimum=0, maximum=30, batch_key=True, sweepable=True,
+              cli="--guidance", a1111="CFG scale", hint=gettext_noop("7.5 is SD v1.5's usual value"),
+              help=gettext_noop("Classifier-free guidance: how strictly the image follows the prompt. 4 is freer, 12 literal and harsher; "
+                   "7.5 is SD v1.5's usual value.")),
+    Parameter("scheduler", gettext_noop("Scheduler"), str, "euler_a", choices=tuple(SCHEDULERS), batch_key=True, sweepable=True,
               cli="--scheduler", a1111="Sampler",
-              help="The sampler that walks from noise to the image. Euler ancestral (the brief's EulerA) adds fresh noise at "
-                   "each step: varied results that keep changing with the step count; DDIM and DPM++ 2M settle."),
-    Parameter("width", "Width", int, 512, minimum=64, maximum=2048, multiple_of=8, batch_key=True, cli="--width",
-              hint="SD v1.5 is trained at 512"),
-    Parameter("height", "Height", int, 512, minimum=64, maximum=2048, multiple_of=8, batch_key=True, cli="--height",
-              hint="SD v1.5 is trained at 512"),
-    Parameter("strength", "Strength", float, 0.6, minimum=0, maximum=1, exclusive_minimum=True, per_mode=True,
+              help=gettext_noop("The sampler that walks from noise to the image. Euler ancestral (the brief's EulerA) adds fresh noise at "
+                   "each step: varied results that keep changing with the step count; DDIM and DPM++ 2M settle.")),
+    Parameter("width", gettext_noop("Width"), int, 512, minimum=64, maximum=2048, multiple_of=8, batch_key=True, cli="--width",
+              hint=gettext_noop("SD v1.5 is trained at 512")),
+    Parameter("height", gettext_noop("Height"), int, 512, minimum=64, maximum=2048, multiple_of=8, batch_key=True, cli="--height",
+              hint=gettext_noop("SD v1.5 is trained at 512")),
+    Parameter("strength", gettext_noop("Strength"), float, 0.6, minimum=0, maximum=1, exclusive_minimum=True, per_mode=True,
               batch_key=True, sweepable=True, cli="--strength", a1111="Denoising strength",
-              help="0.35 keeps the product, 0.85 reinvents it.", hint="the brief compares 0.35, 0.60 and 0.85"),
-    Parameter("fit", "Photo fit", str, "pad", choices=("pad", "crop", "stretch"), per_mode=True, cli="--fit",
-              help="How the photo fills the canvas: pad (the whole photo, bands of its edge colour around it), crop "
-                   "(centre crop: what does not fit is cut off), stretch (its proportions lost)."),
+              help=gettext_noop("0.35 keeps the product, 0.85 reinvents it."), hint=gettext_noop("the brief compares 0.35, 0.60 and 0.85")),
+    Parameter("fit", gettext_noop("Photo fit"), str, "pad", choices=("pad", "crop", "stretch"), per_mode=True, cli="--fit",
+              help=gettext_noop("How the photo fills the canvas: pad (the whole photo, bands of its edge colour around it), crop "
+                   "(centre crop: what does not fit is cut off), stretch (its proportions lost).")),
     # Scene: where the product goes on the canvas; everything around it is generated, its pixels are kept.
-    Parameter("product_scale", "Product size", float, 0.6, minimum=0.05, maximum=1, per_mode=True, cli="--product-scale",
-              help="Scene: the product's longer side as a share of the canvas (0.6 suits a packshot).",
-              hint="0.6 suits a packshot"),
-    Parameter("product_x", "Product centre (x)", float, 0.5, minimum=0, maximum=1, per_mode=True, cli="--product-x",
-              help="Scene: 0 = left edge, 0.5 = centred, 1 = right edge."),
-    Parameter("product_y", "Product centre (y)", float, 0.55, minimum=0, maximum=1, per_mode=True, cli="--product-y",
-              help="Scene: 0 = top, 1 = bottom; 0.55 leaves room for the surface it stands on."),
-    Parameter("edges", "Product edges", str, "matte", choices=("matte", "feather"), per_mode=True, cli="--edges", a1111="Product edges",
-              help="Scene: matte = the product's soft edge from its photo, the old background taken out of it; "
-                   "feather = a hard mask blended outward (how scenes were made before the matte, kept for their re-runs)."),
-    Parameter("shadow", "Shadow", str, "contact", choices=("contact", "keep", "none"), per_mode=True, cli="--shadow", a1111="Shadow",
-              help="Scene: contact = a soft shadow under the product's base; keep = the photo's own shadow carried "
-                   "over (for photos on a plain surface); none = the product as cut out."),
-    Parameter("shadow_opacity", "Shadow opacity", float, 0.5, minimum=0, maximum=1, per_mode=True, cli="--shadow-opacity", a1111="Shadow opacity",
-              help="Scene, contact shadow: how dark it is where it is darkest (0 = invisible, 1 = black)."),
-    Parameter("shadow_softness", "Shadow softness", float, 0.06, minimum=0.01, maximum=0.5, per_mode=True,
-              cli="--shadow-softness", a1111="Shadow softness", help="Scene, contact shadow: its blur as a share of the product's height."),
-    Parameter("light", "Light from", float, 0.0, minimum=-1, maximum=1, per_mode=True, cli="--light", a1111="Light",
-              help="Scene, contact shadow: -1 = light from the left (the shadow falls right), 0 = from the front, 1 = from the right."),
-    Parameter("speed", "Speed", str, "full", choices=tuple(SPEEDS), batch_key=True, cli="--speed",
-              help="Draft reuses the UNet's deep features between steps: about twice as fast, close to the full image "
-                   "on the same seed; make the full image once the prompt and setting are right."),
+    Parameter("product_scale", gettext_noop("Product size"), float, 0.6, minimum=0.05, maximum=1, per_mode=True, cli="--product-scale",
+              help=gettext_noop("Scene: the product's longer side as a share of the canvas (0.6 suits a packshot)."),
+              hint=gettext_noop("0.6 suits a packshot")),
+    Parameter("product_x", gettext_noop("Product centre (x)"), float, 0.5, minimum=0, maximum=1, per_mode=True, cli="--product-x",
+              help=gettext_noop("Scene: 0 = left edge, 0.5 = centred, 1 = right edge.")),
+    Parameter("product_y", gettext_noop("Product centre (y)"), float, 0.55, minimum=0, maximum=1, per_mode=True, cli="--product-y",
+              help=gettext_noop("Scene: 0 = top, 1 = bottom; 0.55 leaves room for the surface it stands on.")),
+    Parameter("edges", gettext_noop("Product edges"), str, "matte", choices=("matte", "feather"), per_mode=True, cli="--edges", a1111="Product edges",
+              help=gettext_noop("Scene: matte = the product's soft edge from its photo, the old background taken out of it; "
+                   "feather = a hard mask blended outward (how scenes were made before the matte, kept for their re-runs).")),
+    Parameter("shadow", gettext_noop("Shadow"), str, "contact", choices=("contact", "keep", "none"), per_mode=True, cli="--shadow", a1111="Shadow",
+              help=gettext_noop("Scene: contact = a soft shadow under the product's base; keep = the photo's own shadow carried "
+                   "over (for photos on a plain surface); none = the product as cut out.")),
+    Parameter("shadow_opacity", gettext_noop("Shadow opacity"), float, 0.5, minimum=0, maximum=1, per_mode=True, cli="--shadow-opacity", a1111="Shadow opacity",
+              help=gettext_noop("Scene, contact shadow: how dark it is where it is darkest (0 = invisible, 1 = black).")),
+    Parameter("shadow_softness", gettext_noop("Shadow softness"), float, 0.06, minimum=0.01, maximum=0.5, per_mode=True,
+              cli="--shadow-softness", a1111="Shadow softness", help=gettext_noop("Scene, contact shadow: its blur as a share of the product's height.")),
+    Parameter("light", gettext_noop("Light from"), float, 0.0, minimum=-1, maximum=1, per_mode=True, cli="--light", a1111="Light",
+              help=gettext_noop("Scene, contact shadow: -1 = light from the left (the shadow falls right), 0 = from the front, 1 = from the right.")),
+    Parameter("speed", gettext_noop("Speed"), str, "full", choices=tuple(SPEEDS), batch_key=True, cli="--speed",
+              help=gettext_noop("Draft reuses the UNet's deep features between steps: about twice as fast, close to the full image "
+                   "on the same seed; make the full image once the prompt and setting are right.")),
     # Edge guidance: a ControlNet conditioned on the Canny edges of the photo (the brief's own mitigation).
-    Parameter("controlnet_conditioning_scale", "Edge guidance", float, None, minimum=0, maximum=2, per_mode=True,
+    Parameter("controlnet_conditioning_scale", gettext_noop("Edge guidance"), float, None, minimum=0, maximum=2, per_mode=True,
               optional=True, batch_key=True, sweepable=True, cli="--edge-guidance", a1111="ControlNet weight",
-              help="ControlNet (Canny edges of the photo): blank = off, 1.0 = follow the edges.",
-              hint="1.0 is ControlNet's usual weight"),
+              help=gettext_noop("ControlNet (Canny edges of the photo): blank = off, 1.0 = follow the edges."),
+              hint=gettext_noop("1.0 is ControlNet's usual weight")),
 )
 BY_NAME: dict[str, Parameter] = {p.name: p for p in PARAMETERS}
 NAMES: tuple[str, ...] = tuple(BY_NAME)

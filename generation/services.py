@@ -22,6 +22,7 @@ from generation import parameters as P
 from generation.models import Experiment, GenerationJob, Status
 from sdstudio.roles import require
 from sdstudio.storedfiles import store_with_row
+from django.utils.translation import gettext
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +89,7 @@ def can_manage(*, job: GenerationJob, user) -> bool:
 
 def _require_manage(job: GenerationJob, user, action: str) -> None:
     if not can_manage(job=job, user=user):
-        raise PermissionDenied(f"Only the person who started job #{job.pk}, or an administrator, can {action} it.")
+        raise PermissionDenied(gettext("Only the person who started job #%(pk)s, or an administrator, can %(action)s it.") % {"pk": job.pk, "action": action})
 
 
 @transaction.atomic
@@ -112,11 +113,11 @@ def job_create(
     the photo's own mask; the job stores its own copy (a matte, for soft edges), so a later edit of the photo's mask
     changes no job. ``kept_mask`` is another job's stored copy (a re-run, a sweep), stored again as it is.
     """
-    require(user, "generation.add_generationjob", "Only merchandisers (or admins) can start generation jobs.")
+    require(user, "generation.add_generationjob", gettext("Only merchandisers (or admins) can start generation jobs."))
     values = validate_parameters(params, has_source=source_photo is not None)
     if values["controlnet_conditioning_scale"] is not None and not modelinfo.edge_guidance_available():
-        raise ValidationError({"controlnet_conditioning_scale": "Edge guidance needs a ControlNet: set SDSTUDIO_CONTROLNET_MODEL "
-                                                                "(e.g. lllyasviel/control_v11p_sd15_canny), or leave it blank."})
+        raise ValidationError({"controlnet_conditioning_scale": gettext("Edge guidance needs a ControlNet: set SDSTUDIO_CONTROLNET_MODEL (e.g. "
+                                                                        "lllyasviel/control_v11p_sd15_canny), or leave it blank.")})
     mode = modes.get(values["mode"])
     recorded: dict = {}
     mask_png = None
@@ -160,8 +161,8 @@ def _job_mask(source_photo, mask, mode, values, *, kept=None):
     elif mask is None and source_photo is not None:
         mask, alpha = photo_mask_image(source_photo), photo_matte_image(source_photo)
     if mask is None:
-        raise ValidationError({"source_photo": "This photo has no product mask yet: open the photo and paint the product in "
-                                               "the mask editor, or upload a cut-out with transparency."})
+        raise ValidationError({"source_photo": gettext("This photo has no product mask yet: open the photo and paint the product in the mask editor, or "
+                                                       "upload a cut-out with transparency.")})
     try:
         checked = masks.check(mask, (source_photo.width, source_photo.height))
     except ValidationError as exc:
@@ -176,17 +177,17 @@ def job_rerun(*, job: GenerationJob, user) -> GenerationJob:
 
     ``user`` None is the command line (an operator with shell access).
     """
-    require(user, "generation.rerun_generationjob", "Only administrators can re-run a job for comparison.")
+    require(user, "generation.rerun_generationjob", gettext("Only administrators can re-run a job for comparison."))
     if job.status != Status.SUCCEEDED:
-        raise ValidationError(f"Job #{job.pk} is {job.status}; only a job that succeeded can be re-run for comparison.")
+        raise ValidationError(gettext("Job #%(pk)s is %(status)s; only a job that succeeded can be re-run for comparison.") % {"pk": job.pk, "status": job.get_status_display().lower()})
     return _job_again(job, user=user, rerun_of=job)
 
 
 def job_make_full(*, job: GenerationJob, user) -> GenerationJob:
     """The full image of a draft: every parameter, the seed, the model and the source the same, speed full."""
-    require(user, "generation.add_generationjob", "Only merchandisers (or admins) can start generation jobs.")
+    require(user, "generation.add_generationjob", gettext("Only merchandisers (or admins) can start generation jobs."))
     if job.speed != "draft":
-        raise ValidationError(f"Job #{job.pk} is already a full image.")
+        raise ValidationError(gettext("Job #%(pk)s is already a full image.") % {"pk": job.pk})
     return _job_again(job, user=user, speed="full", experiment=job.experiment)
 
 
@@ -205,7 +206,7 @@ def job_freeze_mask(job: GenerationJob) -> None:
     mode = modes.get(job.mode)
     values = job.parameter_values()
     if job.source_photo is None:
-        raise ValidationError("The product's photo is gone: a scene needs it.")
+        raise ValidationError(gettext("The product's photo is gone: a scene needs it."))
     mask, mask_png = _job_mask(job.source_photo, None, mode, values)
     recorded, errors = mode.admission(values, mask)
     if errors:
@@ -499,7 +500,8 @@ def job_fail(*, job_id: int, error: str, retryable: bool = False) -> str:
     if job is None:
         return ""
     if retryable and job.attempts < settings.SDSTUDIO_MAX_ATTEMPTS and not job.cancel_requested:
-        requeued = _transition(job_id, "requeue", now=now, error=f"Attempt {job.attempts} failed: {error}"[:5000], worker_name="")
+        requeued = _transition(job_id, "requeue", now=now, error=(gettext("Attempt %(attempts)s failed: %(error)s") % {"attempts": job.attempts, "error": error})[:5000],
+                           worker_name="")
         if requeued:
             transaction.on_commit(lambda: job_enqueue(job_id=job_id))
             return Status.QUEUED
@@ -510,14 +512,14 @@ def job_fail(*, job_id: int, error: str, retryable: bool = False) -> str:
 def job_mark_canceled(*, job_id: int) -> None:
     """The worker honoured a cancel."""
     now = timezone.now()
-    _transition(job_id, "stop", now=now, finished_at=now, error="Canceled on request.")
+    _transition(job_id, "stop", now=now, finished_at=now, error=gettext("Canceled on request."))
 
 
 def job_cancel(*, job: GenerationJob, user) -> str:
     """Queued jobs stop at once; a running job stops at its next denoising step. Returns the job's status."""
-    _require_manage(job, user, "cancel")
+    _require_manage(job, user, gettext("cancel"))
     now = timezone.now()
-    if _transition(job.pk, "cancel", now=now, cancel_requested=True, finished_at=now, error="Canceled before it started."):
+    if _transition(job.pk, "cancel", now=now, cancel_requested=True, finished_at=now, error=gettext("Canceled before it started.")):
         return Status.CANCELED
     GenerationJob.objects.filter(pk=job.pk, status=Status.RUNNING).update(cancel_requested=True, updated_at=now)
     job.refresh_from_db()
@@ -526,7 +528,7 @@ def job_cancel(*, job: GenerationJob, user) -> str:
 
 def job_retry(*, job: GenerationJob, user) -> bool:
     """failed -> queued (a person asked for another try); False when the job had not failed."""
-    _require_manage(job, user, "retry")
+    _require_manage(job, user, gettext("retry"))
     updated = _transition(job.pk, "retry", error="", cancel_requested=False, finished_at=None)
     if updated:
         transaction.on_commit(lambda: job_enqueue(job_id=job.pk))
@@ -569,7 +571,7 @@ def jobs_reconcile(*, grace_seconds: int = 5) -> dict[str, int]:
     for job in GenerationJob.objects.filter(status=Status.RUNNING, heartbeat_at__lt=stale_before).only("pk", "worker_name", "heartbeat_at"):
         state = job_fail(
             job_id=job.pk,
-            error=f"Worker {job.worker_name or '?'} stopped answering (last heartbeat {job.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC).",
+            error=gettext("Worker %(value)s stopped answering (last heartbeat %(heartbeat_at)s UTC).") % {"value": job.worker_name or '?', "heartbeat_at": format(job.heartbeat_at, '%Y-%m-%d %H:%M:%S')},
             retryable=True,
         )
         counts["retried" if state == Status.QUEUED else "failed"] += 1

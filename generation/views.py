@@ -24,6 +24,7 @@ from generation.models import GenerationJob, Status
 from generation.selectors import filter_jobs, jobs_for_listing
 from sdstudio.storedfiles import files_removed_if_it_fails
 from sdstudio.textsafe import parse_id
+from django.utils.translation import gettext
 
 PAGE_SIZE = 24
 
@@ -93,7 +94,7 @@ def _create_jobs(request: HttpRequest, data: dict) -> list[GenerationJob]:
         try:
             source, notes = photo_add(product=data["product"], data=upload.read(), name=upload.name, user=request.user)
         except DuplicatePhoto as duplicate:
-            source, notes = duplicate.existing, [str(duplicate.messages[0]) + " The existing photo was used."]
+            source, notes = duplicate.existing, [str(duplicate.messages[0]) + gettext(" The existing photo was used.")]
         except ValidationError as exc:
             raise ValidationError({"upload": exc.messages}) from None
         for note in notes:
@@ -176,11 +177,11 @@ def job_preview(request: HttpRequest) -> HttpResponse:
 
     photo_id = request.GET.get("source_photo", "")
     if not photo_id.isdigit():
-        return HttpResponse("Choose a source photo to preview.", status=400, content_type="text/plain; charset=utf-8")
+        return HttpResponse(gettext("Choose a source photo to preview."), status=400, content_type="text/plain; charset=utf-8")
     photo = get_object_or_404(ProductPhoto, pk=int(photo_id))
     mode = modes.get(request.GET.get("mode", "")) if request.GET.get("mode") in modes.names() else None
     if mode is None or not mode.uses_photo:
-        return HttpResponse("Previews are for the modes that start from a photo.", status=400, content_type="text/plain; charset=utf-8")
+        return HttpResponse(gettext("Previews are for the modes that start from a photo."), status=400, content_type="text/plain; charset=utf-8")
     wanted = ("width", "height", *mode.parameters)
     values, errors = modes.coerce({"mode": mode.name, **{name: request.GET[name] for name in wanted if name in request.GET}})
     if not errors:
@@ -192,11 +193,11 @@ def job_preview(request: HttpRequest) -> HttpResponse:
     spec = SimpleNamespace(**{**values, "width": max(8, round(values["width"] * scale)), "height": max(8, round(values["height"] * scale))})
     mask = photo_mask_image(photo) if mode.uses_mask else None
     if mode.uses_mask and mask is None:
-        return HttpResponse("This photo has no product mask yet: open the photo and draw a box around the product.",
+        return HttpResponse(gettext("This photo has no product mask yet: open the photo and draw a box around the product."),
                             status=400, content_type="text/plain; charset=utf-8")
     image = mode.preview(open_image(photo.image), mask, spec, alpha=photo_matte_image(photo) if mode.uses_mask else None)
     if image is None:
-        raise Http404("This mode has no preview.")
+        raise Http404(gettext("This mode has no preview."))
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     response = HttpResponse(buffer.getvalue(), content_type="image/png")
@@ -227,7 +228,7 @@ def job_reference(request: HttpRequest, pk: int, view: str) -> HttpResponse:
         raise Http404("Views: source, difference, outline.")
     reference, kept = reference_of(job)
     if reference is None or (view == "outline" and kept is None) or (view == "difference" and not job.output):
-        raise Http404("This job has no such view.")
+        raise Http404(gettext("This job has no such view."))
     if view == "source":
         image = reference
     elif view == "outline":
@@ -235,7 +236,7 @@ def job_reference(request: HttpRequest, pk: int, view: str) -> HttpResponse:
     else:
         difference = pixel_difference(open_image(job.output), reference)
         if difference is None:
-            raise Http404("The output and its source differ in size.")
+            raise Http404(gettext("The output and its source differ in size."))
         image = Image.fromarray(np.clip(difference.max(axis=-1) * DIFF_GAIN, 0, 255).astype(np.uint8), "L")
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
@@ -258,10 +259,10 @@ def rerun_diff_map(request: HttpRequest, pk: int) -> HttpResponse:
 
     job = get_object_or_404(GenerationJob.objects.select_related("rerun_of"), pk=pk, rerun_of__isnull=False)
     if not job.output or not job.rerun_of.output:
-        raise Http404("Both outputs are needed for a difference map.")
+        raise Http404(gettext("Both outputs are needed for a difference map."))
     difference = pixel_difference(open_image(job.output), open_image(job.rerun_of.output))
     if difference is None:
-        raise Http404("The outputs differ in size.")
+        raise Http404(gettext("The outputs differ in size."))
     diff = np.clip(difference.max(axis=-1) * DIFF_GAIN, 0, 255).astype(np.uint8)
     buffer = io.BytesIO()
     Image.fromarray(diff, "L").save(buffer, format="PNG")
@@ -296,6 +297,7 @@ def progress_payload(job: GenerationJob) -> dict:
     return {
         "id": job.pk,
         "status": job.status,
+        "status_label": str(job.get_status_display()).lower(),  # in the request's language
         "step": job.progress_step,
         "total": job.progress_total,
         "fraction": round(job.progress_fraction, 4),
@@ -338,7 +340,7 @@ def job_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 def job_retry(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(GenerationJob, pk=pk)
     if services.job_retry(job=job, user=request.user):
-        messages.success(request, "Queued again with the same parameters and seed.")
+        messages.success(request, gettext("Queued again with the same parameters and seed."))
     else:
         messages.error(request, "Only a failed job can be retried.")
     return redirect(job)
@@ -348,7 +350,7 @@ def job_retry(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def job_rerun(request: HttpRequest, pk: int) -> HttpResponse:
     return _queue_again(request, pk, services.job_rerun,
-                        "Re-run queued as job #{new.pk} with the identical parameters and seed {new.seed}.")
+                        gettext("Re-run queued as job #%(new)s with the identical parameters and seed %(seed)s."))
 
 
 def _queue_again(request: HttpRequest, pk: int, service, sentence: str) -> HttpResponse:
@@ -359,7 +361,7 @@ def _queue_again(request: HttpRequest, pk: int, service, sentence: str) -> HttpR
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect(job)
-    messages.success(request, sentence.format(job=job, new=new))
+    messages.success(request, sentence % {"job": job.pk, "new": new.pk, "seed": new.seed})
     return redirect(new)
 
 
@@ -368,13 +370,13 @@ def _queue_again(request: HttpRequest, pk: int, service, sentence: str) -> HttpR
 def job_make_full(request: HttpRequest, pk: int) -> HttpResponse:
     """A draft's "Make the full image": the same job at full speed, same seed."""
     return _queue_again(request, pk, services.job_make_full,
-                        "The full image of draft #{job.pk} is queued as job #{new.pk} (seed {new.seed}).")
+                        gettext("The full image of draft #%(job)s is queued as job #%(new)s (seed %(seed)s)."))
 
 
 @login_required
 def job_download(request: HttpRequest, pk: int) -> FileResponse:
     job = get_object_or_404(GenerationJob, pk=pk)
     if not job.output:
-        raise Http404("This job has no output yet.")
+        raise Http404(gettext("This job has no output yet."))
     name = f"sdstudio-job{job.pk}-{job.run_name or job.mode}-seed{job.seed}.png"
     return FileResponse(job.output.open("rb"), as_attachment=True, filename=name, content_type="image/png")

@@ -1,10 +1,11 @@
 """Screenshots of a running SD Studio (e.g. `make run`) for docs/: headless Chromium (Debian's) driven by Playwright.
 
-    .venv/bin/python scripts/screenshots.py [--url http://127.0.0.1:8000] [--out docs] [--width 1280]
+    .venv/bin/python scripts/screenshots.py [--url http://127.0.0.1:8000] [--out docs] [--width 1280] [--locale fr-FR]
 
 Logs in as `admin` with the password `make run` keeps in var/demo-logins.txt and saves
 home.png, study.png (the newest study), mask-editor.png (the demo photo's page) and scene-job.png (the newest
-scene job), full pages.
+scene job), job-form.png, review-queue.png, campaign-form.png and shop.png, full pages. --locale is the browser's
+language (its Accept-Language): fr-FR shows the French pages.
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ def main() -> None:
     parser.add_argument("--width", type=int, default=1280)
     parser.add_argument("--user", default="admin")
     parser.add_argument("--prefix", default="")
+    parser.add_argument("--locale", default="en-US")
     args = parser.parse_args()
     logins = dict(line.split(" ", 1) for line in (ROOT / "var" / "demo-logins.txt").read_text().splitlines())
     from playwright.sync_api import sync_playwright
@@ -33,7 +35,7 @@ def main() -> None:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, args=["--headless", "--no-sandbox", "--disable-gpu",
                                                                             "--disable-background-networking"])
-        page = browser.new_context(viewport={"width": args.width, "height": 900}).new_page()
+        page = browser.new_context(viewport={"width": args.width, "height": 900}, locale=args.locale).new_page()
         page.goto(f"{args.url}/accounts/login/")
         page.fill("#id_username", args.user)
         page.fill("#id_password", logins[args.user].strip())
@@ -59,6 +61,11 @@ def main() -> None:
             photo.click()
             page.wait_for_selector("#mask-editor[data-loaded='1']")
             page.screenshot(path=str(args.out / f"{args.prefix}mask-editor.png"), full_page=True)
+        for path, name in (("/jobs/new/", "job-form"), ("/review/", "review-queue"), ("/campaigns/new/", "campaign-form"),
+                           ("/catalog/shop/", "shop")):
+            page.goto(f"{args.url}{path}")
+            page.wait_for_load_state("networkidle")
+            page.screenshot(path=str(args.out / f"{args.prefix}{name}.png"), full_page=True)
         browser.close()
     print(f"saved to {args.out}")
 

@@ -1,5 +1,6 @@
 """Check (and on Debian/Ubuntu as root, install) what the test suite needs beyond Python packages:
-redis-server for the private test Redis, Chromium for the browser tests, exiftool to read outputs' metadata."""
+redis-server for the private test Redis, Chromium for the browser tests, exiftool to read outputs' metadata, GNU gettext
+for the check that the French catalogue holds every message (makemessages runs xgettext)."""
 from __future__ import annotations
 
 import os
@@ -8,7 +9,7 @@ import subprocess
 import sys
 
 # program -> Debian package. exiftool reads the XMP of outputs independently of the writer (Pillow).
-NEEDED = {"redis-server": "redis-server", "chromium": "chromium", "exiftool": "libimage-exiftool-perl"}
+NEEDED = {"redis-server": "redis-server", "chromium": "chromium", "exiftool": "libimage-exiftool-perl", "xgettext": "gettext"}
 
 
 def missing() -> list[str]:
@@ -29,7 +30,7 @@ def main() -> int:
     if todo:
         print(
             f"The tests need {' and '.join(todo)}. Install them (Debian/Ubuntu: sudo apt-get install {' '.join(todo)}; "
-            "macOS: brew install redis and set SDSTUDIO_CHROMIUM to your Chrome/Chromium binary), then run make test again.",
+            "macOS: brew install redis gettext and set SDSTUDIO_CHROMIUM to your Chrome/Chromium binary), then run make test again.",
             file=sys.stderr,
         )
         return 1

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.http import JsonResponse
 from django.shortcuts import render
+from django.utils.translation import gettext_lazy
 
 OPEN_PREFIXES = ("/accounts/", "/admin/", "/django-rq/", "/static/", "/p/", "/jsi18n/")  # sign-in, admin areas (own checks), public images, JS words
 
@@ -41,5 +42,5 @@ class RoleRequiredMiddleware:
         return render(request, "no_role.html", {"message": NO_ROLE}, status=403)
 
 
-NO_ROLE = ("Your login has no role in SD Studio yet. Ask an administrator to add you to Merchandisers or Reviewers; "
-           "until then you can only change your password or log out.")
+NO_ROLE = (gettext_lazy("Your login has no role in SD Studio yet. Ask an administrator to add you to Merchandisers or "
+                        "Reviewers; until then you can only change your password or log out."))

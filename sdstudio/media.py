@@ -7,6 +7,7 @@ import posixpath
 from django.contrib.auth.decorators import login_required
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext
 
 ALLOWED_TYPES = {"image/png", "image/jpeg", "image/webp", "application/zip", "text/markdown", "text/csv"}
 
@@ -15,10 +16,10 @@ ALLOWED_TYPES = {"image/png", "image/jpeg", "image/webp", "application/zip", "te
 def serve_media(request: HttpRequest, path: str) -> FileResponse:
     path = posixpath.normpath(path)
     if path.startswith(("/", "..")) or "/../" in path or not default_storage.exists(path):
-        raise Http404("No such file.")
+        raise Http404(gettext("No such file."))
     content_type = mimetypes.guess_type(path)[0] or "application/octet-stream"
     if content_type not in ALLOWED_TYPES:
-        raise Http404("No such file.")
+        raise Http404(gettext("No such file."))
     response = FileResponse(default_storage.open(path, "rb"), content_type=content_type)
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; sandbox"
@@ -38,9 +39,9 @@ def serve_public_image(request: HttpRequest, token: str) -> HttpResponse:
 
     job = GenerationJob.objects.filter(public_token=token).only("id", "decision", "status", "output", "public_token").first()
     if job is None or not job.output:
-        raise Http404("No such image.")
+        raise Http404(gettext("No such image."))
     if not job.is_public:
-        response = HttpResponse("This image is no longer approved for the shop.\n", status=410, content_type="text/plain; charset=utf-8")
+        response = HttpResponse(gettext("This image is no longer approved for the shop.\n"), status=410, content_type="text/plain; charset=utf-8")
         response["Cache-Control"] = "public, max-age=60"
         return response
     response = FileResponse(job.output.open("rb"), content_type="image/png")

@@ -5,6 +5,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.http import Http404
 from django.contrib.admin.views.decorators import user_passes_test
 from django.urls import URLPattern, include, path, re_path
+from django.utils.translation import gettext_lazy
 from django.views.i18n import JavaScriptCatalog
 from django_rq.urls import get_admin_urlpatterns, get_api_urlpatterns
 
@@ -21,7 +22,7 @@ def superuser_required(view):
         try:
             return view(request, *args, **kwargs)
         except IndexError:
-            raise Http404("No such queue or Redis connection.") from None
+            raise Http404(gettext_lazy("No such queue or Redis connection.")) from None
 
     return _superusers_only(wrapped)
 
@@ -40,7 +41,7 @@ def session_for_superusers_only(view):
 def rq_api_urlpatterns():
     return [URLPattern(p.pattern, session_for_superusers_only(p.callback), p.default_args, p.name) for p in get_api_urlpatterns()]
 
-admin.site.site_header = "SD Studio administration"
+admin.site.site_header = gettext_lazy("SD Studio administration")
 admin.site.site_title = "SD Studio"
 
 urlpatterns = [

@@ -4,14 +4,16 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 
-from generation.models import Experiment, GenerationJob
+from generation.models import Experiment, GenerationJob, Status
 from generation.selectors import jobs_for_listing
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    counts = dict(GenerationJob.objects.values_list("status").annotate(n=Count("id")))
+    found = dict(GenerationJob.objects.values_list("status").annotate(n=Count("id")))
+    counts = [(status, status.label, found[status]) for status in Status if status in found]  # (value, its label, how many)
     return render(
         request,
         "home.html",
@@ -36,14 +38,14 @@ def verify(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         upload = request.FILES.get("image")
         if upload is None:
-            context["error"], status = "Choose an image file (PNG, JPEG or WebP) to verify.", 400
+            context["error"], status = _("Choose an image file (PNG, JPEG or WebP) to verify."), 400
         elif upload.size > settings.SDSTUDIO_UPLOAD_MAX_BYTES:
-            context["error"], status = (f"The file is {filesizeformat(upload.size)}; the limit is "
-                                        f"{filesizeformat(settings.SDSTUDIO_UPLOAD_MAX_BYTES)}."), 400
+            context["error"], status = _("The file is %(size)s; the limit is %(limit)s.") % {
+                "size": filesizeformat(upload.size), "limit": filesizeformat(settings.SDSTUDIO_UPLOAD_MAX_BYTES)}, 400
         else:
             found = credentials.read_image_file(upload.read())
             if found.problems and found.state == "unsigned":  # not an image at all
-                context["error"], status = "This file is not a PNG, JPEG or WebP image.", 400
+                context["error"], status = _("This file is not a PNG, JPEG or WebP image."), 400
             else:
                 context.update(credentials=found, filename=upload.name[:200])
     return render(request, "verify.html", context, status=status)
@@ -58,8 +60,8 @@ def password_reset(request: HttpRequest) -> HttpResponse:
     if not settings.SDSTUDIO_PASSWORD_RESET:
         return render(request, "registration/password_reset_unavailable.html")
     if request.method == "POST" and not _reset_allowed(request):
-        return render(request, "429.html", {"message": "Too many password reset requests from this address or for this email "
-                                                       "address; try again in an hour."}, status=429)
+        return render(request, "429.html", {"message": _("Too many password reset requests from this address or for this email "
+                                                         "address; try again in an hour.")}, status=429)
     return auth_views.PasswordResetView.as_view(extra_context={"mail_to_console": settings.SDSTUDIO_MAIL_TO_CONSOLE})(request)
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sdstudio.words import gettext_noop
+
 
 class ConfigurationError(Exception):
     """The configured model, device or option cannot be used: the message says what to set."""
@@ -26,11 +28,11 @@ EMBEDDED_CHOICES = {
     "embedded-random": ("tiny", RANDOM_NAME),
     "embedded-full": ("full", FULL_NAME),
 }
-EMBEDDED_DESCRIPTIONS = {
-    "demo": "a tiny demonstration model trained on rendered products (SD v1.5's structure at toy size, shipped with "
-            "SD Studio): it draws simple product shots, not photographs",
-    "tiny": "the embedded model with random weights: its images are noise by design",
-    "full": "SD v1.5's full architecture with random weights, for benchmarks: its images are noise",
+EMBEDDED_DESCRIPTIONS = {  # marked for the catalogue; pages translate them (generation.modelinfo)
+    "demo": gettext_noop("a tiny demonstration model trained on rendered products (SD v1.5's structure at toy size, shipped with "
+                         "SD Studio): it draws simple product shots, not photographs"),
+    "tiny": gettext_noop("the embedded model with random weights: its images are noise by design"),
+    "full": gettext_noop("SD v1.5's full architecture with random weights, for benchmarks: its images are noise"),
 }
 
 

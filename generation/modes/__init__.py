@@ -15,6 +15,7 @@ from generation.modes.base import COMPOSITE, TRAINED, Action, Mode, Prepared
 from generation.modes.img2img import Img2Img
 from generation.modes.scene import Scene
 from generation.modes.text2img import Text2Img
+from sdstudio.words import gettext
 
 __all__ = ["Action", "COMPOSITE", "Mode", "Prepared", "TRAINED", "get", "register", "unregister", "names", "choices", "all_modes",
            "using", "defaults", "coerce", "validate"]
@@ -67,7 +68,7 @@ def names() -> tuple[str, ...]:
 
 def choices() -> list[tuple[str, str]]:
     """(name, label) of every mode, for model fields, forms and the API (a callable: modes added later appear)."""
-    return [(mode.name, mode.label) for mode in _REGISTRY.values()]
+    return [(mode.name, gettext(mode.label)) for mode in _REGISTRY.values()]
 
 
 def using(parameter: str) -> frozenset[str]:
@@ -103,7 +104,8 @@ def coerce(params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
             try:
                 value = p.type(value)
             except (TypeError, ValueError):
-                errors[p.name] = f"{p.label} must be a {'number' if p.type is not str else 'text'}."
+                errors[p.name] = (gettext("%(label)s must be a number.") if p.type is not str else
+                                  gettext("%(label)s must be a text.")) % {"label": p.shown_label}
                 value = None
         elif p.type is str:
             value = ""
@@ -118,21 +120,23 @@ def validate(values: dict[str, Any], *, has_source: bool) -> dict[str, str]:
     errors: dict[str, str] = {}
     mode = values["mode"]
     if mode not in _REGISTRY:
-        return {"mode": f"Mode must be one of {', '.join(_REGISTRY)}."}
+        return {"mode": gettext("Mode must be one of %(modes)s.") % {"modes": ", ".join(_REGISTRY)}}
     info = _REGISTRY[mode]
     for p in P.PARAMETERS:
         value = values[p.name]
         if p.name == "prompt":
             if not value:
-                errors["prompt"] = "Write a prompt: it says what the image should show."
+                errors["prompt"] = gettext("Write a prompt: it says what the image should show.")
             elif len(value) > P.PROMPT_MAX:
-                errors["prompt"] = f"The prompt is {len(value)} characters; the limit is {P.PROMPT_MAX} (CLIP reads the first 77 tokens)."
+                errors["prompt"] = gettext("The prompt is %(length)s characters; the limit is %(limit)s (CLIP reads the first 77 "
+                                           "tokens).") % {"length": len(value), "limit": P.PROMPT_MAX}
             continue
         if p.name == "mode":
             continue
         if not info.uses(p.name, per_mode=p.per_mode):
             if value not in (None, ""):
-                errors[p.name] = f"{p.label} applies to {' and '.join(sorted(_REGISTRY[m].label.lower() for m in using(p.name)))} only; leave it blank."
+                errors[p.name] = gettext("%(label)s applies to %(modes)s only; leave it blank.") % {
+                    "label": p.shown_label, "modes": gettext(" and ").join(sorted(gettext(_REGISTRY[m].label).lower() for m in using(p.name)))}
             continue
         if value is None or value == "":
             if not p.optional and p.type is not str:
@@ -142,15 +146,18 @@ def validate(values: dict[str, Any], *, has_source: bool) -> dict[str, str]:
         if message:
             errors[p.name] = message
     if info.uses_photo and not has_source:
-        errors["source_photo"] = f"{info.label} needs a source photo: pick one of the product's photos or upload one."
+        errors["source_photo"] = gettext("%(mode)s needs a source photo: pick one of the product's photos or upload one.") % {
+            "mode": gettext(info.label)}
     if info.uses("strength", per_mode=True):
         steps, strength = values["num_inference_steps"], values["strength"]
         if "strength" not in errors and "num_inference_steps" not in errors and steps and strength and int(steps * strength) < 1:
-            errors["strength"] = f"Steps x strength = {steps * strength:.2f}: fewer than one denoising step would run. Raise one of them."
+            errors["strength"] = gettext("Steps x strength = %(product).2f: fewer than one denoising step would run. Raise one of "
+                                         "them.") % {"product": steps * strength}
     return errors
 
 
 def required_message(mode: str, parameter: str) -> str:
     """The sentence for a parameter a mode needs and did not get (the form, the API and the services say the same)."""
     p = P.BY_NAME[parameter]
-    return f"{get(mode).label} needs {p.label.lower()}: " + p.range_text().split(" must be ", 1)[1] + (f" ({p.hint})." if p.hint else ".")
+    return gettext("%(mode)s needs %(parameter)s: %(range)s") % {
+        "mode": gettext(get(mode).label), "parameter": p.shown_label.lower(), "range": p.range_text()} + p.hint_text()

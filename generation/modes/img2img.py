@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from generation import fidelity, scene
 from generation.modes.base import COMPOSITE, Action, Mode, Prepared
+from sdstudio.words import gettext_noop
 
 
 class Img2Img(Mode):
     name = "img2img"
-    label = "Image to image"
+    label = gettext_noop("Image to image")
     parameters = ("strength", "fit", "controlnet_conditioning_scale")
     uses_photo = True
     # C2PA 2: opened takes a parentOf ingredient (the photo); the edit carries the parameters.

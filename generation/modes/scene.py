@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from generation import scene
 from generation.modes.base import COMPOSITE, TRAINED, Action, Mode, Prepared
+from sdstudio.words import gettext_noop
 
 
 PREVIEW_GREY = (200, 200, 200)
@@ -10,7 +11,7 @@ PREVIEW_GREY = (200, 200, 200)
 
 class Scene(Mode):
     name = "scene"
-    label = "Product in a new scene"
+    label = gettext_noop("Product in a new scene")
     parameters = ("product_scale", "product_x", "product_y", "edges", "shadow", "shadow_opacity", "shadow_softness", "light",
                   "controlnet_conditioning_scale")
     uses_photo = True

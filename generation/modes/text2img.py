@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from generation.modes.base import TRAINED, Action, Mode
+from sdstudio.words import gettext_noop
 
 
 class Text2Img(Mode):
     name = "text2img"
-    label = "Text to image"
+    label = gettext_noop("Text to image")
     actions = (Action("c2pa.created", TRAINED),)

@@ -64,7 +64,7 @@ def test_a_wrong_recipe_is_refused_with_a_sentence_and_nothing_is_made(merchandi
     cases = [
         (dict(prompt_template="{name} on {colour}"), "uses {colour}"),
         (dict(formats=[{"name": "odd", "width": 500, "height": 512}]), "multiple of 8"),
-        (dict(formats=["poster"]), "Unknown format 'poster'"),
+        (dict(formats=["poster"]), "Unknown format “poster”"),
         (dict(selection={}), "Choose the products"),
         (dict(selection={"category": "nothing"}), "matches no product"),
         (dict(parameters={"guidance_scale": 99}), "square: Guidance"),
@@ -77,7 +77,7 @@ def test_a_wrong_recipe_is_refused_with_a_sentence_and_nothing_is_made(merchandi
         assert sentence in " ".join(raised.value.messages), (changes, raised.value.messages)
     assert not GenerationJob.objects.exists()
     make("Good", 2, user=merchandiser)
-    with pytest.raises(ValidationError, match="already called 'Good'"):
+    with pytest.raises(ValidationError, match="already called “Good”"):
         make("Good", 2, user=merchandiser)
 
 

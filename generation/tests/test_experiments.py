@@ -115,5 +115,5 @@ def test_sweep_from_a_job_in_the_ui(client, merchandiser):
     swept = list(experiment.jobs.order_by("guidance_scale").values_list("guidance_scale", "seed", "num_inference_steps"))
     assert swept == [(4.0, 42, 2), (7.5, 42, 2), (12.0, 42, 2)]
     bad = client.post(reverse("experiments:sweep_create", args=[job.pk]), {"parameter": "guidance_scale", "values": "4, lots"}, follow=True)
-    assert "must all be floats" in bad.content.decode()
+    assert "must all be numbers" in bad.content.decode()
     assert Experiment.objects.count() == 1

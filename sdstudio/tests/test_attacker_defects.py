@@ -56,7 +56,7 @@ def test_a_deeply_nested_json_body_is_a_400_and_roles_are_checked_before_parsing
 def test_the_api_refuses_a_model_no_worker_serves_and_none_configured(merchandiser, redis_conn, settings):
     api, _ = client_for(merchandiser)
     response = api.post("/api/jobs/", {**TINY_JOB, "model": "../../../etc/passwd"}, format="json")
-    assert response.status_code == 400 and "No worker serves '../../../etc/passwd'" in response.json()["model"][0]
+    assert response.status_code == 400 and "No worker serves “../../../etc/passwd”" in response.json()["model"][0]
     assert not GenerationJob.objects.exists() and not redis_conn.keys("rq:queue:generation--*")
     # the configured embedded models, those of SDSTUDIO_MODELS and any a worker has served are accepted
     settings.SDSTUDIO_MODELS = ["acme/sd15-finetune"]

@@ -18,7 +18,8 @@ PRODUCTION = {
 
 def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL"))}
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env={**clean, **env}, capture_output=True, text=True)
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env={**clean, "LC_ALL": "C.UTF-8", **env},
+                          capture_output=True, text=True)
 
 
 def test_check_deploy_is_clean_with_production_environment():

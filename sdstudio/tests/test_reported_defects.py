@@ -43,7 +43,7 @@ def test_csv_import_refuses_bad_skus_long_fields_and_photos_outside_its_folder(t
     with pytest.raises(CommandError, match="5 row"):
         call_command("import_catalog", str(folder / "catalog.csv"), stdout=io.StringIO(), stderr=(err := io.StringIO()))
     log = err.getvalue()
-    assert "line 2: SKU 'A/B' is not usable" in log and "line 3: SKU 'new' is reserved" in log
+    assert "line 2: SKU “A/B” is not usable" in log and "line 3: SKU “new” is reserved" in log
     assert "line 4:" in log and "at most 200 characters" in log
     assert "line 5:" in log and "outside the CSV's folder" in log and "line 6:" in log
     assert list(Product.objects.values_list("sku", flat=True)) == ["OK-1"]

@@ -66,7 +66,7 @@
           photoSelect.innerHTML = "";
           var empty = document.createElement("option");
           empty.value = "";
-          empty.textContent = data.photos.length ? "---------" : "(this product has no photo yet: upload one)";
+          empty.textContent = data.photos.length ? "---------" : gettext("(this product has no photo yet: upload one)");
           photoSelect.appendChild(empty);
           data.photos.forEach(function (photo) {
             var option = document.createElement("option");
@@ -102,11 +102,13 @@
         .then(function (r) { return r.json(); })
         .then(function (data) {
           if (!data.available) { counter.textContent = ""; return; }
-          counter.textContent = data.count + "/" + data.limit + " tokens" +
-            (data.over ? ": CLIP reads the first " + data.limit + "; ignored: “" + data.ignored.slice(0, 120) + (data.ignored.length > 120 ? "…" : "") + "”" : "");
+          counter.textContent = interpolate(gettext("%(count)s/%(limit)s tokens"), { count: data.count, limit: data.limit }, true) +
+            (data.over ? interpolate(gettext(": CLIP reads the first %(limit)s; ignored: “%(ignored)s”"),
+                                     { limit: data.limit, ignored: data.ignored.slice(0, 120) + (data.ignored.length > 120 ? "…" : "") }, true) : "");
           var unknown = name === "prompt" && data.unknown && data.unknown.length ? data.unknown : [];
           if (unknown.length) {
-            counter.textContent += " · not known to the embedded model: " + unknown.slice(0, 12).join(", ") + (unknown.length > 12 ? "…" : "");
+            counter.textContent += interpolate(gettext(" · not known to the embedded model: %(words)s"),
+                                               { words: unknown.slice(0, 12).join(", ") + (unknown.length > 12 ? "…" : "") }, true);
           }
           counter.classList.toggle("over", data.over);
           counter.classList.toggle("unknown", unknown.length > 0);
@@ -134,7 +136,7 @@
       if (!photo.value) {
         preview.hidden = true;
         match.hidden = true;
-        note.textContent = "Choose a source photo to see it on the job's canvas.";
+        note.textContent = gettext("Choose a source photo to see it on the job's canvas.");
         return;
       }
       var params = new URLSearchParams({ mode: checked.value, source_photo: photo.value });
@@ -156,7 +158,7 @@
           preview.src = previewUrl;
           preview.hidden = false;
           note.textContent = form.elements.width.value + "x" + form.elements.height.value + " px" +
-            (photoSize ? " from a " + photoSize[0] + "x" + photoSize[1] + " px photo" : "");
+            (photoSize ? interpolate(gettext(" from a %(width)sx%(height)s px photo"), { width: photoSize[0], height: photoSize[1] }, true) : "");
           match.hidden = !photoSize;
         })
         .catch(function (error) { preview.hidden = true; match.hidden = true; note.textContent = error.message; });

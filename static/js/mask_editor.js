@@ -54,7 +54,7 @@
       root.dataset.loaded = "1";
       if (loaded) { loaded(); }
     };
-    image.onerror = function () { say("Could not load the mask.", true); root.dataset.loaded = "1"; };
+    image.onerror = function () { say(gettext("Could not load the mask."), true); root.dataset.loaded = "1"; };
     image.src = url.indexOf("blob:") === 0 ? url : url + (url.indexOf("?") < 0 ? "?" : "&") + "t=" + Date.now();
   }
 
@@ -121,21 +121,21 @@
     if (busy) { return; }
     busy = true;
     root.dataset.finding = "1";
-    say("Finding the product…");
+    say(gettext("Finding the product…"));
     function send(blob) {
       var body = new FormData();
       Object.keys(fields).forEach(function (key) { body.append(key, fields[key]); });
       if (blob) { body.append("mask", blob, "mask.png"); }
       fetch(root.dataset.hintsUrl, { method: "POST", body: body, credentials: "same-origin", headers: { "X-CSRFToken": csrf() } })
         .then(function (response) {
-          if (!response.ok) { return response.json().then(function (data) { throw new Error(data.error || "The hint was refused."); }); }
+          if (!response.ok) { return response.json().then(function (data) { throw new Error(data.error || gettext("The hint was refused.")); }); }
           return response.blob();
         })
         .then(function (png) {
           var url = URL.createObjectURL(png);
           load(url, true, function () { URL.revokeObjectURL(url); });
           dirty = true;
-          say("Found: check the pink pixels, refine with Add or Remove, then save.");
+          say(gettext("Found: check the pink pixels, refine with Add or Remove, then save."));
         })
         .catch(function (error) { say(error.message, true); })
         .then(function () { busy = false; root.dataset.finding = "0"; });
@@ -197,10 +197,10 @@
     if ((event.ctrlKey || event.metaKey) && event.key === "z") { event.preventDefault(); undo(); }
   });
   document.getElementById("mask-automatic").addEventListener("click", function () {
-    say("Finding the product…");
+    say(gettext("Finding the product…"));
     load(root.dataset.maskUrl + "?automatic=1", true);
     dirty = true;
-    say("Automatic mask loaded: check it, then save.");
+    say(gettext("Automatic mask loaded: check it, then save."));
   });
   document.getElementById("mask-clear").addEventListener("click", function () {
     remember();
@@ -222,11 +222,11 @@
           dirty = false;
           var source = document.getElementById("mask-source");
           if (source) { source.textContent = result.data.mask_source; }
-          say("Saved. New scene jobs from this photo keep these pixels.");
+          say(gettext("Saved. New scene jobs from this photo keep these pixels."));
         } else {
-          say(result.data.error || "The mask was not saved.", true);
+          say(result.data.error || gettext("The mask was not saved."), true);
         }
-      }).catch(function () { say("The mask was not saved: the server could not be reached. Try again.", true); });
+      }).catch(function () { say(gettext("The mask was not saved: the server could not be reached. Try again."), true); });
     });
   });
   window.addEventListener("beforeunload", function (event) {

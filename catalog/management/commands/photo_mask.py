@@ -7,20 +7,22 @@ from django.core.management.base import BaseCommand, CommandError
 from PIL import Image, UnidentifiedImageError
 
 from catalog import masks
+from django.utils.translation import gettext
 
 
 class Command(BaseCommand):
-    help = ("Find the product on a photo and write its mask (white = product): automatically, or from a box around it "
-            "and points on it (--add) or on the scene (--remove). Prints how sure the automatic mask is.")
+    help = (gettext("Find the product on a photo and write its mask (white = product): automatically, or from a box "
+                         "around it and points on it (--add) or on the scene (--remove). Prints how sure the automatic mask "
+                         "is."))
 
     def add_arguments(self, parser):
-        parser.add_argument("photo", help="An image file, or the id of a stored product photo.")
-        parser.add_argument("--box", help="x0,y0,x1,y1 around the product, in the photo's pixels.")
-        parser.add_argument("--add", nargs="*", default=[], metavar="X,Y", help="Points on the product.")
-        parser.add_argument("--remove", nargs="*", default=[], metavar="X,Y", help="Points on the scene.")
-        parser.add_argument("--out", type=Path, required=True, help="Where to write the mask (PNG).")
-        parser.add_argument("--matte", type=Path, help="Also write its soft matte (8-bit, soft along the product's edge) here.")
-        parser.add_argument("--save", action="store_true", help="A stored photo: keep the mask as its own.")
+        parser.add_argument("photo", help=gettext("An image file, or the id of a stored product photo."))
+        parser.add_argument("--box", help=gettext("x0,y0,x1,y1 around the product, in the photo's pixels."))
+        parser.add_argument("--add", nargs="*", default=[], metavar="X,Y", help=gettext("Points on the product."))
+        parser.add_argument("--remove", nargs="*", default=[], metavar="X,Y", help=gettext("Points on the scene."))
+        parser.add_argument("--out", type=Path, required=True, help=gettext("Where to write the mask (PNG)."))
+        parser.add_argument("--matte", type=Path, help=gettext("Also write its soft matte (8-bit, soft along the product's edge) here."))
+        parser.add_argument("--save", action="store_true", help=gettext("A stored photo: keep the mask as its own."))
 
     def handle(self, *args, photo: str, out: Path, **options):
         from catalog import services
@@ -29,12 +31,12 @@ class Command(BaseCommand):
 
         stored = ProductPhoto.objects.filter(pk=int(photo)).first() if photo.isdigit() else None
         if stored is None and not Path(photo).is_file():
-            raise CommandError(f"{photo} is neither an image file nor a stored photo's id.")
+            raise CommandError(gettext("%(photo)s is neither an image file nor a stored photo's id.") % {"photo": photo})
         try:
             image = open_image(stored.image) if stored else Image.open(photo)
             image.load()
         except (OSError, UnidentifiedImageError) as exc:
-            raise CommandError(f"{photo}: not an image ({exc}).") from None
+            raise CommandError(gettext("%(photo)s: not an image (%(exc)s).") % {"photo": photo, "exc": exc}) from None
         original, image = image, image.convert("RGB")
         hinted = bool(options["box"] or options["add"] or options["remove"])
         try:
@@ -53,8 +55,9 @@ class Command(BaseCommand):
             self.stdout.write(f"wrote {out}: the product from the hints, {share:.1%} of the photo")
         else:
             verdict = "unsure: give a --box around the product" if score < masks.UNSURE_BELOW else "sure"
-            how = "seeded from the frame's edge" if method == "border" else "GrabCut from a box just inside the frame"
-            self.stdout.write(f"wrote {out}: the automatic mask ({how}), {share:.1%} of the photo, confidence {score:.2f} ({verdict})")
+            how = "seeded from the frame's edge" if method == "border" else gettext("GrabCut from a box just inside the frame")
+            self.stdout.write(gettext("wrote %(out)s: the automatic mask (%(how)s), %(share)s of the photo, confidence %(score)s "
+                                      "(%(verdict)s)") % {"out": out, "how": how, "share": format(share, '.1%'), "score": format(score, '.2f'), "verdict": verdict})
         if options["matte"]:
             from sdstudio import matting
 
@@ -62,7 +65,7 @@ class Command(BaseCommand):
             self.stdout.write(f"wrote {options['matte']}: its matte")
         if options["save"]:
             if stored is None:
-                raise CommandError("--save keeps the mask on a stored photo: give its id.")
+                raise CommandError(gettext("--save keeps the mask on a stored photo: give its id."))
             if hinted:
                 services.photo_set_mask_from_hints(photo=stored, box=options["box"], add=options["add"], remove=options["remove"])
             else:

@@ -8,31 +8,33 @@ from django.core.management.base import BaseCommand, CommandError
 
 from generation import campaigns
 from generation.models import Campaign
+from django.utils.translation import gettext
 
 
 class Command(BaseCommand):
-    help = ("Catalog campaigns: `campaign create NAME --prompt '{name} on a wooden table' --format square --format "
-            "portrait --category Kitchen`, then `campaign status ID`, `pause`, `resume`, `cancel`, `retry`, `list`.")
+    help = (gettext("Catalog campaigns: `campaign create NAME --prompt '{name} on a wooden table' --format square "
+                         "--format portrait --category Kitchen`, then `campaign status ID`, `pause`, `resume`, `cancel`, "
+                         "`retry`, `list`."))
 
     def add_arguments(self, parser):
         parser.add_argument("action", choices=["create", "list", "status", "pause", "resume", "cancel", "retry"])
-        parser.add_argument("target", nargs="?", help="create: the campaign's name; the others: its id.")
+        parser.add_argument("target", nargs="?", help=gettext("create: the campaign's name; the others: its id."))
         parser.add_argument("--mode", default="scene")
-        parser.add_argument("--prompt", help="The prompt template: {name}, {vendor}, {type}, {category}, {sku}.")
+        parser.add_argument("--prompt", help=gettext("The prompt template: {name}, {vendor}, {type}, {category}, {sku}."))
         parser.add_argument("--negative-prompt", default="")
         parser.add_argument("--format", action="append", default=[], dest="formats",
-                            help=f"{', '.join(campaigns.FORMATS)}, or NAME:WIDTHxHEIGHT[:SCALE]; repeat for several.")
+                            help=gettext("%(join)s, or NAME:WIDTHxHEIGHT[:SCALE]; repeat for several.") % {"join": ', '.join(campaigns.FORMATS)})
         parser.add_argument("--sku", action="append", default=[], dest="skus")
         parser.add_argument("--category")
         parser.add_argument("--product-type")
         parser.add_argument("--vendor")
         parser.add_argument("--tag")
-        parser.add_argument("--all", action="store_true", help="The whole catalog.")
-        parser.add_argument("--candidates", type=int, default=1, help="Candidates (seeds) per product and format.")
-        parser.add_argument("--seed", type=int, default=None, help="The first seed (default: a random one).")
+        parser.add_argument("--all", action="store_true", help=gettext("The whole catalog."))
+        parser.add_argument("--candidates", type=int, default=1, help=gettext("Candidates (seeds) per product and format."))
+        parser.add_argument("--seed", type=int, default=None, help=gettext("The first seed (default: a random one)."))
         parser.add_argument("--steps", type=int, default=None)
         parser.add_argument("--guidance", type=float, default=None)
-        parser.add_argument("--alt", default="{name}, {format}", help="Alt text of the exported images.")
+        parser.add_argument("--alt", default="{name}, {format}", help=gettext("Alt text of the exported images."))
 
     def handle(self, *args, action: str, target: str | None, **options):
         try:
@@ -55,7 +57,7 @@ class Command(BaseCommand):
     def find(self, target: str | None) -> Campaign:
         campaign = Campaign.objects.filter(pk=int(target)).first() if target and target.isdigit() else None
         if campaign is None:
-            raise CommandError(f"No campaign {target!r}: give its id (`campaign list`).")
+            raise CommandError(gettext("No campaign “%(target)s”: give its id (`campaign list`).") % {"target": target})
         return campaign
 
     @staticmethod

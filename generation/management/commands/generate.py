@@ -12,10 +12,11 @@ from generation import parameters as P
 from generation import services
 from generation.models import Status
 from sdstudio.localredis import require_sdstudio_command_redis
+from django.utils.translation import gettext
 
 
 class Command(BaseCommand):
-    help = "Queue one generation job (text2img; img2img or scene with --image) and optionally follow it to the end."
+    help = gettext("Queue one generation job (text2img; img2img or scene with --image) and optionally follow it to the end.")
 
     def add_arguments(self, parser):
         # One option per job parameter (generation.parameters); unset options take the parameter's default.
@@ -24,17 +25,16 @@ class Command(BaseCommand):
             choices = modes.names() if p.name == "mode" else p.choices
             parser.add_argument(p.cli, dest=p.name, type=p.type, choices=choices or None, required=p.name == "prompt",
                                 help=f"{p.help} (default: {default})".strip() if p.name != "prompt" else p.help)
-        parser.add_argument("--image", type=Path, help="img2img and scene: a product photo (added to --product, or to the product IMPORTED).")
-        parser.add_argument("--mask", type=Path, help="scene: the product's mask as a PNG at the photo's size, white = kept "
-                                                      "(default: the photo's own: its transparency, or found automatically).")
-        parser.add_argument("--product", help="SKU of the product the job (and --image) belongs to.")
-        parser.add_argument("--model", default=None, help="The model to run it on (default: SDSTUDIO_MODEL); it waits for a "
-                                                          "worker started with that SDSTUDIO_MODEL.")
-        parser.add_argument("--as-user", default=None, help="Act as this login (its role is checked and it owns the job); "
-                                                            "default: the command line's operator.")
-        parser.add_argument("--wait", action="store_true", help="Follow progress and print the output path.")
-        parser.add_argument("--inline", action="store_true", help="Run in this process instead of on a worker (no Redis needed).")
-        parser.add_argument("--timeout", type=float, default=None, help="With --wait: give up after this many seconds.")
+        parser.add_argument("--image", type=Path, help=gettext("img2img and scene: a product photo (added to --product, or to the product IMPORTED)."))
+        parser.add_argument("--mask", type=Path, help=gettext("scene: the product's mask as a PNG at the photo's size, white = kept (default: the photo's own: its "
+                                                              "transparency, or found automatically)."))
+        parser.add_argument("--product", help=gettext("SKU of the product the job (and --image) belongs to."))
+        parser.add_argument("--model", default=None, help=gettext("The model to run it on (default: SDSTUDIO_MODEL); it waits for a worker started with that "
+                                                                  "SDSTUDIO_MODEL."))
+        parser.add_argument("--as-user", default=None, help=gettext("Act as this login (its role is checked and it owns the job); default: the command line's operator."))
+        parser.add_argument("--wait", action="store_true", help=gettext("Follow progress and print the output path."))
+        parser.add_argument("--inline", action="store_true", help=gettext("Run in this process instead of on a worker (no Redis needed)."))
+        parser.add_argument("--timeout", type=float, default=None, help=gettext("With --wait: give up after this many seconds."))
 
     def handle(self, *args, **options):
         if not options["inline"]:  # --inline runs here: it needs no Redis (and sends nothing to an unknown one)
@@ -47,24 +47,24 @@ class Command(BaseCommand):
 
             user = get_user_model().objects.filter(username=options["as_user"]).first()
             if user is None:
-                raise CommandError(f"No login named {options['as_user']!r}.")
+                raise CommandError(gettext("No login named “%(as_user)s”.") % {"as_user": options['as_user']})
         product = None
         if options["product"]:
             product = Product.objects.filter(sku=options["product"]).first()
             if product is None:
-                raise CommandError(f"No product with SKU {options['product']!r}. Create it first (admin, catalog page or import_catalog).")
+                raise CommandError(gettext("No product with SKU “%(product)s”. Create it first (admin, catalog page or import_catalog).") % {"product": options['product']})
         source = None
         mode = options["mode"] or ("img2img" if options["image"] else "text2img")
         if modes.get(mode).uses_photo and not options["image"]:
-            raise CommandError(f"--mode {mode} starts from a product photo: give --image PATH.")
+            raise CommandError(gettext("--mode %(mode)s starts from a product photo: give --image PATH.") % {"mode": mode})
         if options["image"] and not modes.get(mode).uses_photo:
-            raise CommandError(f"--image is for {', '.join(sorted(modes.with_photo()))}; --mode {mode} does not use a photo.")
+            raise CommandError(gettext("--image is for %(join)s; --mode %(mode)s does not use a photo.") % {"join": ', '.join(sorted(modes.with_photo())), "mode": mode})
         if options["image"]:
             path: Path = options["image"]
             if not path.is_file():
-                raise CommandError(f"{path} is not a file.")
+                raise CommandError(gettext("%(path)s is not a file.") % {"path": path})
             if product is None:
-                product, _ = Product.objects.get_or_create(sku="IMPORTED", defaults={"name": "Photos given on the command line"})
+                product, _ = Product.objects.get_or_create(sku="IMPORTED", defaults={"name": gettext("Photos given on the command line")})
             try:
                 source, notes = photo_add(product=product, data=path.read_bytes(), name=path.name, user=user)
                 for note in notes:
@@ -80,7 +80,7 @@ class Command(BaseCommand):
         mask = None
         if options["mask"]:
             if not modes.get(mode).uses_mask:
-                raise CommandError(f"--mask is for {', '.join(sorted(m.name for m in modes.all_modes() if m.uses_mask))} jobs.")
+                raise CommandError(gettext("--mask is for %(join)s jobs.") % {"join": ', '.join(sorted(m.name for m in modes.all_modes() if m.uses_mask))})
             from catalog import masks
 
             try:

@@ -2,11 +2,12 @@ from django.core.management.base import BaseCommand
 
 from generation import campaigns, services
 from sdstudio.localredis import require_sdstudio_command_redis
+from django.utils.translation import gettext
 
 
 class Command(BaseCommand):
-    help = ("Enqueue queued jobs that Redis lost; retry or fail running jobs whose worker stopped answering; feed "
-            "active campaigns.")
+    help = (gettext("Enqueue queued jobs that Redis lost; retry or fail running jobs whose worker stopped answering; feed"
+                         " active campaigns."))
 
     def handle(self, *args, **options):
         require_sdstudio_command_redis()

@@ -5,15 +5,17 @@ from generation import services
 from generation.management.commands.generate import finish
 from generation.models import GenerationJob
 from sdstudio.localredis import require_sdstudio_command_redis
+from django.utils.translation import gettext
 
 
 class Command(BaseCommand):
-    help = "Re-run a job with its identical parameters, seed and model; report whether the pixels came out identical."
+    help = gettext("Re-run a job with its identical parameters, seed and model; report whether the pixels came out "
+                        "identical.")
 
     def add_arguments(self, parser):
         parser.add_argument("job_id", type=int)
         parser.add_argument("--as", dest="username", default=None,
-                            help="Act as this user (their permissions apply); default: the operator at the command line.")
+                            help=gettext("Act as this user (their permissions apply); default: the operator at the command line."))
         parser.add_argument("--wait", action="store_true")
         parser.add_argument("--timeout", type=float, default=None)
 
@@ -28,12 +30,12 @@ class Command(BaseCommand):
 
             user = get_user_model().objects.filter(username=options["username"]).first()
             if user is None:
-                raise CommandError(f"No user {options['username']!r}.")
+                raise CommandError(gettext("No user “%(username)s”.") % {"username": options['username']})
         try:
             rerun = services.job_rerun(job=job, user=user)
         except (ValidationError, PermissionDenied) as exc:
             raise CommandError(" ".join(getattr(exc, "messages", [str(exc)]))) from None
-        self.stdout.write(f"job {rerun.pk} (re-run of {job.pk}, seed {rerun.seed})")
+        self.stdout.write(gettext("job %(pk)s (re-run of %(pk2)s, seed %(seed)s)") % {"pk": rerun.pk, "pk2": job.pk, "seed": rerun.seed})
         if options["wait"]:
             finish(self, [rerun.pk], timeout=options["timeout"])
             rerun.refresh_from_db()

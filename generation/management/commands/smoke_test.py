@@ -5,10 +5,12 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
+from django.utils.translation import gettext
 
 
 class Command(BaseCommand):
-    help = "The brief's exercise 1: load the configured model and make one 512x512 image; print device, model, seconds, path."
+    help = gettext("The brief's exercise 1: load the configured model and make one 512x512 image; print device, model, "
+                        "seconds, path.")
 
     def add_arguments(self, parser):
         parser.add_argument("--prompt", default="a professional studio photo of a pair of black wireless headphones")

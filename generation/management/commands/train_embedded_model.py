@@ -6,12 +6,14 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
+from django.utils.translation import gettext
 
 
 class Command(BaseCommand):
     help = (
-        "Train the embedded model (UNet + CLIP text encoder) on product shots rendered by SD Studio, and save it as a "
-        "diffusers folder. Resumable: run it again with the same options to continue from the last checkpoint."
+        gettext("Train the embedded model (UNet + CLIP text encoder) on product shots rendered by SD Studio, and save"
+                     " it as a diffusers folder. Resumable: run it again with the same options to continue from the last "
+                     "checkpoint.")
     )
 
     def add_arguments(self, parser):
@@ -21,13 +23,13 @@ class Command(BaseCommand):
         for item in fields(TrainingConfig):
             option = "--" + item.name.replace("_", "-")
             parser.add_argument(option, type=type(getattr(defaults, item.name)), default=getattr(defaults, item.name))
-        parser.add_argument("--workdir", type=Path, default=None, help="Checkpoint and encoded shots (default: var/training).")
-        parser.add_argument("--out", type=Path, default=None, help="Default: the shipped folder generation/inference/embedded_model.")
+        parser.add_argument("--workdir", type=Path, default=None, help=gettext("Checkpoint and encoded shots (default: var/training)."))
+        parser.add_argument("--out", type=Path, default=None, help=gettext("Default: the shipped folder generation/inference/embedded_model."))
         parser.add_argument("--device", default="cpu", help="cpu or cuda")
         parser.add_argument("--loss-plot", type=Path, default=None, help="Default: docs/embedded-model-loss.png")
-        parser.add_argument("--export-only", action="store_true", help="Save the last checkpoint's weights as the model, train nothing.")
-        parser.add_argument("--threads", type=int, default=0, help="torch threads on the CPU (0: torch's default).")
-        parser.add_argument("--bf16", action="store_true", help="bf16 autocast (faster on CPUs with AVX512-BF16 and on GPUs).")
+        parser.add_argument("--export-only", action="store_true", help=gettext("Save the last checkpoint's weights as the model, train nothing."))
+        parser.add_argument("--threads", type=int, default=0, help=gettext("torch threads on the CPU (0: torch's default)."))
+        parser.add_argument("--bf16", action="store_true", help=gettext("bf16 autocast (faster on CPUs with AVX512-BF16 and on GPUs)."))
 
     def handle(self, *args, **options):
         import torch

@@ -17,17 +17,18 @@ from catalog.models import Product
 from evaluation.models import RUBRIC_FIELDS, Evaluation, ReviewDecision
 from generation.models import Decision, GenerationJob, Scheduler
 from sdstudio.images import thumbnail_png
+from django.utils.translation import gettext
 
 
 class Command(BaseCommand):
-    help = "Create N finished jobs (with PNG outputs and thumbnails), evaluations and decisions across products."
+    help = gettext("Create N finished jobs (with PNG outputs and thumbnails), evaluations and decisions across products.")
 
     def add_arguments(self, parser):
         parser.add_argument("--jobs", type=int, default=10_000)
         parser.add_argument("--products", type=int, default=200)
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--shared-files", action="store_true",
-                            help="Every job points at one output and one thumbnail file (fast, for volumes of 100,000).")
+                            help=gettext("Every job points at one output and one thumbnail file (fast, for volumes of 100,000)."))
 
     def handle(self, *args, jobs: int, products: int, seed: int, shared_files: bool = False, **options):
         rng = random.Random(seed)

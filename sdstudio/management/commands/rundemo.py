@@ -13,17 +13,19 @@ from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
+from django.utils.translation import gettext
 
 DEMO_USERS = [("admin", None), ("merch", "Merchandisers"), ("reviewer", "Reviewers")]
 
 
 class Command(BaseCommand):
-    help = "Migrate, create demo logins and data, then run Redis (when REDIS_URL is unset), one worker and the web server."
+    help = gettext("Migrate, create demo logins and data, then run Redis (when REDIS_URL is unset), one worker and the "
+                        "web server.")
 
     def add_arguments(self, parser):
         parser.add_argument("--addr", default="127.0.0.1:8000")
         parser.add_argument("--workers", type=int, default=1)
-        parser.add_argument("--no-study", action="store_true", help="Do not queue the brief's study on the demo product.")
+        parser.add_argument("--no-study", action="store_true", help=gettext("Do not queue the brief's study on the demo product."))
 
     def handle(self, *args, **options):
         base = Path(settings.BASE_DIR)
@@ -43,8 +45,8 @@ class Command(BaseCommand):
             children.append(start_redis(port=port, directory=base / "var" / "redis"))
             env["REDIS_URL"] = f"redis://127.0.0.1:{port}/0"
             settings.LOCAL_REDIS_URL_FILE.write_text(env["REDIS_URL"] + "\n")
-            self.stdout.write(f"Started a private Redis on 127.0.0.1:{port} (set REDIS_URL to use your own); "
-                              "manage.py commands in other terminals use it while this runs.")
+            self.stdout.write(gettext("Started a private Redis on 127.0.0.1:%(port)s (set REDIS_URL to use your own); manage.py commands in"
+                                      " other terminals use it while this runs.") % {"port": port})
         env.setdefault("SDSTUDIO_TORCH_THREADS", str(max(1, (os.cpu_count() or 2) - 1)))
         try:
             for _ in range(options["workers"]):
@@ -56,10 +58,10 @@ class Command(BaseCommand):
                 # In a child so it enqueues on the Redis chosen above.
                 subprocess.run([sys.executable, "manage.py", "seed_tp_experiments"], cwd=base, env=env, check=True)
             children.append(subprocess.Popen([sys.executable, "manage.py", "runserver", "--noreload", options["addr"]], cwd=base, env=env))
-            self.stdout.write(self.style.SUCCESS(f"\nSD Studio is running on http://{options['addr']}/  (Ctrl-C stops everything)"))
+            self.stdout.write(self.style.SUCCESS(gettext("\nSD Studio is running on http://%(addr)s/  (Ctrl-C stops everything)") % {"addr": options['addr']}))
             for username, password, role in logins:
-                self.stdout.write(f"  login {username:<9} password {password}   ({role})")
-            self.stdout.write("  The worker builds the embedded model on first start (a few seconds), then the brief's study runs.\n")
+                self.stdout.write(gettext("  login %(username)s password %(password)s   (%(role)s)") % {"username": format(username, '<9'), "password": password, "role": role})
+            self.stdout.write(gettext("  The worker builds the embedded model on first start (a few seconds), then the brief's study runs.\n"))
             while all(child.poll() is None for child in children):
                 time.sleep(0.5)
             failed = [child.args for child in children if child.poll() not in (None, 0)]
