@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.utils.translation import gettext_lazy
 from django.utils.html import format_html
 
 from catalog.models import Product, ProductPhoto
@@ -17,7 +18,7 @@ class ProductPhotoInline(admin.TabularInline):
     readonly_fields = fields
     can_delete = False
 
-    @admin.display(description="Photo")
+    @admin.display(description=gettext_lazy("Photo"))
     def preview(self, obj):
         return thumb(obj.thumbnail)
 
@@ -41,7 +42,7 @@ class ProductPhotoAdmin(admin.ModelAdmin):
     search_fields = ["product__sku", "original_name", "sha256"]
     readonly_fields = ["product", "image", "thumbnail", "width", "height", "sha256", "original_name", "original_format", "uploaded_by"]
 
-    @admin.display(description="Photo")
+    @admin.display(description=gettext_lazy("Photo"))
     def preview(self, obj):
         return thumb(obj.thumbnail)
 

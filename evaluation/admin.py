@@ -1,5 +1,6 @@
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils.translation import gettext, gettext_lazy, ngettext
 
 from evaluation.models import Evaluation, EvaluationRevision, ReviewDecision
 from generation.admin import GenerationJobAdmin
@@ -25,15 +26,16 @@ class ReviewedJobAdmin(GenerationJobAdmin):
                 self.message_user(request, f"#{job.pk}: {' '.join(exc.messages)}", messages.WARNING)
             else:
                 done += 1
-        self.message_user(request, f"{done} output(s) {decision}.")
+        self.message_user(request, (ngettext("%(count)s output approved.", "%(count)s outputs approved.", done) if decision == Decision.APPROVED
+                                    else ngettext("%(count)s output rejected.", "%(count)s outputs rejected.", done)) % {"count": done})
 
-    @admin.action(description="Approve selected outputs")
+    @admin.action(description=gettext_lazy("Approve selected outputs"))
     def approve(self, request, queryset):
         self._decide(request, queryset, Decision.APPROVED, "")
 
-    @admin.action(description="Reject selected outputs (reason: rejected in admin)")
+    @admin.action(description=gettext_lazy("Reject selected outputs (reason: rejected in admin)"))
     def reject(self, request, queryset):
-        self._decide(request, queryset, Decision.REJECTED, "Rejected from the admin list.")
+        self._decide(request, queryset, Decision.REJECTED, gettext("Rejected from the admin list."))
 
 
 admin.site.unregister(GenerationJob)

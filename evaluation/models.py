@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from generation.models import Decision  # noqa: F401  (the decision values: the job holds the current one)
@@ -28,19 +29,21 @@ def score_field(label: str, help_text: str) -> models.PositiveSmallIntegerField:
 class Evaluation(models.Model):
     """One reviewer's rubric for one output; editable, with every version kept in EvaluationRevision."""
 
-    job = models.ForeignKey("generation.GenerationJob", on_delete=models.CASCADE, related_name="evaluations")
-    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="evaluations")
+    job = models.ForeignKey("generation.GenerationJob", on_delete=models.CASCADE, related_name="evaluations", verbose_name=_("job"))
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="evaluations", verbose_name=_("reviewer"))
     prompt_adherence = score_field(*RUBRIC[0][1:])
     visual_realism = score_field(*RUBRIC[1][1:])
     artifacts = score_field(*RUBRIC[2][1:])
     ecommerce_usability = score_field(*RUBRIC[3][1:])
     reproducibility = score_field(*RUBRIC[4][1:])
-    total = models.PositiveSmallIntegerField(editable=False, help_text="Sum of the five scores, out of 10.")
-    justification = models.TextField(blank=True, help_text="Two or three bullets: why these scores.")
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    total = models.PositiveSmallIntegerField(editable=False, help_text=_("Sum of the five scores, out of 10."), verbose_name=_("total"))
+    justification = models.TextField(blank=True, help_text="Two or three bullets: why these scores.", verbose_name=_("justification"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
+        verbose_name = _("evaluation")
+        verbose_name_plural = _("evaluations")
         ordering = ["-updated_at", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["job", "reviewer"], name="one_evaluation_per_reviewer_per_output"),
@@ -58,7 +61,7 @@ class Evaluation(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.job_id} by {self.reviewer}: {self.total}/10"
+        return gettext("%(job)s by %(reviewer)s: %(total)s/10") % {"job": self.job_id, "reviewer": self.reviewer, "total": self.total}
 
     def save(self, *args, **kwargs) -> None:
         self.total = sum(getattr(self, name) for name in RUBRIC_FIELDS)
@@ -71,19 +74,21 @@ class Evaluation(models.Model):
 class EvaluationRevision(models.Model):
     """An immutable snapshot written each time an evaluation is created or changed."""
 
-    evaluation = models.ForeignKey(Evaluation, on_delete=models.CASCADE, related_name="revisions")
-    scores = models.JSONField()
-    total = models.PositiveSmallIntegerField()
-    justification = models.TextField(blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    evaluation = models.ForeignKey(Evaluation, on_delete=models.CASCADE, related_name="revisions", verbose_name=_("evaluation"))
+    scores = models.JSONField(verbose_name=_("scores"))
+    total = models.PositiveSmallIntegerField(verbose_name=_("total"))
+    justification = models.TextField(blank=True, verbose_name=_("justification"))
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("created by"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
+        verbose_name = _("evaluation revision")
+        verbose_name_plural = _("evaluation revisions")
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
-        return f"revision of {self.evaluation_id}: {self.total}/10"
+        return gettext("revision of %(evaluation)s: %(total)s/10") % {"evaluation": self.evaluation_id, "total": self.total}
 
 
 
@@ -91,14 +96,16 @@ class EvaluationRevision(models.Model):
 class ReviewDecision(models.Model):
     """Approve/reject decisions for an output; the newest row is the current decision, older rows the audit trail."""
 
-    job = models.ForeignKey("generation.GenerationJob", on_delete=models.CASCADE, related_name="decisions")
-    decision = models.CharField(max_length=16, choices=Decision.choices)
-    reason = models.TextField(blank=True)
-    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    job = models.ForeignKey("generation.GenerationJob", on_delete=models.CASCADE, related_name="decisions", verbose_name=_("job"))
+    decision = models.CharField(max_length=16, choices=Decision.choices, verbose_name=_("decision"))
+    reason = models.TextField(blank=True, verbose_name=_("reason"))
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("decided by"))
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
+        verbose_name = _("review decision")
+        verbose_name_plural = _("review decisions")
         ordering = ["-created_at", "-id"]
         constraints = [
             models.CheckConstraint(condition=~Q(decision=Decision.REJECTED) | ~Q(reason=""), name="rejection_needs_reason"),

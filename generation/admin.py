@@ -1,5 +1,6 @@
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils.translation import gettext, gettext_lazy
 
 from catalog.admin import thumb
 from generation import parameters as P
@@ -17,14 +18,14 @@ class GenerationJobAdmin(admin.ModelAdmin):
     actions = ["rerun", "cancel", "retry"]  # evaluation's admin adds approve and reject
     readonly_fields = [f.name for f in GenerationJob._meta.fields]
     fieldsets = [
-        ("Parameters (read-only: re-run to change nothing, create a new job to change something)", {"fields": [*P.NAMES, "model_id"]}),
-        ("Belongs to", {"fields": ["product", "source_photo", "experiment", "run_name", "rerun_of", "created_by"]}),
-        ("State", {"fields": ["status", "decision", "attempts", "cancel_requested", "progress_step", "progress_total", "worker_name", "heartbeat_at", "rq_job_id", "error"]}),
-        ("Output", {"fields": ["output", "thumbnail", "output_sha256", "fidelity_ssim", "fidelity_phash_distance", "rerun_result", "rerun_max_pixel_diff", "rerun_psnr"]}),
-        ("Timings and environment", {"fields": ["created_at", "started_at", "finished_at", "queue_wait_seconds", "load_seconds", "inference_seconds", "seconds_per_step", "environment"]}),
+        (gettext_lazy("Parameters (read-only: re-run to change nothing, create a new job to change something)"), {"fields": [*P.NAMES, "model_id"]}),
+        (gettext_lazy("Belongs to"), {"fields": ["product", "source_photo", "experiment", "run_name", "rerun_of", "created_by"]}),
+        (gettext_lazy("State"), {"fields": ["status", "decision", "attempts", "cancel_requested", "progress_step", "progress_total", "worker_name", "heartbeat_at", "rq_job_id", "error"]}),
+        (gettext_lazy("Output"), {"fields": ["output", "thumbnail", "output_sha256", "fidelity_ssim", "fidelity_phash_distance", "rerun_result", "rerun_max_pixel_diff", "rerun_psnr"]}),
+        (gettext_lazy("Timings and environment"), {"fields": ["created_at", "started_at", "finished_at", "queue_wait_seconds", "load_seconds", "inference_seconds", "seconds_per_step", "environment"]}),
     ]
 
-    @admin.display(description="Output")
+    @admin.display(description=gettext_lazy("Output"))
     def preview(self, obj):
         return thumb(obj.thumbnail)
 
@@ -46,21 +47,21 @@ class GenerationJobAdmin(admin.ModelAdmin):
             else:
                 if result is not False:
                     done.append(f"#{getattr(result, 'pk', job.pk)}")
-        self.message_user(request, f"{verb}: {', '.join(done) or 'none'}.")
+        self.message_user(request, gettext("%(verb)s: %(jobs)s.") % {"verb": verb, "jobs": ", ".join(done) or gettext("none")})
         for reason in refused:
             self.message_user(request, reason, messages.WARNING)
 
-    @admin.action(description="Re-run with identical parameters and seed", permissions=["rerun"])
+    @admin.action(description=gettext_lazy("Re-run with identical parameters and seed"), permissions=["rerun"])
     def rerun(self, request, queryset):
-        self._each(request, queryset.filter(status=Status.SUCCEEDED), services.job_rerun, "Queued re-run(s)")
+        self._each(request, queryset.filter(status=Status.SUCCEEDED), services.job_rerun, gettext("Queued re-run(s)"))
 
-    @admin.action(description="Cancel selected jobs", permissions=["change"])
+    @admin.action(description=gettext_lazy("Cancel selected jobs"), permissions=["change"])
     def cancel(self, request, queryset):
-        self._each(request, queryset.filter(status__in=[Status.QUEUED, Status.RUNNING]), services.job_cancel, "Canceled or asked to stop")
+        self._each(request, queryset.filter(status__in=[Status.QUEUED, Status.RUNNING]), services.job_cancel, gettext("Canceled or asked to stop"))
 
-    @admin.action(description="Retry failed jobs", permissions=["change"])
+    @admin.action(description=gettext_lazy("Retry failed jobs"), permissions=["change"])
     def retry(self, request, queryset):
-        self._each(request, queryset.filter(status=Status.FAILED), services.job_retry, "Queued again")
+        self._each(request, queryset.filter(status=Status.FAILED), services.job_retry, gettext("Queued again"))
 
     def has_rerun_permission(self, request):
         return request.user.has_perm("generation.rerun_generationjob")

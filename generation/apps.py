@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy
 
 
 class GenerationConfig(AppConfig):
     name = "generation"
-    verbose_name = "Generation"
+    verbose_name = gettext_lazy("Generation")
 
     def ready(self):
         from django.conf import settings

@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 
 class UserPreference(models.Model):
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sdstudio_preference")
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sdstudio_preference", verbose_name=_("user"))
     language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES, blank=True,
                                 help_text=_("Blank: the browser's language."))
 

@@ -80,6 +80,8 @@ def english_left(html: str, typed: set[str], catalogue: dict) -> list[str]:
         bare = text
         for t in sorted(typed, key=len, reverse=True):
             bare = bare.replace(t, " ")
+        if not bare.strip():
+            continue  # all of it typed by someone
         words = {w.lower() for w in re.findall(r"[^\W\d_]+", NAMES.sub(" ", bare))}
         translated = catalogue.get(text)
         if (translated and translated != text) or words & ENGLISH:
@@ -138,7 +140,7 @@ def test_every_page_reads_in_french_for_each_role(client, world, product, photo)
 
     # What people typed (and the brief's English prompt) stays in its own language.
     typed = {product.name, product.sku, product.category, "sleek black wireless headphones", "a red mug", "Bon cadrage",
-             "{name} on a wooden table", "CUDA out of memory", "Été", STUDY_PROMPT}
+             "{name} on a wooden table", "CUDA out of memory", "Été", STUDY_PROMPT, "merch", "reviewer", "boss"}
     from django.contrib.auth.models import User
 
     left = {}
@@ -221,3 +223,57 @@ def test_the_french_report_follows_the_brief_s_rapport_md(client, reviewer, scor
     english = report_of(client, scored_study, "en")
     assert "| Run | Changed parameter | Image | Observations |" in english and "Justification:" in english
     assert "| Generation type | Image | Adherence | Realism | Artifacts | Usability | Repro. | **Total (/10)** |" in english
+
+
+def test_refusals_and_errors_read_in_french_on_pages_and_in_the_api(client, world, product, photo):
+    from api.tests.test_api import client_for
+    from conftest import make_user
+    from django.contrib.auth.models import User
+
+    catalogue = {k: v for k, v in read_po(LOCALE / "django.po").items() if isinstance(k, str)}
+    typed = {product.name, product.sku, "sleek black wireless headphones", "new-colleague"}
+    # a visitor's login and password pages, a login without a role, the admin and the credentials check
+    seen = {url: client.get(url, HTTP_ACCEPT_LANGUAGE=FRENCH) for url in ("/accounts/login/", "/accounts/password_reset/")}
+    client.force_login(make_user("new-colleague"))
+    seen["no role"] = client.get("/", HTTP_ACCEPT_LANGUAGE=FRENCH)
+    assert seen["no role"].status_code == 403 and "Demandez à un administrateur" in seen["no role"].content.decode()
+    client.force_login(User.objects.get(username="boss"))
+    for url in ("/admin/", "/admin/generation/generationjob/", reverse("verify")):
+        seen[url] = client.get(url, HTTP_ACCEPT_LANGUAGE=FRENCH)
+    # a job form sent with what a newcomer gets wrong, and a photo that is not an image
+    client.force_login(User.objects.get(username="merch"))
+    seen["job form"] = client.post(reverse("generation:job_create"), {"mode": "img2img", "prompt": "", "width": 500, "height": 512,
+                                                                      "num_inference_steps": 500, "guidance_scale": 7.5,
+                                                                      "scheduler": "euler_a", "variants": 1},
+                                   HTTP_ACCEPT_LANGUAGE=FRENCH)
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    seen["upload"] = client.post(reverse("catalog:photo_upload", args=[product.sku]),
+                                 {"photo": SimpleUploadedFile("notes.png", b"not an image", "image/png")}, HTTP_ACCEPT_LANGUAGE=FRENCH)
+    form = seen["job form"].content.decode()
+    assert "500 n’est pas un multiple de 8 ; essayez 496 ou 504." in form and "Ce champ est obligatoire." in form
+    assert "Image vers image demande une photo source" in form
+    # past the form's own checks, the services' sentences (generation.modes.validate)
+    seen["services"] = client.post(reverse("generation:job_create"), {
+        "mode": "img2img", "product": product.sku, "source_photo": photo.pk, "prompt": "a red mug", "width": 64, "height": 64,
+        "num_inference_steps": 1, "strength": 0.5, "fit": "pad", "guidance_scale": 7.5, "scheduler": "euler_a", "variants": 1},
+        HTTP_ACCEPT_LANGUAGE=FRENCH)
+    assert "moins d’une étape de débruitage tournerait" in seen["services"].content.decode()
+    assert "n’est pas une image JPEG, PNG ou WebP" in seen["upload"].content.decode()
+    left = {}
+    for where, response in seen.items():
+        assert response["Content-Language"] == "fr", where
+        for text in english_left(response.content.decode(), typed, catalogue):
+            if text != "Search":  # the admin search box's icon: alt="Search" is written untranslated in Django's own template
+                left.setdefault(text, where)
+    assert not left, "\n".join(f"{where}: {text}" for text, where in sorted(left.items(), key=lambda kv: kv[1]))
+    # the API answers in the language asked for; its field names stay English
+    api, _ = client_for(User.objects.get(username="merch"))
+    answer = api.post("/api/jobs/", {"prompt": "", "num_inference_steps": 0}, format="json", HTTP_ACCEPT_LANGUAGE=FRENCH).json()
+    assert answer["prompt"] == ["Ce champ ne peut être vide."], answer  # Django REST framework's own French
+    answer = api.post("/api/jobs/", {"mode": "img2img", "prompt": "a red mug", "source_photo": photo.pk, "num_inference_steps": 1,
+                                     "strength": 0.5, "width": 64, "height": 64}, format="json", HTTP_ACCEPT_LANGUAGE=FRENCH).json()
+    assert "moins d’une étape de débruitage tournerait" in " ".join(answer["strength"]), answer
+    english = api.post("/api/jobs/", {"mode": "img2img", "prompt": "a red mug", "source_photo": photo.pk, "num_inference_steps": 1,
+                                      "strength": 0.5, "width": 64, "height": 64}, format="json").json()
+    assert "fewer than one denoising step would run" in " ".join(english["strength"]), english
