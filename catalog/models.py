@@ -79,10 +79,10 @@ class ShopImport(models.Model):
     """A Shopify CSV imported in the background by the shop worker (it fetches images), with its progress and report."""
 
     class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
+        QUEUED = "queued", gettext_lazy("Queued")
+        RUNNING = "running", gettext_lazy("Running")
+        DONE = "done", gettext_lazy("Done")
+        FAILED = "failed", gettext_lazy("Failed")
 
     file = models.FileField(upload_to="imports/", verbose_name=gettext_lazy("file"))
     original_name = models.CharField(max_length=255, blank=True, verbose_name=gettext_lazy("original name"))
@@ -123,10 +123,10 @@ class FeedToken(models.Model):
 
 
 class MaskSource(models.TextChoices):
-    ALPHA = "alpha", "the cut-out's transparency"
-    AUTOMATIC = "automatic", "found automatically"
-    DRAWN = "drawn", "drawn by hand"
-    HINTED = "hinted", "found from a box and points"
+    ALPHA = "alpha", gettext_lazy("the cut-out's transparency")
+    AUTOMATIC = "automatic", gettext_lazy("found automatically")
+    DRAWN = "drawn", gettext_lazy("drawn by hand")
+    HINTED = "hinted", gettext_lazy("found from a box and points")
 
 
 def photo_upload_to(instance: "ProductPhoto", filename: str) -> str:

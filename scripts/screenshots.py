@@ -18,6 +18,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
+# Elements wider than the window (the page scrolls sideways): what longer words (French) would push out.
+OVERFLOW = """() => { const w = document.documentElement.clientWidth; return [...document.querySelectorAll('body *')]
+  .filter(e => e.getBoundingClientRect().right > w + 1 && !e.closest('.table-scroll, pre, code'))
+  .slice(0, 5).map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + ' ' + Math.round(e.getBoundingClientRect().right)); }"""
+
+
+def save(page, path: Path) -> None:
+    """A full-page screenshot, and a line for each element that overflows the window."""
+    page.screenshot(path=str(path), full_page=True)
+    wide = page.evaluate(OVERFLOW)
+    print(f"{path.name}: {'overflows: ' + ', '.join(wide) if wide else 'fits'}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--url", default="http://127.0.0.1:8000")
@@ -42,30 +55,30 @@ def main() -> None:
         page.click("main button[type=submit]")
         page.wait_for_url(f"{args.url}/")
         page.wait_for_load_state("networkidle")
-        page.screenshot(path=str(args.out / f"{args.prefix}home.png"), full_page=True)
+        save(page, args.out / f"{args.prefix}home.png")
         page.goto(f"{args.url}/experiments/")
         links = page.eval_on_selector_all("a[href^='/experiments/']", "els => els.map(e => e.getAttribute('href'))")
         studies = sorted({int(m.group(1)) for href in links if (m := re.match(r"/experiments/(\d+)/$", href))})
         if studies:
             page.goto(f"{args.url}/experiments/{studies[-1]}/")
             page.wait_for_load_state("networkidle")
-            page.screenshot(path=str(args.out / f"{args.prefix}study.png"), full_page=True)
+            save(page, args.out / f"{args.prefix}study.png")
             scene = page.eval_on_selector_all("[data-run^='scene_'] a", "els => els.map(e => e.getAttribute('href'))")
             if scene:
                 page.goto(f"{args.url}{scene[0]}")
                 page.wait_for_load_state("networkidle")
-                page.screenshot(path=str(args.out / f"{args.prefix}scene-job.png"), full_page=True)
+                save(page, args.out / f"{args.prefix}scene-job.png")
         page.goto(f"{args.url}/catalog/DEMO-HEADPHONES/")
         photo = page.query_selector("#photos a")
         if photo:
             photo.click()
             page.wait_for_selector("#mask-editor[data-loaded='1']")
-            page.screenshot(path=str(args.out / f"{args.prefix}mask-editor.png"), full_page=True)
+            save(page, args.out / f"{args.prefix}mask-editor.png")
         for path, name in (("/jobs/new/", "job-form"), ("/review/", "review-queue"), ("/campaigns/new/", "campaign-form"),
                            ("/catalog/shop/", "shop")):
             page.goto(f"{args.url}{path}")
             page.wait_for_load_state("networkidle")
-            page.screenshot(path=str(args.out / f"{args.prefix}{name}.png"), full_page=True)
+            save(page, args.out / f"{args.prefix}{name}.png")
         browser.close()
     print(f"saved to {args.out}")
 

@@ -24,6 +24,7 @@ only each every not it an at as than then into will can may must been these thos
 product products review reviews approve approved reject rejected shop save delete
 cancel edit new add back next previous search queue queued running succeeded failed paused done
 none any all more less show hide open close download upload settings steps seed seeds strength guidance scheduler
+found automatically drawn hand transparency mask shadow edges light size
 """.split()) - {"steps", "seed", "seeds", "strength", "guidance", "scheduler"}  # the brief's own terms, kept in French
 
 
@@ -140,7 +141,8 @@ def test_every_page_reads_in_french_for_each_role(client, world, product, photo)
 
     # What people typed (and the brief's English prompt) stays in its own language.
     typed = {product.name, product.sku, product.category, "sleek black wireless headphones", "a red mug", "Bon cadrage",
-             "{name} on a wooden table", "CUDA out of memory", "Été", STUDY_PROMPT, "merch", "reviewer", "boss"}
+             "{name} on a wooden table, soft light", "{name} on a wooden table", "CUDA out of memory", "Été", STUDY_PROMPT, "merch",
+             "reviewer", "boss"}  # the prompts are English on purpose: the models read English
     from django.contrib.auth.models import User
 
     left = {}
