@@ -127,6 +127,7 @@ class MaskSource(models.TextChoices):
     AUTOMATIC = "automatic", gettext_lazy("found automatically")
     DRAWN = "drawn", gettext_lazy("drawn by hand")
     HINTED = "hinted", gettext_lazy("found from a box and points")
+    LEARNED = "learned", gettext_lazy("found by the learned segmenter")
 
 
 def photo_upload_to(instance: "ProductPhoto", filename: str) -> str:

@@ -1,18 +1,23 @@
 """Writes to the catalog: products and photos (through the one safe intake)."""
 from __future__ import annotations
 
+import logging
 import uuid
 
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 
-from catalog import masks
+from catalog import masks, segmenter
 from catalog.intake import CleanPhoto, clean_photo
 from catalog.models import MaskSource, Product, ProductPhoto
+from catalog.worker import SHOP_QUEUE
 from sdstudio.images import thumbnail_png
 from sdstudio.roles import require
 from sdstudio.storedfiles import store_with_row
 from django.utils.translation import gettext
+
+logger = logging.getLogger(__name__)
 
 
 class DuplicatePhoto(ValidationError):
@@ -63,6 +68,58 @@ def photo_add(*, product: Product, data: bytes, name: str | None = None, user=No
 
 
 def _store(*, product: Product, clean: CleanPhoto, user) -> ProductPhoto:
+    photo = _store_photo(product=product, clean=clean, user=user)
+    if photo.mask_source != MaskSource.ALPHA and segmenter.configured():
+        transaction.on_commit(lambda: photo_segment_enqueue(photo_id=photo.pk))
+    return photo
+
+
+def photo_segment_enqueue(*, photo_id: int) -> bool:
+    """Ask the shop worker for the learned segmenter's mask of a photo; Redis being down keeps the built-in one."""
+    import django_rq
+    from redis.exceptions import RedisError
+
+    try:
+        django_rq.get_queue(SHOP_QUEUE).enqueue("catalog.tasks.run_photo_segmentation", photo_id, result_ttl=0,
+                                                job_id=f"sdstudio-segment-photo-{photo_id}", job_timeout=3600)
+    except RedisError as exc:
+        logger.warning("Photo %s keeps its built-in mask: Redis is unreachable (%s).", photo_id, exc)
+        return False
+    return True
+
+
+def photo_segment(*, photo_id: int) -> ProductPhoto | None:
+    """On the shop worker: the learned segmenter's mask and soft matte replace the built-in automatic mask. A mask a
+    person drew or hinted, or a cut-out's own, stays; so does the built-in one when the segmenter finds nothing usable."""
+    import django_rq
+
+    from sdstudio.images import open_image
+
+    photo = ProductPhoto.objects.filter(pk=photo_id).first()
+    if photo is None or photo.mask_source not in (MaskSource.AUTOMATIC, ""):
+        return None
+    image = open_image(photo.image)
+    soft = segmenter.get(connection=django_rq.get_connection(SHOP_QUEUE)).predict(image)
+    try:
+        mask = masks.check(masks.binarize(soft), image.size)
+    except ValidationError as exc:
+        logger.info("Photo %s keeps its built-in mask: the segmenter's says %s", photo_id, " ".join(exc.messages))
+        return None
+    names = {"mask": f"{uuid.uuid4().hex}.png", "matte": f"{uuid.uuid4().hex}.png"}
+    old = [photo.mask.name, photo.matte.name]
+    photo.mask.save(names["mask"], ContentFile(masks.png(mask)), save=False)
+    photo.matte.save(names["matte"], ContentFile(masks.png(soft, soft=True)), save=False)
+    # Only while the mask is still the automatic one: a person who drew meanwhile keeps their mask.
+    changed = ProductPhoto.objects.filter(pk=photo.pk, mask_source__in=(MaskSource.AUTOMATIC, "")).update(
+        mask=photo.mask.name, matte=photo.matte.name, mask_source=MaskSource.LEARNED,
+        mask_confidence=masks.confidence(image, mask))
+    for name in (old if changed else [photo.mask.name, photo.matte.name]):
+        if name:
+            photo.mask.storage.delete(name)
+    return ProductPhoto.objects.get(pk=photo.pk) if changed else None
+
+
+def _store_photo(*, product: Product, clean: CleanPhoto, user) -> ProductPhoto:
     existing = ProductPhoto.objects.filter(product=product, sha256=clean.sha256).select_related("product").first()
     if existing is not None:
         raise DuplicatePhoto(existing)

@@ -11,13 +11,13 @@ from django.utils import timezone
 
 from catalog import formats
 from catalog.models import ShopImport
+from catalog.worker import SHOP_QUEUE
 from sdstudio.roles import require
 from sdstudio.storedfiles import store_with_row
 from django.utils.translation import gettext
 
 logger = logging.getLogger(__name__)
 
-SHOP_QUEUE = "shop"
 
 
 def shop_import_start(*, data: bytes, name: str = "", user=None):

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 
 from catalog import formats, masks, published, services, shopimports
 from catalog.forms import PhotoUploadForm, ProductForm
-from catalog.models import FeedToken, Product, ProductPhoto, ShopImport
+from catalog.models import FeedToken, MaskSource, Product, ProductPhoto, ShopImport
 from django.utils.translation import gettext
 
 
@@ -115,9 +115,14 @@ def product_photos(request: HttpRequest, sku: str) -> JsonResponse:
 @login_required
 def photo_detail(request: HttpRequest, sku: str, pk: int) -> HttpResponse:
     """The photo, its product mask and the mask editor (static/js/mask_editor.js)."""
+    from catalog import segmenter
+
     photo = get_object_or_404(ProductPhoto.objects.select_related("product"), product__sku=sku, pk=pk)
-    return render(request, "catalog/photo_detail.html", {"photo": photo, "product": photo.product,
-                                                          "scene_jobs": photo.jobs.exclude(mask="").count()})
+    # With a learned segmenter configured, an automatic mask is the built-in one until the shop worker answers.
+    learning = segmenter.configured() and photo.mask_source in (MaskSource.AUTOMATIC, "")
+    return render(request, "catalog/photo_detail.html", {
+        "photo": photo, "product": photo.product, "scene_jobs": photo.jobs.exclude(mask="").count(),
+        "segmenter": segmenter.label() if learning else "", "segmenter_state": segmenter.state() if learning else None})
 
 
 @login_required

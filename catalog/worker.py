@@ -5,6 +5,8 @@ from rq.serializers import JSONSerializer
 
 from sdstudio.rqworkers import RedisTolerantWorker
 
+SHOP_QUEUE = "shop"  # imports that fetch images, and the learned segmenter's masks
+
 
 class ShopWorker(RedisTolerantWorker):
     """`manage.py rqworker shop --worker-class catalog.worker.ShopWorker`: JSON payloads like the generation queue."""

@@ -305,6 +305,10 @@ SDSTUDIO_DEVICE = os.environ.get("SDSTUDIO_DEVICE", "auto")
 SDSTUDIO_DTYPE = os.environ.get("SDSTUDIO_DTYPE", "auto")
 SDSTUDIO_MODEL_CACHE = Path(os.environ.get("SDSTUDIO_MODEL_CACHE") or BASE_DIR / "var" / "models")
 SDSTUDIO_TORCH_THREADS = int(os.environ.get("SDSTUDIO_TORCH_THREADS", "0"))
+# An optional learned segmenter for the automatic mask (catalog.segmenter): blank = the built-in method; a known
+# name (isnet-general-use, birefnet-general, birefnet-general-lite, u2net: weights fetched on first use) or an .onnx
+# path. It runs on the shop worker; the built-in mask stands until it has answered.
+SDSTUDIO_SEGMENTER = os.environ.get("SDSTUDIO_SEGMENTER", "").strip()
 SDSTUDIO_ATTENTION_SLICING = env_bool("SDSTUDIO_ATTENTION_SLICING", False)
 SDSTUDIO_VAE_TILING = env_bool("SDSTUDIO_VAE_TILING", False)
 SDSTUDIO_CPU_OFFLOAD = env_bool("SDSTUDIO_CPU_OFFLOAD", False)
