@@ -137,7 +137,7 @@ def main() -> None:
 
     scores: dict[str, list[float]] = {}
     worst: dict[str, tuple[float, str]] = {}
-    seconds = []
+    seconds, unsure = [], {}
     for kind in productshots.KINDS:
         for colour in productshots.COLOURS:
             for surface in [*productshots.SURFACES, "gradient"]:
@@ -153,19 +153,20 @@ def main() -> None:
                         image = Image.fromarray(np.broadcast_to(rows, (args.size, args.size, 3)).astype(np.uint8), "RGB")
                         image.paste(shot.image, (0, 0), shot.mask)
                     started = time.perf_counter()
-                    found = masks.find_product(image)[0]
+                    found, confidence, _ = masks.find_product(image)
                     seconds.append(time.perf_counter() - started)
+                    unsure[surface] = unsure.get(surface, 0) + (confidence < masks.UNSURE_BELOW)
                     score = masks.iou(found, shot.mask)
                     scores.setdefault(surface, []).append(score)
                     if score < worst.get(surface, (2.0, ""))[0]:
                         worst[surface] = (score, f"{colour} {kind}")
     print(f"automatic mask vs the renderer's mask, {args.size} px, {sum(map(len, scores.values()))} packshots")
-    print(f"{'background':<10} {'n':>4} {'mean IoU':>9} {'>= 0.9':>7}  worst")
+    print(f"{'background':<10} {'n':>4} {'mean IoU':>9} {'>= 0.9':>7} {'unsure':>7}  worst")
     for surface, values in scores.items():
         share = sum(v >= 0.9 for v in values) / len(values)
-        print(f"{surface:<10} {len(values):>4} {np.mean(values):>9.3f} {share:>7.1%}  {worst[surface][0]:.3f} ({worst[surface][1]})")
+        print(f"{surface:<10} {len(values):>4} {np.mean(values):>9.3f} {share:>7.1%} {unsure[surface]:>7}  {worst[surface][0]:.3f} ({worst[surface][1]})")
     every = [v for values in scores.values() for v in values]
-    print(f"{'all':<10} {len(every):>4} {np.mean(every):>9.3f} {sum(v >= 0.9 for v in every) / len(every):>7.1%}")
+    print(f"{'all':<10} {len(every):>4} {np.mean(every):>9.3f} {sum(v >= 0.9 for v in every) / len(every):>7.1%} {sum(unsure.values()):>7}")
     print(f"seconds per photo: median {np.median(seconds):.3f}")
     if args.real:
         real_table()

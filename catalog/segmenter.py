@@ -96,17 +96,19 @@ def weights_path(name: str, *, connection=None) -> Path:
     partial = target.with_suffix(".part")
     import urllib.request
 
-    logger.info("Downloading the %s segmenter from %s", name, MODELS[name].url)
-    with urllib.request.urlopen(MODELS[name].url, timeout=60) as response, open(partial, "wb") as out:  # noqa: S310 (a fixed https URL)
+    url = settings.SDSTUDIO_SEGMENTER_URL or MODELS[name].url
+    logger.info("Downloading the %s segmenter from %s", name, url)
+    with urllib.request.urlopen(url, timeout=60) as response, open(partial, "wb") as out:  # noqa: S310 (rembg's release, or the operator's mirror)
         total, done, last = int(response.headers.get("Content-Length") or 0), 0, 0.0
         digest = hashlib.sha256()
-        while chunk := response.read(1 << 20):
+        while chunk := response.read1(1 << 20):  # what has arrived, up to 1 MB: progress as it comes
             out.write(chunk)
             digest.update(chunk)
             done += len(chunk)
             if time.monotonic() - last > 0.5:
                 _state(connection, model=name, state="downloading", done=done, total=total)
                 last = time.monotonic()
+    _state(connection, model=name, state="downloading", done=done, total=total or done)
     partial.rename(target)
     logger.info("Segmenter %s downloaded (%d bytes, sha256 %s)", name, done, digest.hexdigest())
     return target

@@ -309,6 +309,7 @@ SDSTUDIO_TORCH_THREADS = int(os.environ.get("SDSTUDIO_TORCH_THREADS", "0"))
 # name (isnet-general-use, birefnet-general, birefnet-general-lite, u2net: weights fetched on first use) or an .onnx
 # path. It runs on the shop worker; the built-in mask stands until it has answered.
 SDSTUDIO_SEGMENTER = os.environ.get("SDSTUDIO_SEGMENTER", "").strip()
+SDSTUDIO_SEGMENTER_URL = os.environ.get("SDSTUDIO_SEGMENTER_URL", "").strip()  # a mirror of the known segmenter's file
 SDSTUDIO_ATTENTION_SLICING = env_bool("SDSTUDIO_ATTENTION_SLICING", False)
 SDSTUDIO_VAE_TILING = env_bool("SDSTUDIO_VAE_TILING", False)
 SDSTUDIO_CPU_OFFLOAD = env_bool("SDSTUDIO_CPU_OFFLOAD", False)

@@ -75,6 +75,10 @@ def test_a_shop_worker_replaces_the_built_in_mask_with_the_learned_one_and_leave
     client.force_login(merchandiser)
     page = client.get(photo.get_absolute_url()).content.decode()
     assert 'id="mask-segmenter"' in page and "toy.onnx" in page
+    import json
+
+    redis_conn.set(segmenter.STATE_KEY, json.dumps({"model": model, "state": "downloading", "done": 12 * 2**20, "total": 170 * 2**20}))
+    assert "downloading its weights: 12.0\xa0MB of 170.0\xa0MB" in client.get(photo.get_absolute_url()).content.decode()
     # the shop worker (a real process) runs the model
     output = run_shop_worker_burst(SDSTUDIO_SEGMENTER=model)
     assert "run_photo_segmentation" in output
@@ -95,3 +99,66 @@ def test_a_shop_worker_replaces_the_built_in_mask_with_the_learned_one_and_leave
                                     product=product, source_photo=ProductPhoto.objects.get(pk=photo.pk), user=merchandiser)
     frozen = Image.open(job.mask).convert("L").resize((240, 180), Image.Resampling.NEAREST)
     assert masks.iou(frozen, expected_mask((240, 180))) > 0.95
+
+
+class SlowFileServer:
+    """A real local HTTP server that sends one file in small pieces, slowly, with its Content-Length."""
+
+    def __init__(self, data: bytes, *, pieces: int = 8, pause: float = 0.2):
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 (http.server's name)
+                import time
+
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                step = -(-len(data) // pieces)
+                for start in range(0, len(data), step):
+                    self.wfile.write(data[start:start + step])
+                    self.wfile.flush()
+                    time.sleep(pause)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/isnet-general-use.onnx"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+
+
+class Recorder:
+    """Stands for the shop queue's Redis where the segmenter writes its state (only ``set`` is called)."""
+
+    def __init__(self):
+        self.states = []
+
+    def set(self, key, value, ex=None):
+        import json
+
+        self.states.append(json.loads(value))
+
+
+def test_a_known_segmenter_is_fetched_once_into_the_cache_with_its_progress(tmp_path, settings):
+    with open(toy_model(tmp_path / "toy.onnx"), "rb") as handle:
+        data = handle.read()
+    server = SlowFileServer(data)
+    settings.SDSTUDIO_MODEL_CACHE = tmp_path / "cache"
+    settings.SDSTUDIO_SEGMENTER_URL = server.url
+    try:
+        recorder = Recorder()
+        path = segmenter.weights_path("isnet-general-use", connection=recorder)
+    finally:
+        server.close()
+    assert path == tmp_path / "cache" / "segmenters" / "isnet-general-use.onnx" and path.read_bytes() == data
+    downloading = [s for s in recorder.states if s["state"] == "downloading"]
+    assert downloading and downloading[-1] == {"model": "isnet-general-use", "state": "downloading", "done": len(data), "total": len(data)}
+    assert any(0 < s["done"] < len(data) for s in downloading), downloading  # progress while it came in
+    assert not list((tmp_path / "cache" / "segmenters").glob("*.part"))
+    # the second time it is read from the cache: no server needed
+    assert segmenter.weights_path("isnet-general-use", connection=Recorder()) == path
