@@ -11,6 +11,13 @@ For each named colour, product kind and surface of SD Studio's product-shot gram
 - kind: the product region's silhouette, cropped to its box, overlaps the named kind's
   template best (IoU against a rendered silhouette of every kind).
 
+The scene part asks for each surface around a kept product, as a person would type it ("red mug on a wooden
+table"): rendered products (a shot of each kind on white, with the renderer's own mask) and the demo photo (the
+headphones, with their automatic mask). It scores the surface drawn around the product (the same classifier,
+read on the scene's border) and counts ghosts, a second product drawn beside or behind the kept one: outside the
+placed mask (dilated by 2% of the canvas), a blob that stands out from every colour of the scene's border and is
+not a shadow, of at least a tenth of the product's area. Its share is of scenes with a ghost: lower is better.
+
 The natural part (``bench/data/natural_prompts.csv``) asks the same of 42 prompts written by hand as a shop
 would type them (no "product shot of" scaffolding, other word orders, plurals, upper case, words outside the
 grammar such as "kitchen counter", "concrete", "shelf", "trainers"), each with the colour, kind and surface a
@@ -25,6 +32,7 @@ Run it on the machine that will serve the model:
     .venv/bin/python bench/adherence.py --full              # guidance 1.0, 4.0, 7.5, 12.0 at 30 steps; 15 and 50 steps at 7.5
     .venv/bin/python bench/adherence.py --size 256 --seeds 4   # a quicker look
     .venv/bin/python bench/adherence.py --parts natural        # the hand-written prompts only
+    .venv/bin/python bench/adherence.py --parts scene          # scenes around kept products only
 """
 from __future__ import annotations
 
@@ -142,7 +150,54 @@ def detail(a: np.ndarray) -> float:
     return float(np.abs(lap).mean())
 
 
-TESTS = ("colour", "background", "surface", "kind", "natural colour", "natural kind", "natural surface")
+TESTS = ("colour", "background", "surface", "kind", "natural colour", "natural kind", "natural surface", "scene surface",
+         "scene ghost")
+GHOST_MARGIN = 0.02  # the placed mask is dilated by this share of the canvas before looking for a second product
+GHOST_AREA = 0.1  # a blob this share of the product's area, or larger, is a ghost
+GHOST_STANDS_OUT = 40.0  # grey levels (largest channel) from every border colour: not the scene
+
+
+def scene_sources(size: int, seeds: int):
+    """(label, photo, mask, colour name or None) of the scene part: a rendered shot of each kind on white, and the
+    demo photo with its automatic mask."""
+    from PIL import Image
+
+    from catalog import masks
+    from catalog.demo_data import DEMO_PHOTO
+    from generation import productshots
+
+    colours = ("red", "blue", "green", "orange")
+    for i, kind in enumerate(productshots.KINDS):
+        shot = productshots.render(kind, colours[i % len(colours)], "white", seed=i, size=size, caption=False)
+        yield kind, colours[i % len(colours)], shot.image, shot.mask
+    demo = Image.open(DEMO_PHOTO).convert("RGB")
+    yield "headphones (demo photo)", "black", demo, masks.find_product(demo)[0]
+
+
+def ghost(a: np.ndarray, placed_mask: np.ndarray) -> bool:
+    """A second product behind the kept one: outside the placed mask (dilated), a blob that stands out from every
+    colour of the scene's border (its surfaces, a wall and a table), that is not a shadow (the scene darkened
+    evenly), and that is at least GHOST_AREA of the product's area."""
+    import cv2
+
+    from catalog.masks import _border, _distance_to_border_colours
+
+    h, w, _ = a.shape
+    grow = max(1, round(GHOST_MARGIN * max(h, w)))
+    outside = ~cv2.dilate(placed_mask.astype(np.uint8), np.ones((2 * grow + 1, 2 * grow + 1), np.uint8)).astype(bool)
+    pixels = a.astype(np.float64)
+    border = _border((h, w), max(2, h // 16)) & outside
+    stands_out = _distance_to_border_colours(pixels, border) > GHOST_STANDS_OUT
+    scene = np.median(pixels[border], axis=0) + 1.0
+    ratio = (pixels + 1.0) / scene
+    shadow = (ratio.max(axis=-1) < 1.0) & (ratio.max(axis=-1) - ratio.min(axis=-1) < 0.12)
+    blobs = stands_out & ~shadow & outside
+    blobs = cv2.morphologyEx(blobs.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    count, _, stats, _ = cv2.connectedComponentsWithStats(blobs, connectivity=8)
+    largest = stats[1:, cv2.CC_STAT_AREA].max() if count > 1 else 0
+    return largest >= GHOST_AREA * max(1, placed_mask.sum())
+
+
 NATURAL_PROMPTS = ROOT / "bench" / "data" / "natural_prompts.csv"
 
 
@@ -168,7 +223,8 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--save", type=Path, default=None, help="Write a contact sheet per setting into this folder.")
-    parser.add_argument("--parts", default="grammar,natural", help="grammar (the captions' grammar), natural (hand-written prompts)")
+    parser.add_argument("--parts", default="grammar,natural,scene",
+                        help="grammar (the captions' grammar), natural (hand-written prompts), scene (surfaces around kept products)")
     args = parser.parse_args()
     import django
 
@@ -177,7 +233,8 @@ def main() -> int:
     from PIL import Image
 
     from generation import productshots
-    from generation import modelinfo
+    from generation import modelinfo, modes
+    from generation import parameters as P
     from generation.inference import pipelines, runner
 
     if args.threads:
@@ -209,6 +266,15 @@ def main() -> int:
     if "natural" in parts:
         cases += [["natural", row["colour"], row["kind"], row["surface"], seed, row["prompt"]]
                   for row in natural_prompts() for seed in range(args.seeds)]
+    scene_cases = []
+    if "scene" in parts:
+        for label, colour, photo, photo_mask in scene_sources(args.size, args.seeds):
+            for surface in surfaces:
+                for seed in range(args.seeds):
+                    kind_word = label.split(" (")[0]
+                    scene_cases.append([label, colour, surface, seed, photo, photo_mask,
+                                        f"{colour} {kind_word} on a {phrases[surface]}" if "demo" not in label
+                                        else f"{kind_word} on a {phrases[surface]}"])
     print(f"model {loaded.model_label} on {loaded.device}, {args.size}x{args.size}, euler_a, {args.seeds} seeds per item", flush=True)
     summary = []
     for steps, guidance in settings:
@@ -237,8 +303,24 @@ def main() -> int:
                     if surface:
                         hits.setdefault(("natural surface", surface), []).append(classify_surface(a) == surface)
                 sheet.append(result.image.resize((96, 96)))
+        scene_defaults = {name: P.BY_NAME[name].default for name in modes.get("scene").parameters}
+        for start in range(0, len(scene_cases), args.batch):
+            chunk = scene_cases[start:start + args.batch]
+            specs = [runner.JobSpec(mode="scene", prompt=prompt, seed=1000 + seed, num_inference_steps=steps, guidance_scale=guidance,
+                                    width=args.size, height=args.size, source_image=photo, mask_image=photo_mask, **scene_defaults)
+                     for _, _, _, seed, photo, photo_mask, prompt in chunk]
+            for case, result in zip(chunk, runner.run_batch(specs, loaded)):
+                label, colour, surface = case[:3]
+                a = np.asarray(result.image.convert("RGB").resize((128, 128), Image.Resampling.BOX))
+                placed = np.asarray(result.prepared.state.mask.convert("L").resize((128, 128), Image.Resampling.BOX)) >= 128
+                details.append(detail(a))
+                hits.setdefault(("scene surface", surface), []).append(classify_surface(a) == surface)
+                hits.setdefault(("scene ghost", label), []).append(ghost(a, placed))
+                if args.save:
+                    print(f"    {label} on {surface}: surface {classify_surface(a)}, ghost {ghost(a, placed)}")
+                sheet.append(result.image.resize((96, 96)))
         seconds = time.perf_counter() - started
-        print(f"\nsteps {steps}, guidance {guidance:g}  ({len(cases)} images, {seconds:.0f} s)")
+        print(f"\nsteps {steps}, guidance {guidance:g}  ({len(cases) + len(scene_cases)} images, {seconds:.0f} s)")
         # colour, background (the gray of those same images) and kind: the colour test; surface: six surfaces.
         row = [steps, guidance]
         for test in TESTS:
