@@ -60,6 +60,29 @@ def test_the_benchmark_reads_rendered_ground_truth_correctly():
     assert all(sum(v) >= 46 for v in results.values()), {k: sum(v) for k, v in results.items()}
 
 
+def test_the_benchmark_sees_a_second_product_but_not_the_scene_or_its_shadow():
+    # given rendered scenes at the bench's reading size, with the renderer's mask of the kept product
+    adherence = load_adherence()
+    calls = {"clean": [], "ghost": []}
+    combos = [(kind, ("red", "blue", "green", "orange")[i % 4], surface) for i, kind in enumerate(productshots.KINDS)
+              for surface in productshots.SURFACES]  # the bench's scenes: colours that stand out, every surface
+    for i, (kind, colour, surface) in enumerate(combos):
+        shot = productshots.render(kind, colour, surface, seed=900 + i, size=128, caption=False)
+        mask = np.asarray(shot.mask) >= 128
+        calls["clean"].append(adherence.ghost(np.asarray(shot.image), mask))  # the scene, its wood grain, the shadow
+        # a second copy of the product drawn a little beside and behind the kept one (what an inpainting UNet
+        # that ignores the kept region does), inside the frame
+        doubled = shot.image.copy()
+        x0, y0, x1, y1 = shot.mask.getbbox()
+        shift = (x1 - x0) // 4 + 4 if 128 - x1 > x0 else -((x1 - x0) // 4 + 4)
+        doubled.paste(shot.image.crop((x0, y0, x1, y1)), (x0 + shift, y0 - (y1 - y0) // 8), shot.mask.crop((x0, y0, x1, y1)))
+        doubled.paste(shot.image.crop((x0, y0, x1, y1)), (x0, y0), shot.mask.crop((x0, y0, x1, y1)))
+        calls["ghost"].append(adherence.ghost(np.asarray(doubled), mask))
+    # then it calls almost every clean scene clean, and at least five doubled scenes in six a ghost (a low, flat
+    # product's copy hides mostly behind it: the bench's ghost share is a floor)
+    assert sum(calls["clean"]) <= 1 and sum(calls["ghost"]) >= 5 * len(combos) // 6, {k: sum(v) for k, v in calls.items()}
+
+
 def test_the_vocabulary_makes_the_briefs_prompt_whole_words(tmp_path):
     from transformers import CLIPTokenizer
 
