@@ -1,10 +1,10 @@
 from __future__ import annotations
 
 from django.utils import timezone
+from django.utils.translation import gettext
 from rest_framework import authentication, exceptions
 
 from api.models import ApiToken, hash_token
-from django.utils.translation import gettext
 
 
 class ApiTokenAuthentication(authentication.BaseAuthentication):

@@ -18,13 +18,15 @@ def hash_token(raw: str) -> str:
 class ApiToken(models.Model):
     """A bearer token for the REST API, acting as its user (same roles); only its hash is kept."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens", verbose_name=gettext_lazy("user"))
-    name = models.CharField(max_length=100, help_text="What uses it, e.g. 'Shopify sync'.", verbose_name=gettext_lazy("name"))
-    key_hash = models.CharField(max_length=64, unique=True, editable=False, verbose_name=gettext_lazy("key hash"))
-    prefix = models.CharField(max_length=12, editable=False, help_text="The token's first characters, to recognise it.", verbose_name=gettext_lazy("prefix"))
-    created_at = models.DateTimeField(auto_now_add=True, verbose_name=gettext_lazy("created at"))
-    last_used_at = models.DateTimeField(null=True, blank=True, verbose_name=gettext_lazy("last used at"))
-    revoked_at = models.DateTimeField(null=True, blank=True, verbose_name=gettext_lazy("revoked at"))
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=gettext_lazy("user"), on_delete=models.CASCADE,
+                             related_name="api_tokens")
+    name = models.CharField(gettext_lazy("name"), max_length=100, help_text=gettext_lazy("What uses it, e.g. 'Shopify sync'."))
+    key_hash = models.CharField(gettext_lazy("key hash"), max_length=64, unique=True, editable=False)
+    prefix = models.CharField(gettext_lazy("prefix"), max_length=12, editable=False,
+                              help_text=gettext_lazy("The token's first characters, to recognise it."))
+    created_at = models.DateTimeField(gettext_lazy("created at"), auto_now_add=True)
+    last_used_at = models.DateTimeField(gettext_lazy("last used at"), null=True, blank=True)
+    revoked_at = models.DateTimeField(gettext_lazy("revoked at"), null=True, blank=True)
 
     class Meta:
         verbose_name = gettext_lazy("API token")
@@ -44,11 +46,12 @@ class ApiToken(models.Model):
 class IdempotentRequest(models.Model):
     """A job creation made with an Idempotency-Key: a retry with the same key and body gets the same jobs back."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=gettext_lazy("user"))
-    key = models.CharField(max_length=255, verbose_name=gettext_lazy("key"))
-    request_hash = models.CharField(max_length=64, verbose_name=gettext_lazy("request hash"))
-    job_ids = models.JSONField(default=list, verbose_name=gettext_lazy("job ids"))
-    created_at = models.DateTimeField(auto_now_add=True, verbose_name=gettext_lazy("created at"))
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=gettext_lazy("user"), on_delete=models.CASCADE,
+                             related_name="+")
+    key = models.CharField(gettext_lazy("key"), max_length=255)
+    request_hash = models.CharField(gettext_lazy("request hash"), max_length=64)
+    job_ids = models.JSONField(gettext_lazy("job ids"), default=list)
+    created_at = models.DateTimeField(gettext_lazy("created at"), auto_now_add=True)
 
     class Meta:
         verbose_name = gettext_lazy("idempotent request")

@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 from django.urls import reverse
+from django.utils.translation import gettext, gettext_lazy
 from rest_framework import serializers
 
 from catalog.models import Product, ProductPhoto, ProductVariant
 from generation import parameters as P
 from generation import modes
 from generation.models import Decision, GenerationJob
-from django.utils.translation import gettext, gettext_lazy
 
 
 def absolute(request, path: str) -> str:
@@ -80,7 +80,8 @@ class JobCreateSerializer(serializers.Serializer):
     def validate(self, data):
         photo, product = data.get("source_photo"), data.get("product")
         if photo is not None and product is not None and photo.product_id != product.pk:
-            raise serializers.ValidationError({"source_photo": gettext("Photo #%(pk)s is not a photo of %(sku)s.") % {"pk": photo.pk, "sku": product.sku}})
+            raise serializers.ValidationError({"source_photo": gettext("Photo #%(pk)s is not a photo of %(sku)s.")
+                                                               % {"pk": photo.pk, "sku": product.sku}})
         return data
 
 

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.http import FileResponse, HttpResponse
+from django.utils.translation import gettext, gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
@@ -32,7 +33,6 @@ from generation import services
 from generation.models import GenerationJob
 from generation.selectors import filter_jobs
 from sdstudio.roles import require
-from django.utils.translation import gettext, gettext_lazy
 
 
 def handle_exception(exc, context):
@@ -148,7 +148,8 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         _require(request, "generation.add_generationjob", gettext_lazy("start generation jobs"))
         key = request.headers.get("Idempotency-Key", "").strip()
         if len(key) > IDEMPOTENCY_KEY_MAX:
-            return Response({"detail": gettext("The Idempotency-Key is %(count)s characters long; the limit is %(IDEMPOTENCY_KEY_MAX)s.") % {"count": len(key), "IDEMPOTENCY_KEY_MAX": IDEMPOTENCY_KEY_MAX}},
+            return Response({"detail": gettext("The Idempotency-Key is %(count)s characters long; the limit is %(IDEMPOTENCY_KEY_MAX)s.")
+                                       % {"count": len(key), "IDEMPOTENCY_KEY_MAX": IDEMPOTENCY_KEY_MAX}},
                             status=400)
         serializer = JobCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -181,10 +182,12 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         if earlier is None:
             return None
         if earlier.request_hash != request_hash:
-            return Response({"detail": gettext("The Idempotency-Key “%(key)s” was already used for another request; use a new key for a new job.") % {"key": key}}, status=409)
+            return Response({"detail": gettext("The Idempotency-Key “%(key)s” was already used for another request; use a new key for a new job.")
+                                       % {"key": key}}, status=409)
         job = GenerationJob.objects.filter(pk=earlier.job_ids[0]).first()
         if job is None:
-            return Response({"detail": gettext("The job this Idempotency-Key queued (#%(value)s) was deleted since; use a new key to queue it again.") % {"value": earlier.job_ids[0]}}, status=410)
+            return Response({"detail": gettext("The job this Idempotency-Key queued (#%(value)s) was deleted since; use a new key to queue it again.")
+                                       % {"value": earlier.job_ids[0]}}, status=410)
         response = Response(JobSerializer(job, context={"request": request}).data, status=200)
         response["Idempotent-Replayed"] = "true"
         return response
@@ -232,7 +235,8 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         """The output PNG, byte for byte (parameters, XMP and its C2PA manifest intact)."""
         job = self.get_object()
         if not job.output:
-            return Response({"detail": gettext("Job #%(pk)s is %(status)s: no output yet.") % {"pk": job.pk, "status": job.get_status_display().lower()}}, status=404)
+            return Response({"detail": gettext("Job #%(pk)s is %(status)s: no output yet.")
+                                       % {"pk": job.pk, "status": job.get_status_display().lower()}}, status=404)
         return FileResponse(job.output.open("rb"), content_type="image/png", as_attachment=True,
                             filename=f"sdstudio-job{job.pk}-seed{job.seed}.png")
 

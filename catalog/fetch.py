@@ -67,7 +67,8 @@ def resolve(host: str, port: int) -> str:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
-        raise FetchRefused(gettext("The host “%(value)s” could not be resolved (%(strerror)s).") % {"value": host[:100], "strerror": exc.strerror}) from None
+        raise FetchRefused(gettext("The host “%(value)s” could not be resolved (%(strerror)s).")
+                           % {"value": host[:100], "strerror": exc.strerror}) from None
     except (UnicodeError, ValueError):  # the IDNA codec refuses a label over 63 characters, an empty label, ...
         raise FetchRefused(gettext("“%(value)s” is not a valid host name.") % {"value": host[:100]}) from None
     addresses = [info[4][0] for info in infos]
@@ -112,9 +113,11 @@ def fetch(url: str) -> tuple[bytes, str]:
             parts = urlsplit(url)
             port = parts.port
         except ValueError as exc:  # "Invalid IPv6 URL", "Port out of range 0-65535", a port that is not a number
-            raise FetchRefused(gettext("The image link “%(value)s” is not a valid URL (%(exc)s).") % {"value": url[:200], "exc": exc}) from None
+            raise FetchRefused(gettext("The image link “%(value)s” is not a valid URL (%(exc)s).")
+                               % {"value": url[:200], "exc": exc}) from None
         if parts.scheme not in ("http", "https"):
-            raise FetchRefused(gettext("Only http and https image links are fetched, not %(value)s:.") % {"value": parts.scheme or 'a bare path'})
+            raise FetchRefused(gettext("Only http and https image links are fetched, not %(value)s:.")
+                               % {"value": parts.scheme or 'a bare path'})
         if not parts.hostname:
             raise FetchRefused(gettext("The image link has no host name."))
         if parts.username or parts.password:
@@ -123,7 +126,8 @@ def fetch(url: str) -> tuple[bytes, str]:
         address = resolve(parts.hostname, port)
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            raise FetchRefused(gettext("The server took longer than %(SDSTUDIO_FETCH_TIMEOUT)s s.") % {"SDSTUDIO_FETCH_TIMEOUT": format(settings.SDSTUDIO_FETCH_TIMEOUT, 'g')})
+            raise FetchRefused(gettext("The server took longer than %(SDSTUDIO_FETCH_TIMEOUT)s s.")
+                               % {"SDSTUDIO_FETCH_TIMEOUT": format(settings.SDSTUDIO_FETCH_TIMEOUT, 'g')})
         cls = _PinnedHTTPSConnection if parts.scheme == "https" else _PinnedHTTPConnection
         # No single wait may pass the deadline; a drip of bytes is stopped by the deadline check between reads.
         connection = cls(parts.hostname, address, port, timeout=remaining)
@@ -134,33 +138,40 @@ def fetch(url: str) -> tuple[bytes, str]:
             if response.status in (301, 302, 303, 307, 308):
                 location = response.getheader("Location")
                 if not location:
-                    raise FetchRefused(gettext("The server answered %(status)s without a Location.") % {"status": response.status})
+                    raise FetchRefused(gettext("The server answered %(status)s without a Location.")
+                                       % {"status": response.status})
                 url = urljoin(url, location)
                 continue
             if response.status != 200:
-                raise FetchRefused(gettext("The server answered %(status)s %(reason)s.") % {"status": response.status, "reason": response.reason})
+                raise FetchRefused(gettext("The server answered %(status)s %(reason)s.")
+                                   % {"status": response.status, "reason": response.reason})
             declared = (response.getheader("Content-Length") or "").strip()
             # isdigit() alone is true for "²", which int() refuses; a header that is no number is ignored (the cap holds)
             if declared.isascii() and declared.isdigit() and int(declared) > limit:
-                raise FetchRefused(gettext("The image is %(filesizeformat)s; the limit is %(filesizeformat2)s.") % {"filesizeformat": filesizeformat(int(declared)), "filesizeformat2": filesizeformat(limit)})
+                raise FetchRefused(gettext("The image is %(filesizeformat)s; the limit is %(filesizeformat2)s.")
+                                   % {"filesizeformat": filesizeformat(int(declared)), "filesizeformat2": filesizeformat(limit)})
             chunks, size = [], 0
             while True:
                 if time.monotonic() > deadline:
-                    raise FetchRefused(gettext("The server took longer than %(SDSTUDIO_FETCH_TIMEOUT)s s to send the image.") % {"SDSTUDIO_FETCH_TIMEOUT": format(settings.SDSTUDIO_FETCH_TIMEOUT, 'g')})
+                    raise FetchRefused(gettext("The server took longer than %(SDSTUDIO_FETCH_TIMEOUT)s s to send the image.")
+                                       % {"SDSTUDIO_FETCH_TIMEOUT": format(settings.SDSTUDIO_FETCH_TIMEOUT, 'g')})
                 chunk = response.read1(64 * 1024) if hasattr(response, "read1") else response.read(64 * 1024)
                 if not chunk:
                     break
                 size += len(chunk)
                 if size > limit:
-                    raise FetchRefused(gettext("The image is over the %(filesizeformat)s limit.") % {"filesizeformat": filesizeformat(limit)})
+                    raise FetchRefused(gettext("The image is over the %(filesizeformat)s limit.")
+                                       % {"filesizeformat": filesizeformat(limit)})
                 chunks.append(chunk)
             return b"".join(chunks), url
         except FetchRefused:
             raise
         except (OSError, http.client.HTTPException, ValueError) as exc:  # ValueError: http.client on a malformed answer
             if time.monotonic() > deadline or isinstance(exc, TimeoutError | socket.timeout):
-                raise FetchRefused(gettext("The server took longer than %(SDSTUDIO_FETCH_TIMEOUT)s s to send the image.") % {"SDSTUDIO_FETCH_TIMEOUT": format(settings.SDSTUDIO_FETCH_TIMEOUT, 'g')}) from None
-            raise FetchRefused(gettext("The image could not be fetched (%(name)s: %(exc)s).") % {"name": type(exc).__name__, "exc": exc}) from None
+                raise FetchRefused(gettext("The server took longer than %(SDSTUDIO_FETCH_TIMEOUT)s s to send the image.")
+                                   % {"SDSTUDIO_FETCH_TIMEOUT": format(settings.SDSTUDIO_FETCH_TIMEOUT, 'g')}) from None
+            raise FetchRefused(gettext("The image could not be fetched (%(name)s: %(exc)s).")
+                               % {"name": type(exc).__name__, "exc": exc}) from None
         finally:
             connection.close()
     raise FetchRefused(gettext("More than %(MAX_REDIRECTS)s redirects.") % {"MAX_REDIRECTS": MAX_REDIRECTS})

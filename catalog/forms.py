@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext_lazy
 
 from catalog.models import Product
-from django.utils.translation import gettext_lazy
 
 
 class ProductForm(forms.ModelForm):

@@ -26,11 +26,11 @@ import numpy as np
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from catalog import masks
 from sdstudio.images import pixels_sha256
-from django.utils.translation import gettext
 
 ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "HEIF")
 
@@ -112,7 +112,8 @@ def to_srgb(image: Image.Image, notes: list[str]) -> Image.Image:
         else:
             base = image if image.mode in ("RGB", "CMYK") else to_rgb(image)
             rgb = ImageCms.profileToProfile(base, source, ImageCms.createProfile("sRGB"), outputMode="RGB")
-            notes.append(gettext("Colours converted from the photo's profile (%(value)s) to sRGB.") % {"value": description[:60] or 'unnamed'})
+            notes.append(gettext("Colours converted from the photo's profile (%(value)s) to sRGB.")
+                         % {"value": description[:60] or 'unnamed'})
     except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
         rgb = to_rgb(image)
         notes.append(gettext("The photo's colour profile could not be read: it was dropped and its colours taken as sRGB."))
@@ -137,7 +138,8 @@ def clean_photo(data: bytes, *, name: str | None = None) -> CleanPhoto:
         raise ValidationError(gettext("The file is empty. Choose a JPEG, PNG or WebP photo."), code="empty")
     if len(data) > max_bytes:
         raise ValidationError(
-            gettext("The file is %(filesizeformat)s; the limit is %(filesizeformat2)s. Export a smaller JPEG or PNG.") % {"filesizeformat": filesizeformat(len(data)), "filesizeformat2": filesizeformat(max_bytes)},
+            gettext("The file is %(filesizeformat)s; the limit is %(filesizeformat2)s. Export a smaller JPEG or PNG.")
+            % {"filesizeformat": filesizeformat(len(data)), "filesizeformat2": filesizeformat(max_bytes)},
             code="too_large",
         )
     notes: list[str] = []
@@ -152,7 +154,8 @@ def clean_photo(data: bytes, *, name: str | None = None) -> CleanPhoto:
         declared = re.search(r"\((\d+) pixels\)", str(exc))
         size = f"{megapixels(int(declared.group(1)))} megapixels" if declared else "too many pixels"
         raise ValidationError(
-            gettext("The image is %(size)s; the limit is %(megapixels)s megapixels. Resize it first.") % {"size": size, "megapixels": megapixels(max_pixels)},
+            gettext("The image is %(size)s; the limit is %(megapixels)s megapixels. Resize it first.")
+            % {"size": size, "megapixels": megapixels(max_pixels)},
             code="too_many_pixels",
         ) from None
     except UnidentifiedImageError:
@@ -172,7 +175,8 @@ def clean_photo(data: bytes, *, name: str | None = None) -> CleanPhoto:
                 code="too_many_pixels",
             )
         if width < 16 or height < 16:
-            raise ValidationError(gettext("Image is %(width)sx%(height)s px; photos must be at least 16x16 px.") % {"width": width, "height": height}, code="too_small")
+            raise ValidationError(gettext("Image is %(width)sx%(height)s px; photos must be at least 16x16 px.")
+                                  % {"width": width, "height": height}, code="too_small")
         original_format = image.format or ""
         try:
             frames = getattr(image, "n_frames", 1)

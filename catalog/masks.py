@@ -15,10 +15,10 @@ import io
 
 import numpy as np
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext
 from PIL import Image
 
 from sdstudio.matting import smooth_surface
-from django.utils.translation import gettext
 
 WORK_SIZE = 256  # GrabCut runs on the photo reduced to this longest side; the mask is scaled back up
 BORDER_FRACTION = 0.03
@@ -156,7 +156,8 @@ def check(mask: Image.Image, size: tuple[int, int]) -> Image.Image:
     """A mask for a photo of ``size``, made binary, or ValidationError with what is wrong."""
     if mask.size != size:
         raise ValidationError(
-            gettext("The mask is %(width)sx%(height)s px but the photo is %(value)sx%(value2)s px; draw it on the photo itself.") % {"width": mask.width, "height": mask.height, "value": size[0], "value2": size[1]},
+            gettext("The mask is %(width)sx%(height)s px but the photo is %(value)sx%(value2)s px; draw it on the photo itself.")
+            % {"width": mask.width, "height": mask.height, "value": size[0], "value2": size[1]},
             code="mask_size",
         )
     mask = binarize(from_alpha(mask) or mask)  # a transparent drawing counts by its alpha, any other by its brightness
@@ -165,7 +166,8 @@ def check(mask: Image.Image, size: tuple[int, int]) -> Image.Image:
         raise ValidationError(gettext("The mask is empty: paint over the product so SD Studio knows which pixels to keep."), code="mask_empty")
     if kept > MAX_PRODUCT_FRACTION:
         raise ValidationError(
-            gettext("The mask covers %(kept)s of the photo: nothing would be left to change. Erase the background from it.") % {"kept": format(kept, '.0%')},
+            gettext("The mask covers %(kept)s of the photo: nothing would be left to change. Erase the background from it.")
+            % {"kept": format(kept, '.0%')},
             code="mask_full",
         )
     return mask
@@ -213,7 +215,8 @@ def parse_box(value, size: tuple[int, int]) -> tuple[int, int, int, int]:
     x0, y0, x1, y1 = (round(v) for v in numbers)
     width, height = size
     if x0 < 0 or y0 < 0 or x1 > width or y1 > height:
-        raise ValidationError(gettext("The box (%(x0)s,%(y0)s)-(%(x1)s,%(y1)s) reaches outside the photo, which is %(width)sx%(height)s px.") % {"x0": x0, "y0": y0, "x1": x1, "y1": y1, "width": width, "height": height},
+        raise ValidationError(gettext("The box (%(x0)s,%(y0)s)-(%(x1)s,%(y1)s) reaches outside the photo, which is %(width)sx%(height)s px.")
+                              % {"x0": x0, "y0": y0, "x1": x1, "y1": y1, "width": width, "height": height},
                               code="box_outside")
     if x1 - x0 < 4 or y1 - y0 < 4:
         raise ValidationError(gettext("The box is empty: drag it around the whole product."), code="box_empty")
@@ -230,9 +233,11 @@ def parse_points(values, size: tuple[int, int]) -> list[tuple[int, int]]:
         try:
             x, y = (float(v) for v in (value.split(",") if isinstance(value, str) else value))
         except (TypeError, ValueError):
-            raise ValidationError(gettext("“%(value)s” is not a point: give x,y in the photo's pixels.") % {"value": value}, code="point_format") from None
+            raise ValidationError(gettext("“%(value)s” is not a point: give x,y in the photo's pixels.")
+                                  % {"value": value}, code="point_format") from None
         if not (np.isfinite(x) and np.isfinite(y)) or not (0 <= x < size[0] and 0 <= y < size[1]):
-            raise ValidationError(gettext("The point (%(x)s,%(y)s) is outside the photo, which is %(value)sx%(value2)s px.") % {"x": format(x, 'g'), "y": format(y, 'g'), "value": size[0], "value2": size[1]},
+            raise ValidationError(gettext("The point (%(x)s,%(y)s) is outside the photo, which is %(value)sx%(value2)s px.")
+                                  % {"x": format(x, 'g'), "y": format(y, 'g'), "value": size[0], "value2": size[1]},
                                   code="point_outside")
         points.append((round(x), round(y)))
     return points

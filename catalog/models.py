@@ -20,26 +20,29 @@ def validate_sku(value: str) -> None:
             gettext("SKU “%(value)s” is not usable: use 1 to 64 letters, digits, '.', '_' or '-', starting with a letter "
                     "or digit (for example AB-1234).") % {"value": value[:80]}, code="invalid_sku")
     if value.lower() in RESERVED_SKUS:
-        raise ValidationError(gettext("SKU “%(value)s” is reserved by the catalog's pages; choose another.") % {"value": value}, code="reserved_sku")
+        raise ValidationError(gettext("SKU “%(value)s” is reserved by the catalog's pages; choose another.")
+                              % {"value": value}, code="reserved_sku")
 
 
 class Product(models.Model):
     sku = models.CharField("SKU", max_length=64, unique=True, validators=[validate_sku])
-    name = models.CharField(max_length=200, verbose_name=gettext_lazy("name"))
-    description = models.TextField(blank=True, verbose_name=gettext_lazy("description"))
-    category = models.CharField(max_length=100, blank=True, db_index=True, verbose_name=gettext_lazy("category"))
+    name = models.CharField(gettext_lazy("name"), max_length=200)
+    description = models.TextField(gettext_lazy("description"), blank=True)
+    category = models.CharField(gettext_lazy("category"), max_length=100, blank=True, db_index=True)
     # From the shop (a Shopify product CSV): its handle, vendor, type, tags and status, kept for the way back.
-    handle = models.CharField(max_length=255, blank=True, db_index=True, help_text="The shop's handle (Shopify); blank = the SKU.", verbose_name=gettext_lazy("handle"))
-    vendor = models.CharField(max_length=255, blank=True, verbose_name=gettext_lazy("vendor"))
-    product_type = models.CharField(max_length=255, blank=True, verbose_name=gettext_lazy("product type"))
-    tags = models.CharField(max_length=1000, blank=True, verbose_name=gettext_lazy("tags"))
-    shop_status = models.CharField(max_length=16, blank=True, help_text="active, draft or archived in the shop.", verbose_name=gettext_lazy("shop status"))
-    shop_image_count = models.PositiveIntegerField(default=0, help_text=gettext_lazy("Images the shop already has: exported images come after them."), verbose_name=gettext_lazy("shop image count"))
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    , verbose_name=gettext_lazy("created by"))
-    created_at = models.DateTimeField(auto_now_add=True, verbose_name=gettext_lazy("created at"))
-    updated_at = models.DateTimeField(auto_now=True, verbose_name=gettext_lazy("updated at"))
+    handle = models.CharField(gettext_lazy("handle"), max_length=255, blank=True, db_index=True,
+                              help_text=gettext_lazy("The shop's handle (Shopify); blank = the SKU."))
+    vendor = models.CharField(gettext_lazy("vendor"), max_length=255, blank=True)
+    product_type = models.CharField(gettext_lazy("product type"), max_length=255, blank=True)
+    tags = models.CharField(gettext_lazy("tags"), max_length=1000, blank=True)
+    shop_status = models.CharField(gettext_lazy("shop status"), max_length=16, blank=True,
+                                   help_text=gettext_lazy("active, draft or archived in the shop."))
+    shop_image_count = models.PositiveIntegerField(gettext_lazy("shop image count"), default=0,
+                                                   help_text=gettext_lazy("Images the shop already has: exported images come after them."))
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=gettext_lazy("created by"), null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(gettext_lazy("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(gettext_lazy("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = gettext_lazy("product")
@@ -60,11 +63,12 @@ class Product(models.Model):
 class ProductVariant(models.Model):
     """A shop variant (size, colour...): its SKU and barcode, as the shop knows them."""
 
-    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="variants", verbose_name=gettext_lazy("product"))
+    product = models.ForeignKey(Product, verbose_name=gettext_lazy("product"), on_delete=models.CASCADE, related_name="variants")
     sku = models.CharField("SKU", max_length=255, blank=True)
-    barcode = models.CharField(max_length=64, blank=True, verbose_name=gettext_lazy("barcode"))
-    options = models.JSONField(default=dict, blank=True, help_text=gettext_lazy('Option name -> value, e.g. {"Color": "Black"}.'), verbose_name=gettext_lazy("options"))
-    position = models.PositiveIntegerField(default=1, verbose_name=gettext_lazy("position"))
+    barcode = models.CharField(gettext_lazy("barcode"), max_length=64, blank=True)
+    options = models.JSONField(gettext_lazy("options"), default=dict, blank=True,
+                               help_text=gettext_lazy('Option name -> value, e.g. {"Color": "Black"}.'))
+    position = models.PositiveIntegerField(gettext_lazy("position"), default=1)
 
     class Meta:
         verbose_name = gettext_lazy("product variant")
@@ -84,16 +88,17 @@ class ShopImport(models.Model):
         DONE = "done", gettext_lazy("Done")
         FAILED = "failed", gettext_lazy("Failed")
 
-    file = models.FileField(upload_to="imports/", verbose_name=gettext_lazy("file"))
-    original_name = models.CharField(max_length=255, blank=True, verbose_name=gettext_lazy("original name"))
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, verbose_name=gettext_lazy("status"))
-    total = models.PositiveIntegerField(default=0, help_text=gettext_lazy("Products in the file."), verbose_name=gettext_lazy("total"))
-    done = models.PositiveIntegerField(default=0, verbose_name=gettext_lazy("done"))
-    report = models.JSONField(default=dict, blank=True, verbose_name=gettext_lazy("report"))
-    error = models.TextField(blank=True, verbose_name=gettext_lazy("error"))
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=gettext_lazy("created by"))
-    created_at = models.DateTimeField(auto_now_add=True, verbose_name=gettext_lazy("created at"))
-    finished_at = models.DateTimeField(null=True, blank=True, verbose_name=gettext_lazy("finished at"))
+    file = models.FileField(gettext_lazy("file"), upload_to="imports/")
+    original_name = models.CharField(gettext_lazy("original name"), max_length=255, blank=True)
+    status = models.CharField(gettext_lazy("status"), max_length=16, choices=Status.choices, default=Status.QUEUED)
+    total = models.PositiveIntegerField(gettext_lazy("total"), default=0, help_text=gettext_lazy("Products in the file."))
+    done = models.PositiveIntegerField(gettext_lazy("done"), default=0)
+    report = models.JSONField(gettext_lazy("report"), default=dict, blank=True)
+    error = models.TextField(gettext_lazy("error"), blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=gettext_lazy("created by"), null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(gettext_lazy("created at"), auto_now_add=True)
+    finished_at = models.DateTimeField(gettext_lazy("finished at"), null=True, blank=True)
 
     class Meta:
         verbose_name = gettext_lazy("shop import")
@@ -111,10 +116,11 @@ class ShopImport(models.Model):
 class FeedToken(models.Model):
     """A secret in the Merchant Center feed's URL, so the shop can fetch it on a schedule without a login."""
 
-    token = models.CharField(max_length=64, unique=True, verbose_name=gettext_lazy("token"))
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=gettext_lazy("created by"))
-    created_at = models.DateTimeField(auto_now_add=True, verbose_name=gettext_lazy("created at"))
-    revoked_at = models.DateTimeField(null=True, blank=True, verbose_name=gettext_lazy("revoked at"))
+    token = models.CharField(gettext_lazy("token"), max_length=64, unique=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=gettext_lazy("created by"), null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(gettext_lazy("created at"), auto_now_add=True)
+    revoked_at = models.DateTimeField(gettext_lazy("revoked at"), null=True, blank=True)
 
     class Meta:
         verbose_name = gettext_lazy("feed token")
@@ -136,35 +142,34 @@ def photo_upload_to(instance: "ProductPhoto", filename: str) -> str:
 
 
 class ProductPhoto(models.Model):
-    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="photos", verbose_name=gettext_lazy("product"))
-    image = models.ImageField(upload_to=photo_upload_to, verbose_name=gettext_lazy("image"))
-    thumbnail = models.ImageField(upload_to="thumbs/", blank=True, verbose_name=gettext_lazy("thumbnail"))
-    width = models.PositiveIntegerField(verbose_name=gettext_lazy("width"))
-    height = models.PositiveIntegerField(verbose_name=gettext_lazy("height"))
-    sha256 = models.CharField(max_length=64, help_text="SHA-256 of the decoded RGB pixels.", verbose_name=gettext_lazy("sha256"))
-    original_name = models.CharField(max_length=255, blank=True, verbose_name=gettext_lazy("original name"))
-    original_format = models.CharField(max_length=16, blank=True, verbose_name=gettext_lazy("original format"))
+    product = models.ForeignKey(Product, verbose_name=gettext_lazy("product"), on_delete=models.CASCADE, related_name="photos")
+    image = models.ImageField(gettext_lazy("image"), upload_to=photo_upload_to)
+    thumbnail = models.ImageField(gettext_lazy("thumbnail"), upload_to="thumbs/", blank=True)
+    width = models.PositiveIntegerField(gettext_lazy("width"))
+    height = models.PositiveIntegerField(gettext_lazy("height"))
+    sha256 = models.CharField(gettext_lazy("sha256"), max_length=64, help_text=gettext_lazy("SHA-256 of the decoded RGB pixels."))
+    original_name = models.CharField(gettext_lazy("original name"), max_length=255, blank=True)
+    original_format = models.CharField(gettext_lazy("original format"), max_length=16, blank=True)
     # Scene jobs keep the product's pixels through this mask (255 = product): a cut-out's alpha, drawn, or automatic.
-    mask = models.ImageField(upload_to="masks/", blank=True, verbose_name=gettext_lazy("mask"))
-    mask_source = models.CharField(max_length=16, choices=MaskSource.choices, blank=True, verbose_name=gettext_lazy("mask source"))
+    mask = models.ImageField(gettext_lazy("mask"), upload_to="masks/", blank=True)
+    mask_source = models.CharField(gettext_lazy("mask source"), max_length=16, choices=MaskSource.choices, blank=True)
     # A cut-out's own alpha (8-bit), kept beside its binary mask: the soft edge scene jobs blend it with. Other photos'
     # mattes are made from the photo and its mask when a job is made (sdstudio.matting); a drawn mask clears it.
-    matte = models.ImageField(upload_to="mattes/", blank=True, verbose_name=gettext_lazy("matte"))
+    matte = models.ImageField(gettext_lazy("matte"), upload_to="mattes/", blank=True)
     # Masks are shared catalog data that any merchandiser may edit: each edit says who made it and when.
-    mask_changed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    , verbose_name=gettext_lazy("mask changed by"))
-    mask_changed_at = models.DateTimeField(null=True, blank=True, verbose_name=gettext_lazy("mask changed at"))
+    mask_changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=gettext_lazy("mask changed by"), null=True,
+                                        blank=True, on_delete=models.SET_NULL, related_name="+")
+    mask_changed_at = models.DateTimeField(gettext_lazy("mask changed at"), null=True, blank=True)
     # How much an automatic mask looks like one product (catalog.masks.confidence, 0-1); blank for the others.
-    mask_confidence = models.FloatField(null=True, blank=True, verbose_name=gettext_lazy("mask confidence"))
+    mask_confidence = models.FloatField(gettext_lazy("mask confidence"), null=True, blank=True)
     # What the upload says about its own origin (its C2PA manifest, else its XMP): an IPTC digital source type URI.
-    declared_source_type = models.CharField(max_length=200, blank=True, verbose_name=gettext_lazy("declared source type"))
-    declared_by = models.CharField(max_length=16, blank=True, help_text="c2pa (a verified manifest) or xmp (a claim anyone can write).", verbose_name=gettext_lazy("declared by"))
-    uploaded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    , verbose_name=gettext_lazy("uploaded by"))
-    created_at = models.DateTimeField(auto_now_add=True, verbose_name=gettext_lazy("created at"))
-    updated_at = models.DateTimeField(auto_now=True, verbose_name=gettext_lazy("updated at"))
+    declared_source_type = models.CharField(gettext_lazy("declared source type"), max_length=200, blank=True)
+    declared_by = models.CharField(gettext_lazy("declared by"), max_length=16, blank=True,
+                                   help_text=gettext_lazy("c2pa (a verified manifest) or xmp (a claim anyone can write)."))
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=gettext_lazy("uploaded by"), null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(gettext_lazy("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(gettext_lazy("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = gettext_lazy("product photo")
@@ -175,7 +180,8 @@ class ProductPhoto(models.Model):
         ]
 
     def __str__(self) -> str:
-        return gettext("%(sku)s photo %(pk)s (%(width)sx%(height)s)") % {"sku": self.product.sku, "pk": self.pk, "width": self.width, "height": self.height}
+        return gettext("%(sku)s photo %(pk)s (%(width)sx%(height)s)") % {
+            "sku": self.product.sku, "pk": self.pk, "width": self.width, "height": self.height}
 
     @property
     def mask_unsure(self) -> bool:

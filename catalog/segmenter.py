@@ -20,6 +20,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from catalog.worker import SHOP_QUEUE
+
 logger = logging.getLogger(__name__)
 
 RELEASES = "https://github.com/danielgatis/rembg/releases/download/v0.0.0"
@@ -73,7 +75,7 @@ def state() -> dict | None:
     from redis.exceptions import RedisError
 
     try:
-        raw = django_rq.get_connection("shop").get(STATE_KEY)
+        raw = django_rq.get_connection(SHOP_QUEUE).get(STATE_KEY)
     except RedisError:
         return None
     return json.loads(raw) if raw else None
@@ -120,7 +122,6 @@ class Segmenter:
     def __init__(self, name: str, *, connection=None):
         import onnxruntime
 
-        self.name = name
         known = MODELS.get(name)
         path = weights_path(name, connection=connection)
         _state(connection, model=name, state="loading")

@@ -7,6 +7,7 @@ import uuid
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext
 
 from catalog import masks, segmenter
 from catalog.intake import CleanPhoto, clean_photo
@@ -15,7 +16,6 @@ from catalog.worker import SHOP_QUEUE
 from sdstudio.images import thumbnail_png
 from sdstudio.roles import require
 from sdstudio.storedfiles import store_with_row
-from django.utils.translation import gettext
 
 logger = logging.getLogger(__name__)
 
@@ -24,7 +24,8 @@ class DuplicatePhoto(ValidationError):
     def __init__(self, existing: ProductPhoto):
         self.existing = existing
         super().__init__(
-            gettext("This photo is already on %(sku)s (photo #%(pk)s); it was not added twice.") % {"sku": existing.product.sku, "pk": existing.pk},
+            gettext("This photo is already on %(sku)s (photo #%(pk)s); it was not added twice.")
+            % {"sku": existing.product.sku, "pk": existing.pk},
             code="duplicate",
         )
 
@@ -105,10 +106,9 @@ def photo_segment(*, photo_id: int) -> ProductPhoto | None:
     except ValidationError as exc:
         logger.info("Photo %s keeps its built-in mask: the segmenter's says %s", photo_id, " ".join(exc.messages))
         return None
-    names = {"mask": f"{uuid.uuid4().hex}.png", "matte": f"{uuid.uuid4().hex}.png"}
     old = [photo.mask.name, photo.matte.name]
-    photo.mask.save(names["mask"], ContentFile(masks.png(mask)), save=False)
-    photo.matte.save(names["matte"], ContentFile(masks.png(soft, soft=True)), save=False)
+    photo.mask.save(f"{uuid.uuid4().hex}.png", ContentFile(masks.png(mask)), save=False)
+    photo.matte.save(f"{uuid.uuid4().hex}.png", ContentFile(masks.png(soft, soft=True)), save=False)
     # Only while the mask is still the automatic one: a person who drew meanwhile keeps their mask.
     changed = ProductPhoto.objects.filter(pk=photo.pk, mask_source__in=(MaskSource.AUTOMATIC, "")).update(
         mask=photo.mask.name, matte=photo.matte.name, mask_source=MaskSource.LEARNED,
@@ -268,7 +268,8 @@ def catalog_import(*, rows, base_dir, user=None) -> dict:
                     path = (folder / row["photo"]).resolve()
                     # Photos come from the CSV's own folder: no absolute paths, no "../" out of it.
                     if Path(row["photo"]).is_absolute() or not path.is_relative_to(folder):
-                        raise ValidationError(gettext("photo “%(value)s” is outside the CSV's folder; give a path relative to it.") % {"value": row['photo'][:200]})
+                        raise ValidationError(gettext("photo “%(value)s” is outside the CSV's folder; give a path relative to it.")
+                                              % {"value": row['photo'][:200]})
                     if not path.is_file():
                         raise ValidationError(gettext("photo file %(value)s not found.") % {"value": row['photo'][:200]})
                     try:

@@ -8,16 +8,15 @@ import uuid
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from catalog import formats
 from catalog.models import ShopImport
 from catalog.worker import SHOP_QUEUE
 from sdstudio.roles import require
 from sdstudio.storedfiles import store_with_row
-from django.utils.translation import gettext
 
 logger = logging.getLogger(__name__)
-
 
 
 def shop_import_start(*, data: bytes, name: str = "", user=None):

@@ -9,11 +9,11 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
+from django.utils.translation import gettext
 
 from catalog import formats, masks, published, services, shopimports
 from catalog.forms import PhotoUploadForm, ProductForm
 from catalog.models import FeedToken, MaskSource, Product, ProductPhoto, ShopImport
-from django.utils.translation import gettext
 
 
 @login_required
@@ -85,7 +85,8 @@ def photo_upload(request: HttpRequest, sku: str) -> HttpResponse:
         except ValidationError as exc:
             form.add_error("photo", exc.messages)
         else:
-            messages.success(request, gettext("Photo added (%(width)sx%(height)s px).") % {"width": photo.width, "height": photo.height})
+            messages.success(request, gettext("Photo added (%(width)sx%(height)s px).")
+                                      % {"width": photo.width, "height": photo.height})
             for note in notes:
                 messages.info(request, note)
             return redirect(product)

@@ -13,11 +13,11 @@ from django.urls import reverse
 from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
+from django.utils.translation import gettext, gettext_lazy
 
 from evaluation.services import decision_record_many
 from generation import campaigns, modes
 from generation.models import Campaign, Decision, GenerationJob, Status
-from django.utils.translation import gettext, gettext_lazy
 
 GRID_PAGE = 25  # products per grid page
 
@@ -81,7 +81,8 @@ def campaign_new(request: HttpRequest) -> HttpResponse:
                 for error in errors:
                     form.add_error(target, error)
         else:
-            messages.success(request, gettext("Campaign “%(name)s”: %(count)s jobs queued behind people's own jobs.") % {"name": campaign.name, "count": campaign.jobs.count()})
+            messages.success(request, gettext("Campaign “%(name)s”: %(count)s jobs queued behind people's own jobs.")
+                                      % {"name": campaign.name, "count": campaign.jobs.count()})
             return redirect(campaign)
     status = 400 if request.method == "POST" else 200
     return render(request, "campaigns/campaign_form.html", {"form": form}, status=status)

@@ -29,17 +29,19 @@ def score_field(label: str, help_text: str) -> models.PositiveSmallIntegerField:
 class Evaluation(models.Model):
     """One reviewer's rubric for one output; editable, with every version kept in EvaluationRevision."""
 
-    job = models.ForeignKey("generation.GenerationJob", on_delete=models.CASCADE, related_name="evaluations", verbose_name=_("job"))
-    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="evaluations", verbose_name=_("reviewer"))
+    job = models.ForeignKey("generation.GenerationJob", verbose_name=_("job"), on_delete=models.CASCADE,
+                            related_name="evaluations")
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("reviewer"), on_delete=models.PROTECT,
+                                 related_name="evaluations")
     prompt_adherence = score_field(*RUBRIC[0][1:])
     visual_realism = score_field(*RUBRIC[1][1:])
     artifacts = score_field(*RUBRIC[2][1:])
     ecommerce_usability = score_field(*RUBRIC[3][1:])
     reproducibility = score_field(*RUBRIC[4][1:])
-    total = models.PositiveSmallIntegerField(editable=False, help_text=_("Sum of the five scores, out of 10."), verbose_name=_("total"))
-    justification = models.TextField(blank=True, help_text="Two or three bullets: why these scores.", verbose_name=_("justification"))
-    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
-    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
+    total = models.PositiveSmallIntegerField(_("total"), editable=False, help_text=_("Sum of the five scores, out of 10."))
+    justification = models.TextField(_("justification"), blank=True, help_text=_("Two or three bullets: why these scores."))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("evaluation")
@@ -61,7 +63,8 @@ class Evaluation(models.Model):
         ]
 
     def __str__(self) -> str:
-        return gettext("%(job)s by %(reviewer)s: %(total)s/10") % {"job": self.job_id, "reviewer": self.reviewer, "total": self.total}
+        return gettext("%(job)s by %(reviewer)s: %(total)s/10") % {
+            "job": self.job_id, "reviewer": self.reviewer, "total": self.total}
 
     def save(self, *args, **kwargs) -> None:
         self.total = sum(getattr(self, name) for name in RUBRIC_FIELDS)
@@ -74,13 +77,14 @@ class Evaluation(models.Model):
 class EvaluationRevision(models.Model):
     """An immutable snapshot written each time an evaluation is created or changed."""
 
-    evaluation = models.ForeignKey(Evaluation, on_delete=models.CASCADE, related_name="revisions", verbose_name=_("evaluation"))
-    scores = models.JSONField(verbose_name=_("scores"))
-    total = models.PositiveSmallIntegerField(verbose_name=_("total"))
-    justification = models.TextField(blank=True, verbose_name=_("justification"))
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("created by"))
-    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
-    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
+    evaluation = models.ForeignKey(Evaluation, verbose_name=_("evaluation"), on_delete=models.CASCADE, related_name="revisions")
+    scores = models.JSONField(_("scores"))
+    total = models.PositiveSmallIntegerField(_("total"))
+    justification = models.TextField(_("justification"), blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("created by"), on_delete=models.PROTECT,
+                                   related_name="+")
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("evaluation revision")
@@ -96,12 +100,13 @@ class EvaluationRevision(models.Model):
 class ReviewDecision(models.Model):
     """Approve/reject decisions for an output; the newest row is the current decision, older rows the audit trail."""
 
-    job = models.ForeignKey("generation.GenerationJob", on_delete=models.CASCADE, related_name="decisions", verbose_name=_("job"))
-    decision = models.CharField(max_length=16, choices=Decision.choices, verbose_name=_("decision"))
-    reason = models.TextField(blank=True, verbose_name=_("reason"))
-    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("decided by"))
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True, verbose_name=_("created at"))
-    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
+    job = models.ForeignKey("generation.GenerationJob", verbose_name=_("job"), on_delete=models.CASCADE, related_name="decisions")
+    decision = models.CharField(_("decision"), max_length=16, choices=Decision.choices)
+    reason = models.TextField(_("reason"), blank=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("decided by"), on_delete=models.PROTECT,
+                                   related_name="+")
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("review decision")

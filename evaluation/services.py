@@ -4,12 +4,12 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 
 from evaluation.models import RUBRIC_FIELDS, Decision, Evaluation, EvaluationRevision, ReviewDecision
 from generation import services
 from generation.models import GenerationJob, Status
 from sdstudio.roles import require
-from django.utils.translation import gettext, gettext_lazy
 
 
 def _require(user, perm: str, action: str) -> None:
@@ -64,7 +64,8 @@ def decision_record(*, job: GenerationJob, user, decision: str, reason: str = ""
     if job.status != Status.SUCCEEDED:
         raise ValidationError(gettext("Only a finished output can be approved or rejected."))
     if decision == Decision.APPROVED and job.kept_warnings and not confirmed:
-        raise ValidationError({"confirm": gettext("Job #%(pk)s: %(join)s. Tick \"I checked what the scene kept\" to approve it anyway.") % {"pk": job.pk, "join": '; '.join(job.kept_warnings)}})
+        raise ValidationError({"confirm": gettext("Job #%(pk)s: %(join)s. Tick \"I checked what the scene kept\" to approve it anyway.")
+                                          % {"pk": job.pk, "join": '; '.join(job.kept_warnings)}})
     row = ReviewDecision.objects.create(job=job, decision=decision, reason=reason.strip(), decided_by=user)
     GenerationJob.objects.filter(pk=job.pk).update(decision=decision, updated_at=timezone.now())
     if decision == Decision.APPROVED:

@@ -19,13 +19,13 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Min, Q
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy, gettext_noop
 
 from generation import modes
 from generation import parameters as P
 from generation import services
 from generation.models import Campaign, CampaignStatus, GenerationJob, Status
 from sdstudio.roles import require
-from django.utils.translation import gettext, gettext_lazy, gettext_noop
 
 # Channel formats people ask for first; each a multiple of 8 within SD v1.5's range, the product's scale per format.
 FORMATS: dict[str, dict] = {
@@ -48,10 +48,12 @@ def check_template(template: str, label: str, allowed=FIELDS) -> None:
     try:
         names = [field for _, field, _, _ in string.Formatter().parse(template) if field is not None]
     except ValueError as exc:
-        raise ValidationError(gettext("The %(label)s has a brace that is not closed (%(exc)s); write {name} for a product field.") % {"label": label, "exc": exc}) from None
+        raise ValidationError(gettext("The %(label)s has a brace that is not closed (%(exc)s); write {name} for a product field.")
+                              % {"label": label, "exc": exc}) from None
     unknown = sorted({name for name in names if name not in allowed})
     if unknown:
-        raise ValidationError(gettext("The %(label)s uses %(join)s; it may use %(join2)s.") % {"label": label, "join": ', '.join('{' + n + '}' for n in unknown), "join2": ', '.join('{' + n + '}' for n in allowed)})
+        raise ValidationError(gettext("The %(label)s uses %(join)s; it may use %(join2)s.")
+                              % {"label": label, "join": ', '.join('{' + n + '}' for n in unknown), "join2": ', '.join('{' + n + '}' for n in allowed)})
 
 
 def render(template: str, fields: dict[str, str]) -> str:
@@ -61,12 +63,14 @@ def render(template: str, fields: dict[str, str]) -> str:
 def normalise_formats(formats) -> list[dict]:
     """Format names (FORMATS) or dicts {name, width, height, product_scale?, label?}: checked, in the given order."""
     if not formats:
-        raise ValidationError({"formats": gettext("Choose at least one format (%(join)s, or your own width and height).") % {"join": ', '.join(FORMATS)}})
+        raise ValidationError({"formats": gettext("Choose at least one format (%(join)s, or your own width and height).")
+                                          % {"join": ', '.join(FORMATS)}})
     result, seen = [], set()
     for item in formats:
         if isinstance(item, str):
             if item not in FORMATS:
-                raise ValidationError({"formats": gettext("Unknown format “%(item)s”: the named ones are %(join)s.") % {"item": item, "join": ', '.join(FORMATS)}})
+                raise ValidationError({"formats": gettext("Unknown format “%(item)s”: the named ones are %(join)s.")
+                                                  % {"item": item, "join": ', '.join(FORMATS)}})
             item = FORMATS[item]
         if not isinstance(item, dict) or not str(item.get("name", "")).strip():
             raise ValidationError({"formats": gettext("Each format needs a name, a width and a height.")})
@@ -79,7 +83,8 @@ def normalise_formats(formats) -> list[dict]:
             try:
                 fmt[key] = int(item[key])
             except (KeyError, TypeError, ValueError):
-                raise ValidationError({"formats": gettext("The format “%(name)s” needs a whole %(key)s in pixels.") % {"name": name, "key": key}}) from None
+                raise ValidationError({"formats": gettext("The format “%(name)s” needs a whole %(key)s in pixels.")
+                                                  % {"name": name, "key": key}}) from None
             message = P.BY_NAME[key].check(fmt[key])
             if message:
                 raise ValidationError({"formats": f"{name}: {message}"})
@@ -87,7 +92,8 @@ def normalise_formats(formats) -> list[dict]:
         try:
             fmt["product_scale"] = float(scale)
         except (TypeError, ValueError):
-            raise ValidationError({"formats": gettext("%(name)s: the product scale must be a number.") % {"name": name}}) from None
+            raise ValidationError({"formats": gettext("%(name)s: the product scale must be a number.")
+                                              % {"name": name}}) from None
         message = P.BY_NAME["product_scale"].check(fmt["product_scale"])
         if message:
             raise ValidationError({"formats": f"{name}: {message}"})
@@ -150,7 +156,8 @@ def campaign_create(*, name: str, mode: str, prompt_template: str, selection: di
     except (TypeError, ValueError):
         raise ValidationError({"seeds_per_item": gettext("Candidates per item must be a whole number.")}) from None
     if not 1 <= seeds_per_item <= MAX_SEEDS:
-        raise ValidationError({"seeds_per_item": gettext("Candidates per item must be between 1 and %(MAX_SEEDS)s.") % {"MAX_SEEDS": MAX_SEEDS}})
+        raise ValidationError({"seeds_per_item": gettext("Candidates per item must be between 1 and %(MAX_SEEDS)s.")
+                                                 % {"MAX_SEEDS": MAX_SEEDS}})
     formats = normalise_formats(formats)
     parameters = dict(parameters or {})
     unknown = set(parameters) - set(P.NAMES)
@@ -160,7 +167,8 @@ def campaign_create(*, name: str, mode: str, prompt_template: str, selection: di
                                                      "size and seed).") % {"join": ', '.join(wrong)}})
     base_seed = services.new_seed() if base_seed is None else int(base_seed)
     if not 0 <= base_seed <= P.SEED_MAX - seeds_per_item:
-        raise ValidationError({"base_seed": gettext("The first seed must be between 0 and %(value)s.") % {"value": P.SEED_MAX - seeds_per_item}})
+        raise ValidationError({"base_seed": gettext("The first seed must be between 0 and %(value)s.")
+                                            % {"value": P.SEED_MAX - seeds_per_item}})
     by_format = {}
     for fmt in formats:
         params = {**parameters, "mode": mode, "prompt": "-", "negative_prompt": negative_prompt, "seed": base_seed,
@@ -186,7 +194,8 @@ def campaign_create(*, name: str, mode: str, prompt_template: str, selection: di
             continue
         prompt = render(prompt_template, product_fields(product))
         if len(prompt) > P.PROMPT_MAX:
-            skipped.append([product.sku, gettext("its prompt is %(count)s characters (the limit is %(PROMPT_MAX)s)") % {"count": len(prompt), "PROMPT_MAX": P.PROMPT_MAX}])
+            skipped.append([product.sku, gettext("its prompt is %(count)s characters (the limit is %(PROMPT_MAX)s)")
+                                         % {"count": len(prompt), "PROMPT_MAX": P.PROMPT_MAX}])
             continue
         for fmt in formats:
             values = by_format[fmt["name"]]
@@ -252,7 +261,8 @@ def _take_back(campaign: Campaign) -> None:
 def campaign_pause(*, campaign: Campaign, user) -> Campaign:
     _require_owner(campaign, user, gettext_lazy("pause"))
     if campaign.status != CampaignStatus.ACTIVE:
-        raise ValidationError(gettext("The campaign is %(status)s; only an active campaign can be paused.") % {"status": campaign.get_status_display()})
+        raise ValidationError(gettext("The campaign is %(status)s; only an active campaign can be paused.")
+                              % {"status": campaign.get_status_display()})
     Campaign.objects.filter(pk=campaign.pk).update(status=CampaignStatus.PAUSED, updated_at=timezone.now())
     campaign.status = CampaignStatus.PAUSED
     _take_back(campaign)
@@ -262,7 +272,8 @@ def campaign_pause(*, campaign: Campaign, user) -> Campaign:
 def campaign_resume(*, campaign: Campaign, user) -> Campaign:
     _require_owner(campaign, user, gettext_lazy("resume"))
     if campaign.status != CampaignStatus.PAUSED:
-        raise ValidationError(gettext("The campaign is %(status)s; only a paused campaign can be resumed.") % {"status": campaign.get_status_display()})
+        raise ValidationError(gettext("The campaign is %(status)s; only a paused campaign can be resumed.")
+                              % {"status": campaign.get_status_display()})
     Campaign.objects.filter(pk=campaign.pk).update(status=CampaignStatus.ACTIVE, updated_at=timezone.now())
     campaign.status = CampaignStatus.ACTIVE
     transaction.on_commit(lambda: feed(campaign.pk))
@@ -301,7 +312,8 @@ def _require_owner(campaign: Campaign, user, action: str) -> None:
     if user is None:
         return
     if not user.has_perm("generation.change_generationjob") or not (campaign.created_by_id == user.pk or user.is_superuser):
-        raise PermissionDenied(gettext("Only the person who started the campaign, or an administrator, can %(action)s it.") % {"action": action})
+        raise PermissionDenied(gettext("Only the person who started the campaign, or an administrator, can %(action)s it.")
+                               % {"action": action})
 
 
 # What a person may do to a campaign, by name (the page, the API and the command share it).

@@ -7,10 +7,10 @@ from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
+from django.utils.translation import gettext
 
 from generation import experiments
 from generation.models import Experiment, GenerationJob
-from django.utils.translation import gettext
 
 
 @login_required

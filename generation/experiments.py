@@ -118,7 +118,8 @@ def sweep_create(*, baseline: GenerationJob, parameter: str, values: list, user=
                   description=f"Job #{baseline.pk}'s parameters with {parameter} in {values}.")
     if name:
         if Experiment.objects.filter(name=name).exists():
-            raise ValidationError({"name": _("An experiment is already named “%(name)s”: choose another name.") % {"name": name[:100]}})
+            raise ValidationError({"name": _("An experiment is already named “%(name)s”: choose another name.")
+                                           % {"name": name[:100]}})
         experiment = Experiment.objects.create(name=name, **fields)
     else:
         experiment = _create_with_free_name(f"Sweep of {parameter} from job #{baseline.pk} ({timezone.now():%Y-%m-%d %H:%M:%S})",

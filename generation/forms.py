@@ -123,7 +123,8 @@ class JobForm(forms.Form):
             return data
         if modes.get(mode).uses_photo:
             if not data.get("source_photo") and not data.get("upload"):
-                self.add_error("source_photo", _("%(mode)s needs a source photo: pick one or upload one.") % {"mode": _(modes.get(mode).label)})
+                self.add_error("source_photo", _("%(mode)s needs a source photo: pick one or upload one.")
+                                               % {"mode": _(modes.get(mode).label)})
             if data.get("upload") and not data.get("product"):
                 self.add_error("product", _("Choose the product the uploaded photo belongs to."))
         # Parameters the chosen mode does not use are dropped, not refused (the form shows them all); the ones it

@@ -14,8 +14,9 @@ Scheduler = models.TextChoices("Scheduler", [(slug.upper(), (slug, info.label)) 
 
 
 # The values of choice parameters as pages show them (the stored value stays the English word).
-CHOICE_WORDS = {"pad": gettext_lazy("pad"), "crop": gettext_lazy("crop"), "stretch": gettext_lazy("stretch"), "matte": gettext_lazy("matte"),
-                "feather": gettext_lazy("feather"), "contact": gettext_lazy("contact"), "keep": gettext_lazy("keep"), "none": gettext_lazy("none")}
+CHOICE_WORDS = {"pad": gettext_lazy("pad"), "crop": gettext_lazy("crop"), "stretch": gettext_lazy("stretch"),
+                "matte": gettext_lazy("matte"), "feather": gettext_lazy("feather"), "contact": gettext_lazy("contact"),
+                "keep": gettext_lazy("keep"), "none": gettext_lazy("none")}
 
 
 def range_check(name: str) -> Q:
@@ -53,13 +54,16 @@ class RerunResult(models.TextChoices):
 class Experiment(models.Model):
     """A named set of jobs compared side by side (the brief's controlled study, or any sweep)."""
 
-    name = models.CharField(max_length=200, unique=True, verbose_name=gettext_lazy("name"))
-    kind = models.CharField(max_length=32, default="sweep", help_text="study for the brief's controlled study, sweep otherwise.", verbose_name=gettext_lazy("kind"))
-    description = models.TextField(blank=True, verbose_name=gettext_lazy("description"))
-    product = models.ForeignKey("catalog.Product", null=True, blank=True, on_delete=models.SET_NULL, related_name="experiments", verbose_name=gettext_lazy("product"))
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=gettext_lazy("created by"))
-    created_at = models.DateTimeField(auto_now_add=True, verbose_name=gettext_lazy("created at"))
-    updated_at = models.DateTimeField(auto_now=True, verbose_name=gettext_lazy("updated at"))
+    name = models.CharField(gettext_lazy("name"), max_length=200, unique=True)
+    kind = models.CharField(gettext_lazy("kind"), max_length=32, default="sweep",
+                            help_text=gettext_lazy("study for the brief's controlled study, sweep otherwise."))
+    description = models.TextField(gettext_lazy("description"), blank=True)
+    product = models.ForeignKey("catalog.Product", verbose_name=gettext_lazy("product"), null=True, blank=True,
+                                on_delete=models.SET_NULL, related_name="experiments")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=gettext_lazy("created by"), null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(gettext_lazy("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(gettext_lazy("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = gettext_lazy("experiment")
@@ -82,22 +86,32 @@ class CampaignStatus(models.TextChoices):
 class Campaign(models.Model):
     """One recipe for many products and channel formats (generation.campaigns): its jobs, reviewed and exported as a set."""
 
-    name = models.CharField(max_length=200, unique=True, verbose_name=gettext_lazy("name"))
-    mode = models.CharField(max_length=32, choices=modes.choices, verbose_name=gettext_lazy("mode"))
-    prompt_template = models.TextField(help_text="The prompt, with product fields: {name}, {vendor}, {type}, {category}, {sku}.", verbose_name=gettext_lazy("prompt template"))
-    negative_prompt = models.TextField(blank=True, verbose_name=gettext_lazy("negative prompt"))
-    parameters = models.JSONField(default=dict, blank=True, help_text=gettext_lazy("The other job parameters (steps, guidance, scheduler, ...)."), verbose_name=gettext_lazy("parameters"))
-    seeds_per_item = models.PositiveSmallIntegerField(default=1, help_text=gettext_lazy("Candidates per product and format."), verbose_name=gettext_lazy("seeds per item"))
-    base_seed = models.BigIntegerField(default=0, help_text=gettext_lazy("Candidate n of every item has the seed base_seed + n."), verbose_name=gettext_lazy("base seed"))
-    selection = models.JSONField(default=dict, blank=True, help_text=gettext_lazy("How the products were chosen (filters or SKUs)."), verbose_name=gettext_lazy("selection"))
-    formats = models.JSONField(default=list, help_text="Channel formats: name, label, width, height, product_scale.", verbose_name=gettext_lazy("formats"))
-    alt_template = models.CharField(max_length=300, blank=True, help_text="Alt text of exported images: {name}, {format}, ...", verbose_name=gettext_lazy("alt template"))
-    model_id = models.CharField(max_length=200, blank=True, verbose_name=gettext_lazy("model id"))
-    status = models.CharField(max_length=16, choices=CampaignStatus.choices, default=CampaignStatus.ACTIVE, verbose_name=gettext_lazy("status"))
-    skipped = models.JSONField(default=list, blank=True, help_text=gettext_lazy("Products left out, with why: [[sku, reason], ...]."), verbose_name=gettext_lazy("skipped"))
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=gettext_lazy("created by"))
-    created_at = models.DateTimeField(auto_now_add=True, verbose_name=gettext_lazy("created at"))
-    updated_at = models.DateTimeField(auto_now=True, verbose_name=gettext_lazy("updated at"))
+    name = models.CharField(gettext_lazy("name"), max_length=200, unique=True)
+    mode = models.CharField(gettext_lazy("mode"), max_length=32, choices=modes.choices)
+    prompt_template = models.TextField(gettext_lazy("prompt template"),
+                                       help_text=gettext_lazy("The prompt, with product fields: {name}, {vendor}, {type}, {category}, {sku}."))
+    negative_prompt = models.TextField(gettext_lazy("negative prompt"), blank=True)
+    parameters = models.JSONField(gettext_lazy("parameters"), default=dict, blank=True,
+                                  help_text=gettext_lazy("The other job parameters (steps, guidance, scheduler, ...)."))
+    seeds_per_item = models.PositiveSmallIntegerField(gettext_lazy("seeds per item"), default=1,
+                                                      help_text=gettext_lazy("Candidates per product and format."))
+    base_seed = models.BigIntegerField(gettext_lazy("base seed"), default=0,
+                                       help_text=gettext_lazy("Candidate n of every item has the seed base_seed + n."))
+    selection = models.JSONField(gettext_lazy("selection"), default=dict, blank=True,
+                                 help_text=gettext_lazy("How the products were chosen (filters or SKUs)."))
+    formats = models.JSONField(gettext_lazy("formats"), default=list,
+                               help_text=gettext_lazy("Channel formats: name, label, width, height, product_scale."))
+    alt_template = models.CharField(gettext_lazy("alt template"), max_length=300, blank=True,
+                                    help_text=gettext_lazy("Alt text of exported images: {name}, {format}, ..."))
+    model_id = models.CharField(gettext_lazy("model id"), max_length=200, blank=True)
+    status = models.CharField(gettext_lazy("status"), max_length=16, choices=CampaignStatus.choices,
+                              default=CampaignStatus.ACTIVE)
+    skipped = models.JSONField(gettext_lazy("skipped"), default=list, blank=True,
+                               help_text=gettext_lazy("Products left out, with why: [[sku, reason], ...]."))
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=gettext_lazy("created by"), null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(gettext_lazy("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(gettext_lazy("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = gettext_lazy("campaign")
@@ -117,91 +131,129 @@ class Campaign(models.Model):
 class GenerationJob(models.Model):
     # What to make (named as diffusers names its call arguments).
     # Defaults and limits come from generation.parameters.
-    mode = models.CharField(max_length=16, choices=modes.choices, default=P.BY_NAME["mode"].default, verbose_name=gettext_lazy("mode"))
-    prompt = models.TextField(verbose_name=gettext_lazy("prompt"))
-    negative_prompt = models.TextField(blank=True, verbose_name=gettext_lazy("negative prompt"))
-    seed = models.BigIntegerField(verbose_name=gettext_lazy("seed"))
-    num_inference_steps = models.PositiveIntegerField(default=P.BY_NAME["num_inference_steps"].default, verbose_name=gettext_lazy("num inference steps"))
-    guidance_scale = models.FloatField(default=P.BY_NAME["guidance_scale"].default, verbose_name=gettext_lazy("guidance scale"))
-    scheduler = models.CharField(max_length=16, choices=Scheduler.choices, default=P.BY_NAME["scheduler"].default, verbose_name=gettext_lazy("scheduler"))
-    speed = models.CharField(max_length=8, choices=[(k, gettext_lazy(v)) for k, v in P.SPEEDS.items()],
-                             default=P.BY_NAME["speed"].default, verbose_name=gettext_lazy("speed"))
-    width = models.PositiveIntegerField(default=P.BY_NAME["width"].default, verbose_name=gettext_lazy("width"))
-    height = models.PositiveIntegerField(default=P.BY_NAME["height"].default, verbose_name=gettext_lazy("height"))
-    strength = models.FloatField(null=True, blank=True, help_text="img2img only: 0 < strength <= 1.", verbose_name=gettext_lazy("strength"))
-    fit = models.CharField(max_length=8, blank=True, help_text="img2img: how the photo fills the canvas (pad, crop, stretch).", verbose_name=gettext_lazy("fit"))
-    product_scale = models.FloatField(null=True, blank=True, help_text=gettext_lazy("scene only: the product's longer side / the canvas."), verbose_name=gettext_lazy("product scale"))
-    product_x = models.FloatField(null=True, blank=True, help_text=gettext_lazy("scene only: the product's centre, 0 = left, 1 = right."), verbose_name=gettext_lazy("product x"))
-    product_y = models.FloatField(null=True, blank=True, help_text=gettext_lazy("scene only: the product's centre, 0 = top, 1 = bottom."), verbose_name=gettext_lazy("product y"))
-    edges = models.CharField(max_length=8, blank=True, help_text="scene: the product's edge (matte, feather).", verbose_name=gettext_lazy("edges"))
-    shadow = models.CharField(max_length=8, blank=True, help_text="scene: the product's shadow (contact, keep, none).", verbose_name=gettext_lazy("shadow"))
-    shadow_opacity = models.FloatField(null=True, blank=True, help_text="scene, contact shadow: its darkest, 0-1.", verbose_name=gettext_lazy("shadow opacity"))
-    shadow_softness = models.FloatField(null=True, blank=True, help_text=gettext_lazy("scene, contact shadow: blur, share of the product's height."), verbose_name=gettext_lazy("shadow softness"))
-    light = models.FloatField(null=True, blank=True, help_text=gettext_lazy("scene, contact shadow: -1 light from the left, 1 from the right."), verbose_name=gettext_lazy("light"))
-    controlnet_conditioning_scale = models.FloatField(null=True, blank=True, help_text=gettext_lazy("Edge guidance (ControlNet canny); blank = off."), verbose_name=gettext_lazy("controlnet conditioning scale"))
-    model_id = models.CharField(max_length=500, blank=True, help_text="The model asked for; blank = the embedded model.", verbose_name=gettext_lazy("model id"))
+    mode = models.CharField(gettext_lazy("mode"), max_length=16, choices=modes.choices, default=P.BY_NAME["mode"].default)
+    prompt = models.TextField(gettext_lazy("prompt"))
+    negative_prompt = models.TextField(gettext_lazy("negative prompt"), blank=True)
+    seed = models.BigIntegerField(gettext_lazy("seed"))
+    num_inference_steps = models.PositiveIntegerField(gettext_lazy("num inference steps"),
+                                                      default=P.BY_NAME["num_inference_steps"].default)
+    guidance_scale = models.FloatField(gettext_lazy("guidance scale"), default=P.BY_NAME["guidance_scale"].default)
+    scheduler = models.CharField(gettext_lazy("scheduler"), max_length=16, choices=Scheduler.choices,
+                                 default=P.BY_NAME["scheduler"].default)
+    speed = models.CharField(gettext_lazy("speed"), max_length=8, choices=[(k, gettext_lazy(v)) for k, v in P.SPEEDS.items()],
+                             default=P.BY_NAME["speed"].default)
+    width = models.PositiveIntegerField(gettext_lazy("width"), default=P.BY_NAME["width"].default)
+    height = models.PositiveIntegerField(gettext_lazy("height"), default=P.BY_NAME["height"].default)
+    strength = models.FloatField(gettext_lazy("strength"), null=True, blank=True, help_text=gettext_lazy("img2img only: 0 < strength <= 1."))
+    fit = models.CharField(gettext_lazy("fit"), max_length=8, blank=True,
+                           help_text=gettext_lazy("img2img: how the photo fills the canvas (pad, crop, stretch)."))
+    product_scale = models.FloatField(gettext_lazy("product scale"), null=True, blank=True,
+                                      help_text=gettext_lazy("scene only: the product's longer side / the canvas."))
+    product_x = models.FloatField(gettext_lazy("product x"), null=True, blank=True,
+                                  help_text=gettext_lazy("scene only: the product's centre, 0 = left, 1 = right."))
+    product_y = models.FloatField(gettext_lazy("product y"), null=True, blank=True,
+                                  help_text=gettext_lazy("scene only: the product's centre, 0 = top, 1 = bottom."))
+    edges = models.CharField(gettext_lazy("edges"), max_length=8, blank=True,
+                             help_text=gettext_lazy("scene: the product's edge (matte, feather)."))
+    shadow = models.CharField(gettext_lazy("shadow"), max_length=8, blank=True,
+                              help_text=gettext_lazy("scene: the product's shadow (contact, keep, none)."))
+    shadow_opacity = models.FloatField(gettext_lazy("shadow opacity"), null=True, blank=True,
+                                       help_text=gettext_lazy("scene, contact shadow: its darkest, 0-1."))
+    shadow_softness = models.FloatField(gettext_lazy("shadow softness"), null=True, blank=True,
+                                        help_text=gettext_lazy("scene, contact shadow: blur, share of the product's height."))
+    light = models.FloatField(gettext_lazy("light"), null=True, blank=True,
+                              help_text=gettext_lazy("scene, contact shadow: -1 light from the left, 1 from the right."))
+    controlnet_conditioning_scale = models.FloatField(gettext_lazy("controlnet conditioning scale"), null=True, blank=True,
+                                                      help_text=gettext_lazy("Edge guidance (ControlNet canny); blank = off."))
+    model_id = models.CharField(gettext_lazy("model id"), max_length=500, blank=True,
+                                help_text=gettext_lazy("The model asked for; blank = the embedded model."))
 
     # What it belongs to.
-    product = models.ForeignKey("catalog.Product", null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs", verbose_name=gettext_lazy("product"))
-    source_photo = models.ForeignKey("catalog.ProductPhoto", null=True, blank=True, on_delete=models.PROTECT, related_name="jobs", verbose_name=gettext_lazy("source photo"))
-    experiment = models.ForeignKey(Experiment, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs", verbose_name=gettext_lazy("experiment"))
-    campaign = models.ForeignKey(Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs", verbose_name=gettext_lazy("campaign"))
-    campaign_format = models.CharField(max_length=32, blank=True, help_text="The campaign's channel format this job is for.", verbose_name=gettext_lazy("campaign format"))
-    run_name = models.CharField(max_length=100, blank=True, help_text="e.g. t2i_run01_baseline", verbose_name=gettext_lazy("run name"))
-    mask = models.ImageField(upload_to="masks/", blank=True, help_text=gettext_lazy("scene: the product's mask on the source photo (255 = kept), frozen when the job is made."), verbose_name=gettext_lazy("mask"))
-    rerun_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reruns", verbose_name=gettext_lazy("rerun of"))
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="generation_jobs", verbose_name=gettext_lazy("created by"))
+    product = models.ForeignKey("catalog.Product", verbose_name=gettext_lazy("product"), null=True, blank=True,
+                                on_delete=models.SET_NULL, related_name="jobs")
+    source_photo = models.ForeignKey("catalog.ProductPhoto", verbose_name=gettext_lazy("source photo"), null=True, blank=True,
+                                     on_delete=models.PROTECT, related_name="jobs")
+    experiment = models.ForeignKey(Experiment, verbose_name=gettext_lazy("experiment"), null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="jobs")
+    campaign = models.ForeignKey(Campaign, verbose_name=gettext_lazy("campaign"), null=True, blank=True,
+                                 on_delete=models.SET_NULL, related_name="jobs")
+    campaign_format = models.CharField(gettext_lazy("campaign format"), max_length=32, blank=True,
+                                       help_text=gettext_lazy("The campaign's channel format this job is for."))
+    run_name = models.CharField(gettext_lazy("run name"), max_length=100, blank=True, help_text=gettext_lazy("e.g. t2i_run01_baseline"))
+    mask = models.ImageField(gettext_lazy("mask"), upload_to="masks/", blank=True,
+                             help_text=gettext_lazy("scene: the product's mask on the source photo (255 = kept), frozen when the job is made."))
+    rerun_of = models.ForeignKey("self", verbose_name=gettext_lazy("rerun of"), null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="reruns")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=gettext_lazy("created by"), null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="generation_jobs")
 
     # Where it is.
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True, verbose_name=gettext_lazy("status"))
-    attempts = models.PositiveIntegerField(default=0, verbose_name=gettext_lazy("attempts"))
-    rq_job_id = models.CharField(max_length=100, blank=True, verbose_name=gettext_lazy("rq job id"))
-    cancel_requested = models.BooleanField(default=False, verbose_name=gettext_lazy("cancel requested"))
-    progress_step = models.PositiveIntegerField(default=0, verbose_name=gettext_lazy("progress step"))
-    progress_total = models.PositiveIntegerField(default=0, verbose_name=gettext_lazy("progress total"))
-    worker_name = models.CharField(max_length=200, blank=True, verbose_name=gettext_lazy("worker name"))
-    heartbeat_at = models.DateTimeField(null=True, blank=True, verbose_name=gettext_lazy("heartbeat at"))
-    error = models.TextField(blank=True, verbose_name=gettext_lazy("error"))
+    status = models.CharField(gettext_lazy("status"), max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    attempts = models.PositiveIntegerField(gettext_lazy("attempts"), default=0)
+    rq_job_id = models.CharField(gettext_lazy("rq job id"), max_length=100, blank=True)
+    cancel_requested = models.BooleanField(gettext_lazy("cancel requested"), default=False)
+    progress_step = models.PositiveIntegerField(gettext_lazy("progress step"), default=0)
+    progress_total = models.PositiveIntegerField(gettext_lazy("progress total"), default=0)
+    worker_name = models.CharField(gettext_lazy("worker name"), max_length=200, blank=True)
+    heartbeat_at = models.DateTimeField(gettext_lazy("heartbeat at"), null=True, blank=True)
+    error = models.TextField(gettext_lazy("error"), blank=True)
 
     # What came out.
-    output = models.ImageField(upload_to="outputs/", blank=True, verbose_name=gettext_lazy("output"))
-    thumbnail = models.ImageField(upload_to="thumbs/", blank=True, help_text=gettext_lazy("256 px preview, made once when the job succeeds."), verbose_name=gettext_lazy("thumbnail"))
-    output_sha256 = models.CharField(max_length=64, blank=True, help_text="SHA-256 of the decoded RGB pixels.", verbose_name=gettext_lazy("output sha256"))
-    environment = models.JSONField(default=dict, blank=True, verbose_name=gettext_lazy("environment"))
-    started_at = models.DateTimeField(null=True, blank=True, verbose_name=gettext_lazy("started at"))
-    finished_at = models.DateTimeField(null=True, blank=True, verbose_name=gettext_lazy("finished at"))
-    queue_wait_seconds = models.FloatField(null=True, blank=True, verbose_name=gettext_lazy("queue wait seconds"))
-    load_seconds = models.FloatField(null=True, blank=True, verbose_name=gettext_lazy("load seconds"))
-    inference_seconds = models.FloatField(null=True, blank=True, verbose_name=gettext_lazy("inference seconds"))
+    output = models.ImageField(gettext_lazy("output"), upload_to="outputs/", blank=True)
+    thumbnail = models.ImageField(gettext_lazy("thumbnail"), upload_to="thumbs/", blank=True,
+                                  help_text=gettext_lazy("256 px preview, made once when the job succeeds."))
+    output_sha256 = models.CharField(gettext_lazy("output sha256"), max_length=64, blank=True,
+                                     help_text=gettext_lazy("SHA-256 of the decoded RGB pixels."))
+    environment = models.JSONField(gettext_lazy("environment"), default=dict, blank=True)
+    started_at = models.DateTimeField(gettext_lazy("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(gettext_lazy("finished at"), null=True, blank=True)
+    queue_wait_seconds = models.FloatField(gettext_lazy("queue wait seconds"), null=True, blank=True)
+    load_seconds = models.FloatField(gettext_lazy("load seconds"), null=True, blank=True)
+    inference_seconds = models.FloatField(gettext_lazy("inference seconds"), null=True, blank=True)
     # When the worker's pipeline call began and ended: the gap to the next job's start is the GPU's idle time.
-    pipeline_started_at = models.DateTimeField(null=True, blank=True, verbose_name=gettext_lazy("pipeline started at"))
-    pipeline_finished_at = models.DateTimeField(null=True, blank=True, verbose_name=gettext_lazy("pipeline finished at"))
-    seconds_per_step = models.FloatField(null=True, blank=True, verbose_name=gettext_lazy("seconds per step"))
-    fidelity_ssim = models.FloatField(null=True, blank=True, help_text=gettext_lazy("img2img: SSIM of output vs source (1 = same)."), verbose_name=gettext_lazy("fidelity ssim"))
-    fidelity_phash_distance = models.PositiveIntegerField(null=True, blank=True, help_text=gettext_lazy("img2img: perceptual-hash Hamming distance to source (0 = same)."), verbose_name=gettext_lazy("fidelity phash distance"))
-    product_max_pixel_diff = models.PositiveIntegerField(null=True, blank=True, help_text=gettext_lazy("scene: largest difference inside the mask (0 = the photo's pixels)."), verbose_name=gettext_lazy("product max pixel diff"))
+    pipeline_started_at = models.DateTimeField(gettext_lazy("pipeline started at"), null=True, blank=True)
+    pipeline_finished_at = models.DateTimeField(gettext_lazy("pipeline finished at"), null=True, blank=True)
+    seconds_per_step = models.FloatField(gettext_lazy("seconds per step"), null=True, blank=True)
+    fidelity_ssim = models.FloatField(gettext_lazy("fidelity ssim"), null=True, blank=True,
+                                      help_text=gettext_lazy("img2img: SSIM of output vs source (1 = same)."))
+    fidelity_phash_distance = models.PositiveIntegerField(gettext_lazy("fidelity phash distance"), null=True, blank=True,
+                                                          help_text=gettext_lazy("img2img: perceptual-hash Hamming distance to source (0 = same)."))
+    product_max_pixel_diff = models.PositiveIntegerField(gettext_lazy("product max pixel diff"), null=True, blank=True,
+                                                         help_text=gettext_lazy("scene: largest difference inside the mask (0 = the photo's pixels)."))
     # What a mode that keeps the product recorded about its mask when the job was made (generation.modes: admission).
-    kept_share = models.FloatField(null=True, blank=True, help_text=gettext_lazy("scene: the share of the photo the mask keeps."), verbose_name=gettext_lazy("kept share"))
-    kept_pieces = models.PositiveSmallIntegerField(null=True, blank=True, help_text=gettext_lazy("scene: separate pieces the mask keeps."), verbose_name=gettext_lazy("kept pieces"))
-    enlargement = models.FloatField(null=True, blank=True, help_text=gettext_lazy("scene: the product's size on the canvas / on the photo."), verbose_name=gettext_lazy("enlargement"))
-    edge_band = models.PositiveSmallIntegerField(null=True, blank=True, help_text=gettext_lazy("scene: the matte's soft edge on the output, in px (0: a hard edge)."), verbose_name=gettext_lazy("edge band"))
-    mask_unsure = models.BooleanField(default=False, help_text=gettext_lazy("scene: made with an automatic mask flagged unsure."), verbose_name=gettext_lazy("mask unsure"))
-    background_change = models.FloatField(null=True, blank=True, help_text=gettext_lazy("scene: mean grey-level change outside the mask."), verbose_name=gettext_lazy("background change"))
-    nsfw_flagged = models.BooleanField(null=True, blank=True, help_text=gettext_lazy("The model's safety checker flagged the output (blank = no checker ran)."), verbose_name=gettext_lazy("nsfw flagged"))
-    nsfw_score = models.FloatField(null=True, blank=True, help_text=gettext_lazy("The safety checker's highest concept score; above 0 flags."), verbose_name=gettext_lazy("nsfw score"))
-    content_credentials = models.CharField(max_length=16, blank=True,
-                                           help_text="Who signed the output's C2PA manifest: development or configured; blank = unsigned.", verbose_name=gettext_lazy("content credentials"))
-    control_image = models.ImageField(upload_to="controls/", blank=True, help_text=gettext_lazy("Edge guidance: the Canny edge map the ControlNet saw."), verbose_name=gettext_lazy("control image"))
-    rerun_result = models.CharField(max_length=16, choices=RerunResult.choices, blank=True, verbose_name=gettext_lazy("rerun result"))
-    rerun_max_pixel_diff = models.PositiveIntegerField(null=True, blank=True, verbose_name=gettext_lazy("rerun max pixel diff"))
-    rerun_psnr = models.FloatField(null=True, blank=True, help_text=gettext_lazy("dB; empty when the pixels are identical (infinite)."), verbose_name=gettext_lazy("rerun psnr"))
+    kept_share = models.FloatField(gettext_lazy("kept share"), null=True, blank=True,
+                                   help_text=gettext_lazy("scene: the share of the photo the mask keeps."))
+    kept_pieces = models.PositiveSmallIntegerField(gettext_lazy("kept pieces"), null=True, blank=True,
+                                                   help_text=gettext_lazy("scene: separate pieces the mask keeps."))
+    enlargement = models.FloatField(gettext_lazy("enlargement"), null=True, blank=True,
+                                    help_text=gettext_lazy("scene: the product's size on the canvas / on the photo."))
+    edge_band = models.PositiveSmallIntegerField(gettext_lazy("edge band"), null=True, blank=True,
+                                                 help_text=gettext_lazy("scene: the matte's soft edge on the output, in px (0: a hard edge)."))
+    mask_unsure = models.BooleanField(gettext_lazy("mask unsure"), default=False,
+                                      help_text=gettext_lazy("scene: made with an automatic mask flagged unsure."))
+    background_change = models.FloatField(gettext_lazy("background change"), null=True, blank=True,
+                                          help_text=gettext_lazy("scene: mean grey-level change outside the mask."))
+    nsfw_flagged = models.BooleanField(gettext_lazy("nsfw flagged"), null=True, blank=True,
+                                       help_text=gettext_lazy("The model's safety checker flagged the output (blank = no checker ran)."))
+    nsfw_score = models.FloatField(gettext_lazy("nsfw score"), null=True, blank=True,
+                                   help_text=gettext_lazy("The safety checker's highest concept score; above 0 flags."))
+    content_credentials = models.CharField(gettext_lazy("content credentials"), max_length=16, blank=True,
+                                           help_text=gettext_lazy("Who signed the output's C2PA manifest: development or configured; blank = unsigned."))
+    control_image = models.ImageField(gettext_lazy("control image"), upload_to="controls/", blank=True,
+                                      help_text=gettext_lazy("Edge guidance: the Canny edge map the ControlNet saw."))
+    rerun_result = models.CharField(gettext_lazy("rerun result"), max_length=16, choices=RerunResult.choices, blank=True)
+    rerun_max_pixel_diff = models.PositiveIntegerField(gettext_lazy("rerun max pixel diff"), null=True, blank=True)
+    rerun_psnr = models.FloatField(gettext_lazy("rerun psnr"), null=True, blank=True,
+                                   help_text=gettext_lazy("dB; empty when the pixels are identical (infinite)."))
     # The current review decision, kept in step with evaluation.ReviewDecision (its audit trail) by the services.
-    decision = models.CharField(max_length=16, choices=Decision.choices, blank=True, db_index=True, help_text="approved / rejected; blank = waiting.", verbose_name=gettext_lazy("decision"))
+    decision = models.CharField(gettext_lazy("decision"), max_length=16, choices=Decision.choices, blank=True, db_index=True,
+                                help_text=gettext_lazy("approved / rejected; blank = waiting."))
     # The output's public address once approved (/p/<token>.png): unguessable, stable, answered 410 while not approved.
-    public_token = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False, verbose_name=gettext_lazy("public token"))
+    public_token = models.CharField(gettext_lazy("public token"), max_length=64, unique=True, null=True, blank=True,
+                                    editable=False)
 
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True, verbose_name=gettext_lazy("created at"))
-    updated_at = models.DateTimeField(auto_now=True, verbose_name=gettext_lazy("updated at"))
+    created_at = models.DateTimeField(gettext_lazy("created at"), auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(gettext_lazy("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = gettext_lazy("generation job")
@@ -332,11 +384,13 @@ class GenerationJob(models.Model):
         if mask_unsure:
             warnings.append(_("its automatic mask was flagged unsure: check that the kept region is the whole product"))
         if kept_share is not None and kept_share < 0.03:
-            warnings.append(_("the mask keeps only %(share)s of the photo: it may be a fragment of the product") % {"share": f"{kept_share:.1%}"})
+            warnings.append(_("the mask keeps only %(share)s of the photo: it may be a fragment of the product")
+                            % {"share": f"{kept_share:.1%}"})
         if kept_pieces is not None and kept_pieces > 3:
             warnings.append(_("the mask keeps %(pieces)s separate pieces") % {"pieces": kept_pieces})
         if enlargement is not None and enlargement > ENLARGEMENT_WARN:
-            warnings.append(_("the product is shown %(times).1f times its size on the photo: look for blur and blocks") % {"times": enlargement})
+            warnings.append(_("the product is shown %(times).1f times its size on the photo: look for blur and blocks")
+                            % {"times": enlargement})
         return warnings
 
     @property

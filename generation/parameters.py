@@ -79,7 +79,7 @@ class Parameter:
         return None
 
     def hint_text(self) -> str:
-        """" (where the sensible values lie)." or "."."""
+        """What ends a range error: where the sensible values lie, in brackets, and the full stop."""
         return " (%s)." % gettext(self.hint) if self.hint else "."
 
     def range_text(self) -> str:

@@ -16,13 +16,13 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from generation import modelinfo, modes
 from generation import parameters as P
 from generation.models import Experiment, GenerationJob, Status
 from sdstudio.roles import require
 from sdstudio.storedfiles import store_with_row
-from django.utils.translation import gettext
 
 logger = logging.getLogger(__name__)
 
@@ -89,7 +89,8 @@ def can_manage(*, job: GenerationJob, user) -> bool:
 
 def _require_manage(job: GenerationJob, user, action: str) -> None:
     if not can_manage(job=job, user=user):
-        raise PermissionDenied(gettext("Only the person who started job #%(pk)s, or an administrator, can %(action)s it.") % {"pk": job.pk, "action": action})
+        raise PermissionDenied(gettext("Only the person who started job #%(pk)s, or an administrator, can %(action)s it.")
+                               % {"pk": job.pk, "action": action})
 
 
 @transaction.atomic
@@ -179,7 +180,8 @@ def job_rerun(*, job: GenerationJob, user) -> GenerationJob:
     """
     require(user, "generation.rerun_generationjob", gettext("Only administrators can re-run a job for comparison."))
     if job.status != Status.SUCCEEDED:
-        raise ValidationError(gettext("Job #%(pk)s is %(status)s; only a job that succeeded can be re-run for comparison.") % {"pk": job.pk, "status": job.get_status_display().lower()})
+        raise ValidationError(gettext("Job #%(pk)s is %(status)s; only a job that succeeded can be re-run for comparison.")
+                              % {"pk": job.pk, "status": job.get_status_display().lower()})
     return _job_again(job, user=user, rerun_of=job)
 
 
@@ -500,7 +502,8 @@ def job_fail(*, job_id: int, error: str, retryable: bool = False) -> str:
     if job is None:
         return ""
     if retryable and job.attempts < settings.SDSTUDIO_MAX_ATTEMPTS and not job.cancel_requested:
-        requeued = _transition(job_id, "requeue", now=now, error=(gettext("Attempt %(attempts)s failed: %(error)s") % {"attempts": job.attempts, "error": error})[:5000],
+        requeued = _transition(job_id, "requeue", now=now, error=(gettext("Attempt %(attempts)s failed: %(error)s")
+                                                                  % {"attempts": job.attempts, "error": error})[:5000],
                            worker_name="")
         if requeued:
             transaction.on_commit(lambda: job_enqueue(job_id=job_id))
@@ -571,7 +574,8 @@ def jobs_reconcile(*, grace_seconds: int = 5) -> dict[str, int]:
     for job in GenerationJob.objects.filter(status=Status.RUNNING, heartbeat_at__lt=stale_before).only("pk", "worker_name", "heartbeat_at"):
         state = job_fail(
             job_id=job.pk,
-            error=gettext("Worker %(value)s stopped answering (last heartbeat %(heartbeat_at)s UTC).") % {"value": job.worker_name or '?', "heartbeat_at": format(job.heartbeat_at, '%Y-%m-%d %H:%M:%S')},
+            error=gettext("Worker %(value)s stopped answering (last heartbeat %(heartbeat_at)s UTC).")
+                  % {"value": job.worker_name or '?', "heartbeat_at": format(job.heartbeat_at, '%Y-%m-%d %H:%M:%S')},
             retryable=True,
         )
         counts["retried" if state == Status.QUEUED else "failed"] += 1

@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
+from django.utils.translation import gettext
 
 from catalog.models import Product
 from catalog.services import DuplicatePhoto, photo_add
@@ -24,7 +25,6 @@ from generation.models import GenerationJob, Status
 from generation.selectors import filter_jobs, jobs_for_listing
 from sdstudio.storedfiles import files_removed_if_it_fails
 from sdstudio.textsafe import parse_id
-from django.utils.translation import gettext
 
 PAGE_SIZE = 24
 

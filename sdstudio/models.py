@@ -5,7 +5,8 @@ from django.utils.translation import gettext_lazy as _
 
 
 class UserPreference(models.Model):
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sdstudio_preference", verbose_name=_("user"))
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE,
+                                related_name="sdstudio_preference")
     language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES, blank=True,
                                 help_text=_("Blank: the browser's language."))
 

@@ -4,9 +4,9 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
+from django.utils.translation import gettext
 
 from catalog import formats
-from django.utils.translation import gettext
 
 
 class Command(BaseCommand):

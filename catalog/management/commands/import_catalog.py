@@ -6,10 +6,10 @@ import io
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext
 
 from catalog import formats
 from catalog.services import IMPORT_COLUMNS, catalog_import
-from django.utils.translation import gettext
 
 FIELD_LIMIT = 1_000_000  # characters in one CSV field; longer ones are a row error, not a crash
 
@@ -25,7 +25,8 @@ def read_text(path: Path, encoding: str | None) -> str:
     try:
         return raw.decode(encoding)
     except LookupError:
-        raise CommandError(gettext("Unknown encoding “%(encoding)s”; try utf-8, utf-16, cp1252 or latin-1.") % {"encoding": encoding}) from None
+        raise CommandError(gettext("Unknown encoding “%(encoding)s”; try utf-8, utf-16, cp1252 or latin-1.")
+                           % {"encoding": encoding}) from None
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise CommandError(gettext("%(name)s is not valid %(encoding)s (line %(line)s, byte %(start)s). If it was saved by Excel or an "
@@ -55,7 +56,8 @@ class Command(BaseCommand):
             return self.import_shopify(text, fetch_images=not options["no_images"])
         header = {name.strip().lower() for name in reader.fieldnames or []}
         if not {"sku", "name"} <= header:
-            raise CommandError(gettext("The first line must name the columns; sku and name are required (known: %(join)s).") % {"join": ', '.join(IMPORT_COLUMNS)})
+            raise CommandError(gettext("The first line must name the columns; sku and name are required (known: %(join)s).")
+                               % {"join": ', '.join(IMPORT_COLUMNS)})
         unreadable: list = []
         report = catalog_import(rows=formats.csv_rows(reader, unreadable), base_dir=csv_file.parent)
         errors = sorted(report["errors"] + unreadable)

@@ -4,10 +4,10 @@ from pathlib import Path
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext
 from PIL import Image, UnidentifiedImageError
 
 from catalog import masks
-from django.utils.translation import gettext
 
 
 class Command(BaseCommand):

@@ -5,11 +5,11 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import translation
+from django.utils.translation import gettext
 
 from evaluation import reports
 from generation.models import Experiment
 from sdstudio.textsafe import parse_id
-from django.utils.translation import gettext
 
 
 class Command(BaseCommand):
@@ -27,7 +27,8 @@ class Command(BaseCommand):
         experiment = (Experiment.objects.filter(pk=experiment_id).first() if experiment_id is not None
                       else Experiment.objects.filter(name=key).first())
         if experiment is None:
-            raise CommandError(gettext("No experiment “%(key)s”; `python manage.py seed_tp_experiments` creates the brief's study.") % {"key": key})
+            raise CommandError(gettext("No experiment “%(key)s”; `python manage.py seed_tp_experiments` creates the brief's study.")
+                               % {"key": key})
         options["out"].mkdir(parents=True, exist_ok=True)
         target = options["out"] / f"{reports.report_basename(experiment)}.zip"
         with translation.override(options["language"]):

@@ -3,9 +3,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from django.core.management.base import BaseCommand
+from django.utils.translation import gettext
 
 from sdstudio import credentials
-from django.utils.translation import gettext
 
 
 class Command(BaseCommand):
@@ -19,6 +19,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         ca, chain, key = credentials.make_dev_cert(options["out"], force=options["force"])
-        self.stdout.write(gettext("CA certificate:      %(ca)s\nsigner chain (PEM):  %(chain)s\nsigner key (PEM):    %(key)s") % {"ca": ca, "chain": chain, "key": key})
+        self.stdout.write(gettext("CA certificate:      %(ca)s\nsigner chain (PEM):  %(chain)s\nsigner key (PEM):    %(key)s")
+                          % {"ca": ca, "chain": chain, "key": key})
         self.stdout.write(gettext("Development settings sign with it on their own; to use it elsewhere set SDSTUDIO_C2PA_CERT=%(chain)s"
                                   " SDSTUDIO_C2PA_KEY=%(key)s.") % {"chain": chain, "key": key})

@@ -5,10 +5,10 @@ import json
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext
 
 from generation import campaigns
 from generation.models import Campaign
-from django.utils.translation import gettext
 
 
 class Command(BaseCommand):
@@ -23,7 +23,8 @@ class Command(BaseCommand):
         parser.add_argument("--prompt", help=gettext("The prompt template: {name}, {vendor}, {type}, {category}, {sku}."))
         parser.add_argument("--negative-prompt", default="")
         parser.add_argument("--format", action="append", default=[], dest="formats",
-                            help=gettext("%(join)s, or NAME:WIDTHxHEIGHT[:SCALE]; repeat for several.") % {"join": ', '.join(campaigns.FORMATS)})
+                            help=gettext("%(join)s, or NAME:WIDTHxHEIGHT[:SCALE]; repeat for several.")
+                                 % {"join": ', '.join(campaigns.FORMATS)})
         parser.add_argument("--sku", action="append", default=[], dest="skus")
         parser.add_argument("--category")
         parser.add_argument("--product-type")

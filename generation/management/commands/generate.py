@@ -5,6 +5,7 @@ from pathlib import Path
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils.translation import gettext
 
 from catalog.models import Product
 from generation import modes
@@ -12,7 +13,6 @@ from generation import parameters as P
 from generation import services
 from generation.models import Status
 from sdstudio.localredis import require_sdstudio_command_redis
-from django.utils.translation import gettext
 
 
 class Command(BaseCommand):
@@ -52,13 +52,15 @@ class Command(BaseCommand):
         if options["product"]:
             product = Product.objects.filter(sku=options["product"]).first()
             if product is None:
-                raise CommandError(gettext("No product with SKU “%(product)s”. Create it first (admin, catalog page or import_catalog).") % {"product": options['product']})
+                raise CommandError(gettext("No product with SKU “%(product)s”. Create it first (admin, catalog page or import_catalog).")
+                                   % {"product": options['product']})
         source = None
         mode = options["mode"] or ("img2img" if options["image"] else "text2img")
         if modes.get(mode).uses_photo and not options["image"]:
             raise CommandError(gettext("--mode %(mode)s starts from a product photo: give --image PATH.") % {"mode": mode})
         if options["image"] and not modes.get(mode).uses_photo:
-            raise CommandError(gettext("--image is for %(join)s; --mode %(mode)s does not use a photo.") % {"join": ', '.join(sorted(modes.with_photo())), "mode": mode})
+            raise CommandError(gettext("--image is for %(join)s; --mode %(mode)s does not use a photo.")
+                               % {"join": ', '.join(sorted(modes.with_photo())), "mode": mode})
         if options["image"]:
             path: Path = options["image"]
             if not path.is_file():
@@ -80,7 +82,8 @@ class Command(BaseCommand):
         mask = None
         if options["mask"]:
             if not modes.get(mode).uses_mask:
-                raise CommandError(gettext("--mask is for %(join)s jobs.") % {"join": ', '.join(sorted(m.name for m in modes.all_modes() if m.uses_mask))})
+                raise CommandError(gettext("--mask is for %(join)s jobs.")
+                                   % {"join": ', '.join(sorted(m.name for m in modes.all_modes() if m.uses_mask))})
             from catalog import masks
 
             try:

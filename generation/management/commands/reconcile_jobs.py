@@ -1,8 +1,8 @@
 from django.core.management.base import BaseCommand
+from django.utils.translation import gettext
 
 from generation import campaigns, services
 from sdstudio.localredis import require_sdstudio_command_redis
-from django.utils.translation import gettext
 
 
 class Command(BaseCommand):

@@ -1,11 +1,11 @@
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext
 
 from generation import services
 from generation.management.commands.generate import finish
 from generation.models import GenerationJob
 from sdstudio.localredis import require_sdstudio_command_redis
-from django.utils.translation import gettext
 
 
 class Command(BaseCommand):
@@ -35,7 +35,8 @@ class Command(BaseCommand):
             rerun = services.job_rerun(job=job, user=user)
         except (ValidationError, PermissionDenied) as exc:
             raise CommandError(" ".join(getattr(exc, "messages", [str(exc)]))) from None
-        self.stdout.write(gettext("job %(pk)s (re-run of %(pk2)s, seed %(seed)s)") % {"pk": rerun.pk, "pk2": job.pk, "seed": rerun.seed})
+        self.stdout.write(gettext("job %(pk)s (re-run of %(pk2)s, seed %(seed)s)")
+                          % {"pk": rerun.pk, "pk2": job.pk, "seed": rerun.seed})
         if options["wait"]:
             finish(self, [rerun.pk], timeout=options["timeout"])
             rerun.refresh_from_db()

@@ -4,13 +4,13 @@ from pathlib import Path
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext
 
 from catalog.demo_data import demo_product, photo_for
 from catalog.models import Product
 from generation import experiments
 from generation.management.commands.generate import finish
 from sdstudio.localredis import require_sdstudio_command_redis
-from django.utils.translation import gettext
 
 
 class Command(BaseCommand):
@@ -45,7 +45,8 @@ class Command(BaseCommand):
             except ValidationError as exc:
                 raise CommandError(f"{options['source']}: {' '.join(exc.messages)}") from None
         if source is None:
-            raise CommandError(gettext("%(sku)s has no photo for the img2img and scene runs: add one or pass --source PATH.") % {"sku": product.sku})
+            raise CommandError(gettext("%(sku)s has no photo for the img2img and scene runs: add one or pass --source PATH.")
+                               % {"sku": product.sku})
         experiment, created = experiments.study_seed(product=product, source_photo=source, force=options["force"])
         verb = "queued" if created else gettext("exists (use --force for a fresh set)")
         self.stdout.write(f"experiment {experiment.pk} {verb}: {experiment.name}")

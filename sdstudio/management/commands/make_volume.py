@@ -10,6 +10,7 @@ from django.core.files.storage import default_storage
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 from PIL import Image
 from tqdm import tqdm
 
@@ -17,7 +18,6 @@ from catalog.models import Product
 from evaluation.models import RUBRIC_FIELDS, Evaluation, ReviewDecision
 from generation.models import Decision, GenerationJob, Scheduler
 from sdstudio.images import thumbnail_png
-from django.utils.translation import gettext
 
 
 class Command(BaseCommand):

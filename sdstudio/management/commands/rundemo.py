@@ -58,9 +58,11 @@ class Command(BaseCommand):
                 # In a child so it enqueues on the Redis chosen above.
                 subprocess.run([sys.executable, "manage.py", "seed_tp_experiments"], cwd=base, env=env, check=True)
             children.append(subprocess.Popen([sys.executable, "manage.py", "runserver", "--noreload", options["addr"]], cwd=base, env=env))
-            self.stdout.write(self.style.SUCCESS(gettext("\nSD Studio is running on http://%(addr)s/  (Ctrl-C stops everything)") % {"addr": options['addr']}))
+            self.stdout.write(self.style.SUCCESS(gettext("\nSD Studio is running on http://%(addr)s/  (Ctrl-C stops everything)")
+                                                 % {"addr": options['addr']}))
             for username, password, role in logins:
-                self.stdout.write(gettext("  login %(username)s password %(password)s   (%(role)s)") % {"username": format(username, '<9'), "password": password, "role": role})
+                self.stdout.write(gettext("  login %(username)s password %(password)s   (%(role)s)")
+                                  % {"username": format(username, '<9'), "password": password, "role": role})
             self.stdout.write(gettext("  The worker builds the embedded model on first start (a few seconds), then the brief's study runs.\n"))
             while all(child.poll() is None for child in children):
                 time.sleep(0.5)
