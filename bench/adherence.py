@@ -33,11 +33,13 @@ Run it on the machine that will serve the model:
     .venv/bin/python bench/adherence.py --size 256 --seeds 4   # a quicker look
     .venv/bin/python bench/adherence.py --parts natural        # the hand-written prompts only
     .venv/bin/python bench/adherence.py --parts scene          # scenes around kept products only
+    .venv/bin/python bench/adherence.py --parts scene --inpaint default,none   # its inpainting UNet against its own
 """
 from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import os
 import sys
 import time
@@ -213,6 +215,25 @@ def natural_prompts() -> list[dict[str, str]]:
     return rows
 
 
+def scenes_sheet(tiles: dict, surfaces: list[str], title: str):
+    """Rows: the kept products (the demo photo last); columns: the surfaces asked for."""
+    from PIL import Image, ImageDraw
+
+    labels = list(dict.fromkeys(label for label, _ in tiles))
+    tile, left, top = 160, 150, 40
+    sheet = Image.new("RGB", (left + tile * len(surfaces), top + tile * len(labels)), "white")
+    draw = ImageDraw.Draw(sheet)
+    draw.text((6, 6), title, fill="black")
+    for c, surface in enumerate(surfaces):
+        draw.text((left + c * tile + 6, top - 16), surface, fill="black")
+    for r, label in enumerate(labels):
+        draw.text((6, top + r * tile + tile // 2 - 6), label, fill="black")
+        for c, surface in enumerate(surfaces):
+            if (label, surface) in tiles:
+                sheet.paste(tiles[label, surface], (left + c * tile, top + r * tile))
+    return sheet
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", type=int, default=512)
@@ -225,6 +246,9 @@ def main() -> int:
     parser.add_argument("--save", type=Path, default=None, help="Write a contact sheet per setting into this folder.")
     parser.add_argument("--parts", default="grammar,natural,scene",
                         help="grammar (the captions' grammar), natural (hand-written prompts), scene (surfaces around kept products)")
+    parser.add_argument("--inpaint", default="default",
+                        help="Scenes with each of these inpainting UNets, side by side (comma-separated): default (the "
+                             "configured one, on the embedded model its own), none (the model's own UNet), or a folder")
     args = parser.parse_args()
     import django
 
@@ -243,7 +267,10 @@ def main() -> int:
         settings = [(30, g) for g in (1.0, 4.0, 7.5, 12.0)] + [(15, 7.5), (50, 7.5)]
     else:
         settings = [(int(s), float(g)) for s in args.steps.split(",") for g in args.guidance.split(",")]
-    loaded = pipelines.get_pipelines(modelinfo.inference_config())
+    config = modelinfo.inference_config()
+    loaded = pipelines.get_pipelines(config)
+    inpaints = [item.strip() for item in args.inpaint.split(",") if item.strip()]
+    settings = [(steps, guidance, inpaint) for inpaint in inpaints for steps, guidance in settings]
     templates = kind_templates()
     kinds, colours, surfaces = list(productshots.KINDS), list(productshots.COLOURS), list(productshots.SURFACES)
     # The colour test on the brief's gray background; the surface test with colours that stand out on every surface.
@@ -277,8 +304,14 @@ def main() -> int:
                                         else f"{kind_word} on a {phrases[surface]}"])
     print(f"model {loaded.model_label} on {loaded.device}, {args.size}x{args.size}, euler_a, {args.seeds} seeds per item", flush=True)
     summary = []
-    for steps, guidance in settings:
+    all_cases = cases
+    for steps, guidance, inpaint in settings:
         started = time.perf_counter()
+        # scenes with this inpainting UNet (the prompt-only parts once, with the first)
+        cases = all_cases if inpaint == inpaints[0] else []
+        loaded.config = dataclasses.replace(config, inpaint_model=config.inpaint_model if inpaint == "default" else inpaint)
+        loaded._views.clear()
+        unet_name = loaded.config.inpaint_label or "the model's own UNet"
         hits: dict[tuple[str, str], list[bool]] = {}
         details = []
         sheet = []
@@ -304,6 +337,7 @@ def main() -> int:
                         hits.setdefault(("natural surface", surface), []).append(classify_surface(a) == surface)
                 sheet.append(result.image.resize((96, 96)))
         scene_defaults = {name: P.BY_NAME[name].default for name in modes.get("scene").parameters}
+        first_seed = {}  # (label, surface) -> the first seed's scene, for the products x surfaces sheet
         for start in range(0, len(scene_cases), args.batch):
             chunk = scene_cases[start:start + args.batch]
             specs = [runner.JobSpec(mode="scene", prompt=prompt, seed=1000 + seed, num_inference_steps=steps, guidance_scale=guidance,
@@ -319,10 +353,12 @@ def main() -> int:
                 if args.save:
                     print(f"    {label} on {surface}: surface {classify_surface(a)}, ghost {ghost(a, placed)}")
                 sheet.append(result.image.resize((96, 96)))
+                first_seed.setdefault((label, surface), result.image.resize((160, 160), Image.Resampling.LANCZOS))
         seconds = time.perf_counter() - started
-        print(f"\nsteps {steps}, guidance {guidance:g}  ({len(cases) + len(scene_cases)} images, {seconds:.0f} s)")
+        print(f"\nsteps {steps}, guidance {guidance:g}, scenes inpainted by {unet_name}  ({len(cases) + len(scene_cases)} "
+              f"images, {seconds:.0f} s)")
         # colour, background (the gray of those same images) and kind: the colour test; surface: six surfaces.
-        row = [steps, guidance]
+        row = [steps, guidance, unet_name if scene_cases else "-"]
         for test in TESTS:
             rows = [(name, v) for (t, name), v in hits.items() if t == test]
             total = sum(sum(v) for _, v in rows) / sum(len(v) for _, v in rows) if rows else float("nan")
@@ -337,10 +373,16 @@ def main() -> int:
             grid = Image.new("RGB", (96 * columns, 96 * ((len(sheet) + columns - 1) // columns)), "white")
             for n, image in enumerate(sheet):
                 grid.paste(image, ((n % columns) * 96, (n // columns) * 96))
-            grid.save(args.save / f"adherence-steps{steps}-g{guidance:g}.png")
-    print("\n| steps | guidance | " + " | ".join(TESTS) + " | detail |\n| --: | --: | " + "--: | " * len(TESTS) + "--: |")
-    for steps, guidance, *shares, sharpness in summary:
-        print(f"| {steps} | {guidance:g} | " + " | ".join("-" if v != v else f"{v:.1%}" for v in shares) + f" | {sharpness:.2f} |")
+            suffix = "" if inpaint == "default" else "-inpaint-" + Path(inpaint).name
+            grid.save(args.save / f"adherence-steps{steps}-g{guidance:g}{suffix}.png")
+            if first_seed:
+                scenes_sheet(first_seed, surfaces, f"{unet_name}, {steps} steps, guidance {guidance:g}, first seed").save(
+                    args.save / f"scenes-steps{steps}-g{guidance:g}{suffix}.png")
+    print("\n| steps | guidance | scenes inpainted by | " + " | ".join(TESTS) + " | detail |\n| --: | --: | --- | "
+          + "--: | " * len(TESTS) + "--: |")
+    for steps, guidance, unet_name, *shares, sharpness in summary:
+        print(f"| {steps} | {guidance:g} | {unet_name} | " + " | ".join("-" if v != v else f"{v:.1%}" for v in shares)
+              + f" | {sharpness:.2f} |")
     return 0
 
 

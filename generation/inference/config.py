@@ -21,6 +21,10 @@ SD15_HUB_ID = "stable-diffusion-v1-5/stable-diffusion-v1-5"
 DEMO_NAME = "sdstudio-embedded-products-v3"
 RANDOM_NAME = "sdstudio-embedded-sd15-v1"
 FULL_NAME = "sdstudio-random-sd15-full-v1"
+# The demo model's inpainting UNet (embedded.TRAINED_INPAINT_DIR): scene jobs on the demo model paint with it.
+DEMO_INPAINT_NAME = "sdstudio-embedded-inpainting-v1"
+# SDSTUDIO_INPAINT_MODEL=none: scenes inpaint with the model's own UNet (how scenes on the demo model ran before it).
+OWN_UNET = "none"
 # SDSTUDIO_MODEL values that select an embedded model instead of a Hub id or a folder -> (size, name).
 EMBEDDED_CHOICES = {
     "": ("demo", DEMO_NAME),
@@ -41,7 +45,7 @@ class InferenceConfig:
     model: str = ""  # a Hub id, a diffusers folder, or one of EMBEDDED_CHOICES
     model_revision: str = ""
     model_cache: Path = Path("var/models")  # where random embedded models are built
-    inpaint_model: str = ""  # scene: a 9-channel inpainting UNet's checkpoint; "" = the model's own UNet
+    inpaint_model: str = ""  # scene: a 9-channel inpainting UNet's checkpoint; "" = the default (inpaint_label)
     controlnet_model: str = ""  # edge guidance; "" = the embedded model's own (only the embedded models have one)
     device: str = "auto"
     dtype: str = "auto"
@@ -79,6 +83,14 @@ class InferenceConfig:
     def model_label(self) -> str:
         choice = EMBEDDED_CHOICES.get(self.model)
         return choice[1] if choice else self.model
+
+    @property
+    def inpaint_label(self) -> str:
+        """The inpainting UNet scene jobs paint with: SDSTUDIO_INPAINT_MODEL, else the demo model's own inpainting
+        UNet on the demo model; "" for the model's own UNet (any other model unless told, or OWN_UNET)."""
+        if self.inpaint_model:
+            return "" if self.inpaint_model.lower() == OWN_UNET else self.inpaint_model
+        return DEMO_INPAINT_NAME if self.embedded_size == "demo" else ""
 
     @property
     def requested_model_id(self) -> str:

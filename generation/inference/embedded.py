@@ -29,6 +29,9 @@ logger = logging.getLogger(__name__)
 EMBEDDED_SEED = 20240501
 # The trained demonstration model ships in the repository (made by `manage.py train_embedded_model`).
 TRAINED_DIR = Path(__file__).resolve().parent / "embedded_model"
+# Its inpainting UNet (9 input channels), fine-tuned from it by `manage.py train_embedded_model --inpainting`: what
+# scene jobs on the embedded model paint with, as SD v1.5's scenes use its inpainting checkpoint.
+TRAINED_INPAINT_DIR = Path(__file__).resolve().parent / "embedded_inpainting"
 
 # tiny: the default, seconds per 512x512 image on a CPU. full: SD v1.5's published configurations
 # (UNet 859,520,964 parameters, VAE 83,653,863, CLIP text encoder 123,060,480) with random weights:

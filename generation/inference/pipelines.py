@@ -16,8 +16,8 @@ from typing import Any
 import torch
 
 from generation import modes
-from generation.inference.config import ConfigurationError, InferenceConfig
-from generation.inference.embedded import ensure_embedded_model, replicate_edges
+from generation.inference.config import DEMO_INPAINT_NAME, ConfigurationError, InferenceConfig
+from generation.inference.embedded import TRAINED_INPAINT_DIR, ensure_embedded_model, replicate_edges
 from generation.parameters import SCHEDULERS
 
 logger = logging.getLogger(__name__)
@@ -73,16 +73,23 @@ class LoadedModel:
         return pipe
 
     def inpaint_unet(self):
-        """The configured inpainting checkpoint's 9-channel UNet, or None to inpaint with the model's own UNet."""
-        location = self.config.inpaint_model
-        if not location:
+        """The inpainting checkpoint's 9-channel UNet (the configured one, or the demo model's own), or None to inpaint
+        with the model's own UNet."""
+        label = self.config.inpaint_label
+        if not label:
             return None
         if "inpaint_unet" not in self._views:
             from diffusers import UNet2DConditionModel
 
+            location = str(TRAINED_INPAINT_DIR) if label == DEMO_INPAINT_NAME else label
             try:
                 unet = UNet2DConditionModel.from_pretrained(location, subfolder="unet", dtype=self.dtype)
             except OSError as exc:
+                if label == DEMO_INPAINT_NAME:
+                    raise ConfigurationError(
+                        f"The embedded model's inpainting UNet is missing from {TRAINED_INPAINT_DIR} ({exc}). Restore it "
+                        "from the repository, train it (python manage.py train_embedded_model --inpainting), or set "
+                        "SDSTUDIO_INPAINT_MODEL=none to inpaint with the model's own UNet.") from exc
                 raise ConfigurationError(f"Could not load SDSTUDIO_INPAINT_MODEL={location!r}: {exc}") from exc
             self._views["inpaint_unet"] = unet.to(self.device)
         return self._views["inpaint_unet"]

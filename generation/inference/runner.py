@@ -74,13 +74,6 @@ def run_batch(specs: list[JobSpec], loaded: LoadedModel, on_step: StepCallback |
     pipe.scheduler = scheduler
     steps_run = 0
 
-    def callback(pipeline, step_index: int, timestep, callback_kwargs: dict) -> dict:
-        nonlocal steps_run
-        steps_run = step_index + 1
-        if on_step is not None:
-            on_step(steps_run, pipeline.num_timesteps)
-        return callback_kwargs
-
     single = len(specs) == 1
 
     def per_image(values: list):
@@ -88,6 +81,17 @@ def run_batch(specs: list[JobSpec], loaded: LoadedModel, on_step: StepCallback |
 
     negatives = [spec.negative_prompt or "" for spec in specs]
     prepared = [mode.prepare(spec) for spec in specs]
+    hook = mode.step_hook(pipe, specs, prepared)
+
+    def callback(pipeline, step_index: int, timestep, callback_kwargs: dict) -> dict:
+        nonlocal steps_run
+        if hook is not None:
+            callback_kwargs = hook(pipeline, step_index, callback_kwargs)
+        steps_run = step_index + 1
+        if on_step is not None:
+            on_step(steps_run, pipeline.num_timesteps)
+        return callback_kwargs
+
     kwargs = dict(
         prompt=per_image([spec.prompt for spec in specs]),
         negative_prompt=(negatives[0] or None) if single else (negatives if any(negatives) else None),
@@ -95,6 +99,7 @@ def run_batch(specs: list[JobSpec], loaded: LoadedModel, on_step: StepCallback |
         guidance_scale=first.guidance_scale,
         generator=per_image([make_generator(spec.seed) for spec in specs]),
         callback_on_step_end=callback,
+        **({"callback_on_step_end_tensor_inputs": hook.tensors} if hook is not None else {}),
         output_type="pil",
         **mode.call_arguments(first),
     )

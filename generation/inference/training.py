@@ -54,6 +54,10 @@ class TrainingConfig:
     # product colour and a background, and guidance pushed a gray background towards white behind white products.
     focus: str = ""
     focus_weight: int = 1
+    # The inpainting UNet (9 input channels: noisy latents, the repaint mask, the kept pixels' latents), as SD's
+    # inpainting checkpoint was made: the first 4 channels of conv_in from --init-from (default: the shipped model),
+    # the 5 new ones zero; the text encoder stays frozen, as the scene pipeline shares the model's own.
+    inpainting: bool = False
 
 
 @dataclass
@@ -66,8 +70,11 @@ class TrainingState:
     parents: list[dict] = field(default_factory=list)  # the training configs of the models this one was fine-tuned from
 
 
-def shot_latents(workdir: Path, config: TrainingConfig, progress: Callable[[int, int], None] | None = None) -> tuple[torch.Tensor, list[str]]:
+def shot_latents(workdir: Path, config: TrainingConfig,
+                 progress: Callable[[int, int], None] | None = None) -> tuple[torch.Tensor, list[str], torch.Tensor]:
     """Render ``config.shots`` shots at the latent size (64 px for 512 px images) and cache them as latents.
+
+    Returned with their captions and the products' masks at the same size (bool, True = product).
 
     The linear VAE encodes an image as its 8x-smaller copy times LINEAR_LATENT_SCALE
     (measured: mean absolute difference 0.03 on [-1, 1] against encoding the 512 px
@@ -79,12 +86,13 @@ def shot_latents(workdir: Path, config: TrainingConfig, progress: Callable[[int,
     cache = workdir / f"latents-seed{config.seed}-n{config.shots}{variant}.pt"
     if cache.exists():
         saved = torch.load(cache)
-        if progress:
-            progress(len(saved["captions"]), config.shots)
-        return saved["latents"], saved["captions"]
+        if "masks" in saved:  # caches made before the inpainting model held no masks: drawn again
+            if progress:
+                progress(len(saved["captions"]), config.shots)
+            return saved["latents"], saved["captions"], saved["masks"]
     import numpy as np
 
-    latents, captions = [], []
+    latents, captions, masks = [], [], []
     chunk = 256
     for start in range(0, config.shots, chunk):
         shots = productshots.dataset(range(start, min(config.shots, start + chunk)), seed=config.seed, size=64,
@@ -93,16 +101,58 @@ def shot_latents(workdir: Path, config: TrainingConfig, progress: Callable[[int,
         rgb = torch.from_numpy(np.stack([np.asarray(s.image, dtype=np.float32) for s in shots])).permute(0, 3, 1, 2) / 127.5 - 1.0
         latents.append(torch.cat([rgb * embedded.LINEAR_LATENT_SCALE, torch.zeros_like(rgb[:, :1])], dim=1))
         captions += [s.caption for s in shots]
+        masks.append(torch.from_numpy(np.stack([np.asarray(s.mask) >= 128 for s in shots]))[:, None])
         if progress:
             progress(len(captions), config.shots)
-    result = torch.cat(latents).to(torch.float16)
+    result, mask = torch.cat(latents).to(torch.float16), torch.cat(masks)
     workdir.mkdir(parents=True, exist_ok=True)
-    torch.save({"latents": result, "captions": captions}, cache)
-    return result, captions
+    torch.save({"latents": result, "captions": captions, "masks": mask}, cache)
+    return result, captions, mask
 
 
 def focus_colours(config: TrainingConfig) -> tuple[str, ...]:
     return tuple(c.strip() for c in config.focus.split(",") if c.strip())
+
+
+# How the inpainting UNet's repaint masks are drawn (SD's inpainting checkpoint mixed random masks with full ones):
+# most keep the product's solid interior, shrunk by 1-3 latent cells as scene.repaint_mask shrinks it by two, so the
+# model learns to draw a surface (and the shadow) around one given product and no second one; some repaint a random
+# rectangle, some everything (the model then works as text-to-image).
+KEEP_PRODUCT_SHARE, RECTANGLE_SHARE = 0.7, 0.15
+
+
+def repaint_masks(products: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+    """(B, 1, H, W) repaint masks (1 = repaint, as diffusers' inpainting pipelines) for products' masks (1 = product)."""
+    b, _, h, w = products.shape
+    kind = torch.rand(b, generator=g)
+    radius = torch.randint(1, 4, (b,), generator=g)
+    corners = torch.rand(b, 4, generator=g)  # drawn for every sample, so each step draws the same numbers
+    masks = torch.ones_like(products)
+    for i in range(b):
+        if kind[i] < KEEP_PRODUCT_SHARE:
+            r = int(radius[i])
+            kept = 1 - F.max_pool2d(1 - products[i:i + 1], 2 * r + 1, stride=1, padding=r)  # erosion by r cells
+            masks[i] = 1 - (kept if kept.any() else products[i:i + 1])
+        elif kind[i] < KEEP_PRODUCT_SHARE + RECTANGLE_SHARE:
+            x0, y0 = int(corners[i, 0] * w * 0.6), int(corners[i, 1] * h * 0.6)
+            x1, y1 = x0 + max(4, int(corners[i, 2] * (w - x0))), y0 + max(4, int(corners[i, 3] * (h - y0)))
+            masks[i].zero_()
+            masks[i, :, y0:y1, x0:x1] = 1
+    return masks
+
+
+def widen_for_inpainting(unet):
+    """A copy of ``unet`` taking 9 input channels: its conv_in's weights for the first 4, zeros for the mask and
+    the masked image's latents (diffusers' train_dreambooth_inpaint does the same), so it starts as the 4-channel
+    model and learns to use what it is shown."""
+    from diffusers import UNet2DConditionModel
+
+    wide = UNet2DConditionModel.from_config({**unet.config, "in_channels": 9})
+    state = unet.state_dict()
+    weight = state["conv_in.weight"]
+    state["conv_in.weight"] = torch.cat([weight, torch.zeros(weight.shape[0], 5, *weight.shape[2:], dtype=weight.dtype)], dim=1)
+    wide.load_state_dict(state)
+    return wide
 
 
 def _lr(config: TrainingConfig, step: int) -> float:
@@ -133,14 +183,19 @@ def train(
     workdir.mkdir(parents=True, exist_ok=True)
     components = embedded.build_components("demo")
     unet, text_encoder, tokenizer = components["unet"], components["text_encoder"], components["tokenizer"]
-    latents, captions = shot_latents(workdir, config, on_encode)
+    parent = None
+    if config.inpainting:
+        parent = _start_from(Path(config.init_from or embedded.TRAINED_DIR), unet, text_encoder)
+        unet = components["unet"] = widen_for_inpainting(unet)
+    latents, captions, product_masks = shot_latents(workdir, config, on_encode)
     noise_scheduler = DDPMScheduler.from_config(embedded.SD15_SCHEDULER_CONFIG)
     alphas = noise_scheduler.alphas_cumprod
     snr = alphas / (1 - alphas)
 
     unet.to(device).train()
-    text_encoder.to(device).train()
-    params = list(unet.parameters()) + list(text_encoder.parameters())
+    text_encoder.to(device).train(not config.inpainting)
+    text_encoder.requires_grad_(not config.inpainting)
+    params = list(unet.parameters()) + ([] if config.inpainting else list(text_encoder.parameters()))
     optimizer = torch.optim.AdamW(params, lr=config.learning_rate, weight_decay=1e-2)
     ema = [p.detach().clone() for p in params]
     state = TrainingState()
@@ -157,11 +212,13 @@ def train(
         ema = [t.to(device) for t in saved["ema"]]
         state = TrainingState(**saved["state"])
         logger.info("Resumed from %s at step %s", checkpoint, state.step)
+    elif parent is not None:
+        state = parent
     elif config.init_from:
         state = _start_from(Path(config.init_from), unet, text_encoder)
         ema = [p.detach().clone() for p in params]
 
-    note = ("bf16-autocast" if autocast_bf16 else "fp32") + f", noise offset {config.noise_offset:g}"
+    note = ("inpainting (9 channels), " if config.inpainting else "") + ("bf16-autocast" if autocast_bf16 else "fp32") + f", noise offset {config.noise_offset:g}"
     if config.caption_noise:
         note += f", caption noise {config.caption_noise:g}"
     if config.focus and config.focus_weight > 1:
@@ -190,6 +247,11 @@ def train(
             noise = noise + config.noise_offset * torch.randn((x0.shape[0], x0.shape[1], 1, 1), generator=g)
         t = torch.randint(0, noise_scheduler.config.num_train_timesteps, (config.batch_size,), generator=g)
         noisy = noise_scheduler.add_noise(x0, noise, t)
+        if config.inpainting:
+            products = product_masks[index].float()
+            products = torch.where(flip[:, None, None, None], products.flip(-1), products)
+            repaint = repaint_masks(products, g)
+            noisy = torch.cat([noisy, repaint, x0 * (1 - repaint)], dim=1)
         for group in optimizer.param_groups:
             group["lr"] = _lr(config, local)
         # bf16 autocast: about 25% faster on CPUs with AVX512-BF16 (and on GPUs); the weights stay fp32.
@@ -250,18 +312,29 @@ def export_checkpoint(workdir: Path, output: Path) -> TrainingState:
     """The pipeline of the last checkpoint (EMA weights), without training further: to look at a run in progress."""
     saved = torch.load(workdir / "checkpoint.pt", map_location="cpu")
     components = embedded.build_components("demo")
+    if saved["config"].get("inpainting"):
+        components["unet"] = widen_for_inpainting(components["unet"])
     components["unet"].load_state_dict(saved["unet"])
     components["text_encoder"].load_state_dict(saved["text_encoder"])
-    params = list(components["unet"].parameters()) + list(components["text_encoder"].parameters())
+    config = TrainingConfig(**saved["config"])
+    params = list(components["unet"].parameters()) + ([] if config.inpainting else list(components["text_encoder"].parameters()))
     state = TrainingState(**saved["state"])
-    export(components, saved["ema"], params, output, state, TrainingConfig(**saved["config"]))
+    export(components, saved["ema"], params, output, state, config)
     return state
 
 
 def save_pipeline(components: dict, output: Path, state: TrainingState, config: TrainingConfig) -> None:
-    """The trained model as a diffusers folder (fp16 safetensors), loadable by StableDiffusionPipeline.from_pretrained."""
+    """The trained model as a diffusers folder (fp16 safetensors), loadable by StableDiffusionPipeline.from_pretrained.
+
+    The inpainting UNet alone (``unet/``, as SDSTUDIO_INPAINT_MODEL loads it), beside its training history.
+    """
     from diffusers import StableDiffusionPipeline
 
+    if config.inpainting:
+        output.mkdir(parents=True, exist_ok=True)
+        components["unet"].to(torch.float16).save_pretrained(output / "unet", safe_serialization=True)
+        _write_history(output, state, config)
+        return
     pipe = StableDiffusionPipeline(**{k: components[k] for k in ("vae", "text_encoder", "tokenizer", "unet", "scheduler")},
                                    safety_checker=None, feature_extractor=None, requires_safety_checker=False)
     pipe.to("cpu")
@@ -269,6 +342,10 @@ def save_pipeline(components: dict, output: Path, state: TrainingState, config: 
     pipe.text_encoder.to(torch.float16)
     output.mkdir(parents=True, exist_ok=True)
     pipe.save_pretrained(output, safe_serialization=True)
+    _write_history(output, state, config)
+
+
+def _write_history(output: Path, state: TrainingState, config: TrainingConfig) -> None:
     (output / "training.json").write_text(json.dumps({
         "config": asdict(config), "steps": state.step, "seconds": round(state.seconds, 1), "runs": state.runs,
         "parents": state.parents,

@@ -79,6 +79,11 @@ class Mode:
         """The arguments the whole call shares beyond prompt, steps, guidance and seeds (batch keys only)."""
         return {"width": spec.width, "height": spec.height}
 
+    def step_hook(self, pipe, specs, prepared: list[Prepared]):
+        """A function (pipeline, step index, callback kwargs) -> callback kwargs run after every denoising step, with
+        the tensors it names in ``tensors`` (an attribute), or None."""
+        return None
+
     def finish(self, image, prepared: Prepared):
         """The delivered image from the pipeline's output."""
         return image

@@ -12,6 +12,9 @@ chosen with `--worker-class generation.tests.gated_worker.GatedWorker`) holds at
   `<gate>/<state>` and waits for `<gate>/release` the same way.
 
 Each hold happens once (its marker stays): a retry of the same job runs through. Used only by tests.
+
+It also tells what the UNets were given: with `SDSTUDIO_TEST_UNET_INPUTS=<file>`, every UNet call appends a line
+"<mode> <input channels>" to that file.
 """
 from __future__ import annotations
 
@@ -53,6 +56,28 @@ class GatedWorker(GenerationWorker):
                 on_step(reporter, step, total)
 
             execution.ProgressReporter.on_step = gated_on_step
+
+        record = os.environ.get("SDSTUDIO_TEST_UNET_INPUTS")
+        if record:
+            from generation import modes
+            from generation.inference import pipelines
+
+            pipeline, current = pipelines.LoadedModel.pipeline, {}
+
+            def write(module, args, kwargs):
+                sample = args[0] if args else kwargs["sample"]
+                with open(record, "a") as out:
+                    out.write(f"{current.get('mode', 'warm-up')} {sample.shape[1]}\n")
+
+            def recorded_pipeline(loaded, mode, **kwargs):
+                pipe = pipeline(loaded, mode, **kwargs)
+                current["mode"] = modes.get(mode).name  # the runner calls the pipeline it asked for next
+                if not getattr(pipe.unet, "_sdstudio_recorded", False):
+                    pipe.unet.register_forward_pre_hook(write, with_kwargs=True)
+                    pipe.unet._sdstudio_recorded = True
+                return pipe
+
+            pipelines.LoadedModel.pipeline = recorded_pipeline
 
         hold_state = os.environ.get("SDSTUDIO_TEST_HOLD_STATE")
         if hold_state:

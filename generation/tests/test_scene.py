@@ -232,8 +232,11 @@ def test_controlnet_pipelines_share_the_base_modules_and_weight_zero_is_no_contr
 
     for mode in ("img2img", "scene"):
         plain, guided = loaded.pipeline(mode), loaded.pipeline(mode, edge_guidance=True)
-        for name in ("unet", "vae", "text_encoder", "tokenizer"):
+        for name in ("vae", "text_encoder", "tokenizer"):
             assert getattr(plain, name) is getattr(loaded.text2img, name) and getattr(guided, name) is getattr(loaded.text2img, name)
+        # scenes paint with the embedded inpainting UNet, with or without the ControlNet; img2img with the model's own
+        unet = loaded.inpaint_unet() if mode == "scene" else loaded.text2img.unet
+        assert plain.unet is unet and guided.unet is unet and unet.config.in_channels == (9 if mode == "scene" else 4)
         assert guided.controlnet is live_controlnet
     photo = Image.open(DEMO_PHOTO).convert("RGB")
     mask = masks.automatic(photo)
@@ -334,3 +337,83 @@ def test_a_dedicated_inpainting_checkpoint_brings_its_unet_and_shares_the_rest(t
     result = runner.run(spec, base)
     assert result.image.size == (64, 64) and scene.scene_fidelity(result.image, result.prepared.state).product_max_pixel_diff == 0
     assert base.environment("scene")["inpaint_model"] == str(tmp_path)
+
+
+def test_scenes_on_the_demo_model_paint_with_its_inpainting_unet_unless_told_otherwise():
+    from generation.inference.config import InferenceConfig
+
+    assert InferenceConfig().inpaint_label == "sdstudio-embedded-inpainting-v1"
+    assert InferenceConfig(model="embedded").inpaint_label == "sdstudio-embedded-inpainting-v1"
+    assert InferenceConfig(inpaint_model=" none ").inpaint_label == ""  # the model's own UNet, as scenes ran before
+    assert InferenceConfig(model="embedded-random").inpaint_label == ""  # its own UNet is random and 4-channel
+    assert InferenceConfig(model="stable-diffusion-v1-5/stable-diffusion-v1-5").inpaint_label == ""
+    assert InferenceConfig(inpaint_model="/models/inpaint").inpaint_label == "/models/inpaint"
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_scene_job_on_the_embedded_model_runs_its_9_channel_inpainting_unet_in_a_real_worker(burst_worker, tmp_path, photo):
+    """Its UNet is given noisy latents, the repaint mask and the kept product's latents (4 + 1 + 4 channels)."""
+    from collections import Counter
+
+    from conftest import GATED_WORKER
+    from generation import services
+
+    steps = 3
+    scene_job = services.job_create(mode="scene", prompt="black headphones on a wooden table", source_photo=photo, seed=5,
+                                    width=128, height=128, num_inference_steps=steps)
+    text_job = services.job_create(mode="text2img", prompt="red mug on a white background", seed=5, width=64, height=64,
+                                   num_inference_steps=steps)
+    record = tmp_path / "unet-inputs.txt"
+    burst_worker(args=GATED_WORKER, SDSTUDIO_TEST_UNET_INPUTS=str(record))
+    for job in (scene_job, text_job):
+        job.refresh_from_db()
+        assert job.status == "succeeded", job.error
+    # one UNet call per step (both guidance branches in one batch)
+    assert Counter(record.read_text().splitlines()) == {"scene 9": steps, "text2img 4": steps}
+    assert scene_job.environment["inpaint_model"] == "sdstudio-embedded-inpainting-v1"
+    assert "inpaint_model" not in text_job.environment
+    assert scene_job.product_max_pixel_diff == 0
+
+
+def test_with_a_9_channel_unet_the_kept_regions_latents_are_the_photos_noised_to_the_next_step(loaded):
+    """diffusers puts the kept latents back only for 4-channel UNets; SD Studio's scene mode does it for 9 as well."""
+    import dataclasses
+
+    import torch
+
+    from generation import modes
+    from generation.inference import runner
+
+    mode = modes.get("scene")
+    photo = Image.open(DEMO_PHOTO).convert("RGB")
+    spec = runner.JobSpec(mode="scene", prompt="headphones on marble", seed=11, num_inference_steps=3, width=128, height=128,
+                          product_scale=0.6, product_x=0.5, product_y=0.55, source_image=photo, mask_image=masks.automatic(photo))
+    pipe = loaded.pipeline("scene")
+    prepared = mode.prepare(spec)
+    hook = mode.step_hook(pipe, [spec], [prepared])
+    assert hook is not None and hook.tensors == ["latents"]
+    pipe.scheduler.set_timesteps(3)
+    canvas = pipe.image_processor.preprocess(prepared.arguments["image"], height=128, width=128)
+    kept = pipe.vae.encode(canvas).latent_dist.mode() * pipe.vae.config.scaling_factor
+    # the mask at the latent size as diffusers' prepare_mask_latents makes it (nearest, the pipeline's mask channel)
+    mask = pipe.mask_processor.preprocess(prepared.arguments["mask_image"], height=128, width=128)
+    repaint = torch.nn.functional.interpolate(mask, size=(16, 16))[0, 0].numpy() >= 0.5
+    assert 0 < (~repaint).sum() < repaint.size
+    drawn = torch.randn(1, 4, 16, 16, generator=torch.Generator().manual_seed(0))
+    # after the last step: the kept region holds the photo's latents, the rest what the UNet drew
+    last = hook(pipe, len(pipe.scheduler.timesteps) - 1, {"latents": drawn.clone()})["latents"]
+    inside, outside = torch.from_numpy(~repaint), torch.from_numpy(repaint)
+    assert torch.allclose(last[0][:, inside], kept[0][:, inside], atol=1e-5)
+    assert torch.equal(last[0][:, outside], drawn[0][:, outside])
+    # after the first: the photo's latents noised to the second step, with the job's own starting noise
+    noise = torch.randn((1, 4, 16, 16), generator=torch.Generator().manual_seed(11))
+    first = hook(pipe, 0, {"latents": drawn.clone()})["latents"]
+    expected = pipe.scheduler.add_noise(kept, noise, pipe.scheduler.timesteps[1:2])
+    assert torch.allclose(first[0][:, inside], expected[0][:, inside], atol=1e-5)
+    assert not torch.allclose(first[0][:, inside], kept[0][:, inside], atol=0.1)
+    # the model's own UNet (4 channels): diffusers puts the latents back itself
+    own = dataclasses.replace(loaded, config=dataclasses.replace(loaded.config, inpaint_model="none"), _views={})
+    assert own.pipeline("scene").unet.config.in_channels == 4 and mode.step_hook(own.pipeline("scene"), [spec], [prepared]) is None
+    assert own.environment("scene").get("inpaint_model") is None
+    assert loaded.environment("scene")["kept_latents"] == "renoised"

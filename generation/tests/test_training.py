@@ -115,3 +115,67 @@ def test_fine_tuning_from_a_folder_without_a_model_is_a_clear_error(tmp_path):
     with pytest.raises(CommandError, match="not a diffusers folder"):
         call_command("train_embedded_model", *TINY, "--steps", "1", "--init-from", str(tmp_path), "--workdir",
                      str(tmp_path / "w"), "--out", str(tmp_path / "out"))
+
+
+def test_repaint_masks_keep_the_products_interior_or_repaint_a_rectangle_or_everything():
+    products = torch.zeros(400, 1, 32, 32)
+    products[:, :, 8:24, 10:22] = 1
+    masks = training.repaint_masks(products, torch.Generator().manual_seed(0))
+    assert set(masks.unique().tolist()) <= {0.0, 1.0}
+    kinds = []
+    for mask in masks[:, 0]:
+        kept = mask == 0
+        if not kept.any():
+            kinds.append("everything")
+        elif (kept <= (products[0, 0] == 1)).all():
+            # the product shrunk by 1 to 3 cells on every side, as a scene's repaint mask shrinks it
+            rows, cols = kept.any(1).nonzero().flatten(), kept.any(0).nonzero().flatten()
+            r = int(rows[0]) - 8
+            assert r in (1, 2, 3) and int(rows[-1]) == 23 - r and (int(cols[0]), int(cols[-1])) == (10 + r, 21 - r)
+            assert kept.sum() == (16 - 2 * r) * (12 - 2 * r)
+            kinds.append("product")
+        else:
+            rows, cols = mask.any(1).nonzero().flatten(), mask.any(0).nonzero().flatten()
+            assert mask[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1].all() and mask.sum() == len(rows) * len(cols)
+            kinds.append("rectangle")
+    # 400 draws at 0.7 / 0.15 / 0.15: 280 / 60 / 60 expected; these bounds hold with probability > 0.999
+    assert 250 <= kinds.count("product") <= 310 and 35 <= kinds.count("rectangle") <= 85
+    assert 35 <= kinds.count("everything") <= 85
+    again = training.repaint_masks(products, torch.Generator().manual_seed(0))
+    assert torch.equal(masks, again)
+
+
+@pytest.mark.django_db
+def test_the_inpainting_unet_starts_as_the_model_with_five_zero_channels_and_resumes_on_the_same_path(tmp_path):
+    from diffusers import UNet2DConditionModel
+
+    from generation.inference import embedded
+
+    def run(name, *options):
+        call_command("train_embedded_model", *TINY, "--inpainting", *options, "--workdir", str(tmp_path / f"w-{name}"),
+                     "--out", str(tmp_path / name), "--loss-plot", str(tmp_path / "loss.png"))
+        return tmp_path / name
+
+    parent = load_file(embedded.TRAINED_DIR / "unet" / "diffusion_pytorch_model.safetensors")
+    history = json.loads((embedded.TRAINED_DIR / "training.json").read_text())
+    # at learning rate 0 it is the shipped model, with zeros for the mask and the masked image
+    start = run("start", "--steps", "1", "--learning-rate", "0")
+    unet = UNet2DConditionModel.from_pretrained(start, subfolder="unet")
+    assert unet.config.in_channels == 9 and unet.config.out_channels == 4
+    started = unet.state_dict()
+    assert torch.equal(started["conv_in.weight"][:, :4].half(), parent["conv_in.weight"])
+    assert not started["conv_in.weight"][:, 4:].any()
+    assert all(torch.equal(started[k].half(), parent[k]) for k in parent if k != "conv_in.weight")
+    assert sorted(p.name for p in start.iterdir()) == ["training.json", "unet"]  # the text encoder is the model's own
+    record = json.loads((start / "training.json").read_text())
+    assert record["steps"] == history["steps"] + 1 and "inpainting (9 channels)" in record["runs"][-1][1]
+    assert record["parents"][-1]["steps"] == history["steps"]
+
+    straight = run("straight", "--steps", "2")
+    run("resumed", "--steps", "1")
+    resumed = run("resumed", "--steps", "2")
+    a, b = json.loads((straight / "training.json").read_text()), json.loads((resumed / "training.json").read_text())
+    assert a["losses"] == b["losses"] and len(a["losses"]) == history["steps"] + 2
+    wa, wb = weights(straight), weights(resumed)
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+    assert wa["conv_in.weight"][:, 4:].abs().sum() > 0  # it learns to read the mask and the kept pixels

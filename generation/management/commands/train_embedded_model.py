@@ -22,9 +22,14 @@ class Command(BaseCommand):
         defaults = TrainingConfig()
         for item in fields(TrainingConfig):
             option = "--" + item.name.replace("_", "-")
-            parser.add_argument(option, type=type(getattr(defaults, item.name)), default=getattr(defaults, item.name))
+            if isinstance(getattr(defaults, item.name), bool):
+                parser.add_argument(option, action="store_true")
+            else:
+                parser.add_argument(option, type=type(getattr(defaults, item.name)), default=getattr(defaults, item.name))
         parser.add_argument("--workdir", type=Path, default=None, help=gettext("Checkpoint and encoded shots (default: var/training)."))
-        parser.add_argument("--out", type=Path, default=None, help=gettext("Default: the shipped folder generation/inference/embedded_model."))
+        parser.add_argument("--out", type=Path, default=None, help=gettext(
+            "Default: the shipped folder generation/inference/embedded_model (embedded_inpainting with --inpainting)."))
+        # --inpainting (from TrainingConfig): the scene mode's 9-channel UNet, fine-tuned from --init-from
         parser.add_argument("--device", default="cpu", help="cpu or cuda")
         parser.add_argument("--loss-plot", type=Path, default=None, help="Default: docs/embedded-model-loss.png")
         parser.add_argument("--export-only", action="store_true", help=gettext("Save the last checkpoint's weights as the model, train nothing."))
@@ -40,7 +45,7 @@ class Command(BaseCommand):
             torch.set_num_threads(options["threads"])
         config = training.TrainingConfig(**{item.name: options[item.name] for item in fields(training.TrainingConfig)})
         workdir = options["workdir"] or Path(settings.BASE_DIR) / "var" / "training"
-        output = options["out"] or embedded.TRAINED_DIR
+        output = options["out"] or (embedded.TRAINED_INPAINT_DIR if config.inpainting else embedded.TRAINED_DIR)
         if options["export_only"]:
             state = training.export_checkpoint(workdir, output)
             self.stdout.write(f"exported the checkpoint of step {state.step} to {output}")
@@ -67,7 +72,8 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         encode_bar.close()
         step_bar.close()
-        plot = options["loss_plot"] or Path(settings.BASE_DIR) / "docs" / "embedded-model-loss.png"
+        plot = options["loss_plot"] or Path(settings.BASE_DIR) / "docs" / (
+            "embedded-inpainting-loss.png" if config.inpainting else "embedded-model-loss.png")
         plot.parent.mkdir(parents=True, exist_ok=True)
         training.plot_losses(state.losses, plot, marks=training.changes(state.runs))
         self.stdout.write(f"trained {state.step} steps in {state.seconds / 60:.1f} min; saved to {output}; loss curve {plot}")
