@@ -58,6 +58,10 @@ class TrainingConfig:
     # inpainting checkpoint was made: the first 4 channels of conv_in from --init-from (default: the shipped model),
     # the 5 new ones zero; the text encoder stays frozen, as the scene pipeline shares the model's own.
     inpainting: bool = False
+    # Inpainting: each shot moved by up to this share of the frame and scaled by up to as much, with its mask, so the
+    # kept latents alone tell where the product is (the rendered shots stand it low in the frame, where a scene puts
+    # it where the person asks). May change on resume, like the noise offset.
+    placement: float = 0.0
 
 
 @dataclass
@@ -141,6 +145,22 @@ def repaint_masks(products: torch.Tensor, g: torch.Generator) -> torch.Tensor:
     return masks
 
 
+def _moved(x0, products, noise, noise_scheduler, t, share: float, g: torch.Generator):
+    """The shots (and masks) moved by up to ``share`` of the frame and scaled by 1 +- ``share``, noised again.
+
+    Edges are repeated into the uncovered border (a reflection would draw a second product)."""
+    b = x0.shape[0]
+    draws = torch.rand(b, 3, generator=g) * 2 - 1
+    scale = 1 + share * draws[:, 0]  # > 1 shows the product smaller
+    theta = torch.zeros(b, 2, 3)
+    theta[:, 0, 0] = theta[:, 1, 1] = scale
+    theta[:, :, 2] = 2 * share * draws[:, 1:]
+    grid = F.affine_grid(theta, list(x0.shape), align_corners=False)
+    moved = F.grid_sample(x0, grid, mode="bilinear", padding_mode="border", align_corners=False)
+    masks = F.grid_sample(products, grid, mode="nearest", padding_mode="zeros", align_corners=False)
+    return moved, masks, noise_scheduler.add_noise(moved, noise, t)
+
+
 def widen_for_inpainting(unet):
     """A copy of ``unet`` taking 9 input channels: its conv_in's weights for the first 4, zeros for the mask and
     the masked image's latents (diffusers' train_dreambooth_inpaint does the same), so it starts as the 4-channel
@@ -203,7 +223,7 @@ def train(
     if checkpoint.exists():
         saved = torch.load(checkpoint, map_location=device)
         # The step count (and how often to checkpoint) may change on resume: to train longer, or stop sooner.
-        same = {k: v for k, v in asdict(config).items() if k not in ("steps", "checkpoint_every", "noise_offset")}
+        same = {k: v for k, v in asdict(config).items() if k not in ("steps", "checkpoint_every", "noise_offset", "placement")}
         if {k: v for k, v in saved["config"].items() if k in same} != same:
             raise ValueError(f"{checkpoint} was made with other settings ({saved['config']}); remove it or pass the same ones.")
         unet.load_state_dict(saved["unet"])
@@ -218,7 +238,7 @@ def train(
         state = _start_from(Path(config.init_from), unet, text_encoder)
         ema = [p.detach().clone() for p in params]
 
-    note = ("inpainting (9 channels), " if config.inpainting else "") + ("bf16-autocast" if autocast_bf16 else "fp32") + f", noise offset {config.noise_offset:g}"
+    note = ("inpainting (9 channels), " if config.inpainting else "") + (f"placement {config.placement:g}, " if config.placement else "") + ("bf16-autocast" if autocast_bf16 else "fp32") + f", noise offset {config.noise_offset:g}"
     if config.caption_noise:
         note += f", caption noise {config.caption_noise:g}"
     if config.focus and config.focus_weight > 1:
@@ -250,6 +270,8 @@ def train(
         if config.inpainting:
             products = product_masks[index].float()
             products = torch.where(flip[:, None, None, None], products.flip(-1), products)
+            if config.placement:
+                x0, products, noisy = _moved(x0, products, noise, noise_scheduler, t, config.placement, g)
             repaint = repaint_masks(products, g)
             noisy = torch.cat([noisy, repaint, x0 * (1 - repaint)], dim=1)
         for group in optimizer.param_groups:

@@ -179,3 +179,29 @@ def test_the_inpainting_unet_starts_as_the_model_with_five_zero_channels_and_res
     wa, wb = weights(straight), weights(resumed)
     assert all(torch.equal(wa[k], wb[k]) for k in wa)
     assert wa["conv_in.weight"][:, 4:].abs().sum() > 0  # it learns to read the mask and the kept pixels
+
+
+def test_placement_moves_and_scales_each_shot_with_its_mask_and_repeats_the_edges():
+    from diffusers import DDPMScheduler
+
+    from generation.inference import embedded
+
+    x0 = torch.full((64, 4, 32, 32), -0.5)
+    x0[:, :, 18:30, 12:20] = 1.0  # a product standing low in the frame, on a flat surface
+    products = (x0[:, :1] > 0).float()
+    noise = torch.zeros_like(x0)
+    scheduler = DDPMScheduler.from_config(embedded.SD15_SCHEDULER_CONFIG)
+    t = torch.zeros(64, dtype=torch.long)
+    moved, masks, noisy = training._moved(x0, products, noise, scheduler, t, 0.25, torch.Generator().manual_seed(0))
+    centres = []
+    for image, mask in zip(moved[:, 0], masks[:, 0]):
+        product = image > 0.25
+        overlap = (product & (mask > 0)).sum() / (product | (mask > 0)).sum()
+        assert overlap > 0.8  # the mask is still the product's
+        # the frame's top row and sides are still the surface: edges repeated where the shot moved away (not zeros)
+        assert torch.allclose(torch.cat([image[0], image[:, 0], image[:, -1]]), torch.tensor(-0.5))
+        rows = mask.any(1).nonzero().flatten()
+        centres.append(float(rows.float().mean()))
+    # moved up and down by up to a quarter of the frame, and scaled
+    assert min(centres) < 20 and max(centres) > 26 and len({int(m.sum()) for m in masks}) > 10
+    assert torch.allclose(noisy, scheduler.add_noise(moved, noise, t))
