@@ -81,7 +81,7 @@ def run_batch(specs: list[JobSpec], loaded: LoadedModel, on_step: StepCallback |
 
     negatives = [spec.negative_prompt or "" for spec in specs]
     prepared = [mode.prepare(spec) for spec in specs]
-    hook = mode.step_hook(pipe, specs, prepared)
+    hook = mode.step_hook(pipe, specs, prepared, [make_generator(spec.seed) for spec in specs])
 
     def callback(pipeline, step_index: int, timestep, callback_kwargs: dict) -> dict:
         nonlocal steps_run

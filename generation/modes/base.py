@@ -79,9 +79,10 @@ class Mode:
         """The arguments the whole call shares beyond prompt, steps, guidance and seeds (batch keys only)."""
         return {"width": spec.width, "height": spec.height}
 
-    def step_hook(self, pipe, specs, prepared: list[Prepared]):
+    def step_hook(self, pipe, specs, prepared: list[Prepared], generators: list):
         """A function (pipeline, step index, callback kwargs) -> callback kwargs run after every denoising step, with
-        the tensors it names in ``tensors`` (an attribute), or None."""
+        the tensors it names in ``tensors`` (an attribute), or None. ``generators``: a fresh one per image, seeded as
+        the pipeline's own."""
         return None
 
     def finish(self, image, prepared: Prepared):

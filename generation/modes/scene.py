@@ -67,7 +67,7 @@ class Scene(Mode):
             return {}
         return {"inpaint_model": loaded.config.inpaint_label, "kept_latents": "renoised"}
 
-    def step_hook(self, pipe, specs, prepared):
+    def step_hook(self, pipe, specs, prepared, generators):
         """With a 9-channel UNet: after each step, the kept region's latents are the photo's, noised to the next step.
 
         diffusers does this only for 4-channel UNets and leaves a 9-channel one to draw the kept region itself. But an
@@ -80,8 +80,6 @@ class Scene(Mode):
             return None
         import torch
 
-        from generation.inference.pipelines import make_generator
-
         height, width = specs[0].height, specs[0].width
         factor = pipe.vae_scale_factor
         device, dtype = pipe._execution_device, pipe.vae.dtype
@@ -91,7 +89,7 @@ class Scene(Mode):
             kept = pipe.vae.encode(images.to(device, dtype)).latent_dist.mode() * pipe.vae.config.scaling_factor
         repaint = torch.nn.functional.interpolate(masks, size=(height // factor, width // factor)).to(device, kept.dtype)
         # The pipeline's prepare_latents draws its noise first from each image's generator.
-        noise = torch.cat([torch.randn((1, *kept.shape[1:]), generator=make_generator(spec.seed)) for spec in specs])
+        noise = torch.cat([torch.randn((1, *kept.shape[1:]), generator=generator) for generator in generators])
         noise = noise.to(device, kept.dtype)
 
         def renoise_kept(pipeline, step_index: int, callback_kwargs: dict) -> dict:

@@ -391,7 +391,7 @@ def test_with_a_9_channel_unet_the_kept_regions_latents_are_the_photos_noised_to
                           product_scale=0.6, product_x=0.5, product_y=0.55, source_image=photo, mask_image=masks.automatic(photo))
     pipe = loaded.pipeline("scene")
     prepared = mode.prepare(spec)
-    hook = mode.step_hook(pipe, [spec], [prepared])
+    hook = mode.step_hook(pipe, [spec], [prepared], [torch.Generator().manual_seed(11)])
     assert hook is not None and hook.tensors == ["latents"]
     pipe.scheduler.set_timesteps(3)
     canvas = pipe.image_processor.preprocess(prepared.arguments["image"], height=128, width=128)
@@ -414,6 +414,6 @@ def test_with_a_9_channel_unet_the_kept_regions_latents_are_the_photos_noised_to
     assert not torch.allclose(first[0][:, inside], kept[0][:, inside], atol=0.1)
     # the model's own UNet (4 channels): diffusers puts the latents back itself
     own = dataclasses.replace(loaded, config=dataclasses.replace(loaded.config, inpaint_model="none"), _views={})
-    assert own.pipeline("scene").unet.config.in_channels == 4 and mode.step_hook(own.pipeline("scene"), [spec], [prepared]) is None
+    assert own.pipeline("scene").unet.config.in_channels == 4 and mode.step_hook(own.pipeline("scene"), [spec], [prepared], [None]) is None
     assert own.environment("scene").get("inpaint_model") is None
     assert loaded.environment("scene")["kept_latents"] == "renoised"
