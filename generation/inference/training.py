@@ -238,7 +238,8 @@ def train(
         state = _start_from(Path(config.init_from), unet, text_encoder)
         ema = [p.detach().clone() for p in params]
 
-    note = ("inpainting (9 channels), " if config.inpainting else "") + (f"placement {config.placement:g}, " if config.placement else "") + ("bf16-autocast" if autocast_bf16 else "fp32") + f", noise offset {config.noise_offset:g}"
+    note = ("inpainting (9 channels), " if config.inpainting else "") + (f"placement {config.placement:g}, " if config.placement else "")
+    note += ("bf16-autocast" if autocast_bf16 else "fp32") + f", noise offset {config.noise_offset:g}"
     if config.caption_noise:
         note += f", caption noise {config.caption_noise:g}"
     if config.focus and config.focus_weight > 1:

@@ -414,6 +414,7 @@ def test_with_a_9_channel_unet_the_kept_regions_latents_are_the_photos_noised_to
     assert not torch.allclose(first[0][:, inside], kept[0][:, inside], atol=0.1)
     # the model's own UNet (4 channels): diffusers puts the latents back itself
     own = dataclasses.replace(loaded, config=dataclasses.replace(loaded.config, inpaint_model="none"), _views={})
-    assert own.pipeline("scene").unet.config.in_channels == 4 and mode.step_hook(own.pipeline("scene"), [spec], [prepared], [None]) is None
+    assert own.pipeline("scene").unet.config.in_channels == 4
+    assert mode.step_hook(own.pipeline("scene"), [spec], [prepared], [None]) is None
     assert own.environment("scene").get("inpaint_model") is None
     assert loaded.environment("scene")["kept_latents"] == "renoised"
