@@ -9,6 +9,7 @@ share >= 0.9) and the seconds per photo.
     .venv/bin/python bench/masks.py                 # 256 px, one seed per combination
     .venv/bin/python bench/masks.py --size 512 --seeds 2
     .venv/bin/python bench/masks.py --real          # real photographs (bench/real_masks/README.md) too
+    .venv/bin/python bench/masks.py --real-only     # the real photographs alone
 
 On the real photographs: the automatic mask's IoU and whether it was flagged unsure (catalog.masks.confidence),
 and the box-assisted IoU: GrabCut from the box a person would drag (the true mask's bounding box plus 4% of the
@@ -48,8 +49,9 @@ def real_photos():
         return Image.open(path).convert("RGB")
 
     yield "coffee", Image.fromarray(data.coffee()), Image.open(REAL / "coffee.png")
-    for name in ("apple", "orange", "butterfly"):
-        yield name, opencv(f"data/{name}.jpg"), Image.open(REAL / f"{name}.png")
+    for name, file in (("apple", "apple.jpg"), ("orange", "orange.jpg"), ("butterfly", "butterfly.jpg"),
+                       ("notebook", "ela_original.jpg"), ("squirrel", "squirrel_cls.jpg")):
+        yield name, opencv(f"data/{file}"), Image.open(REAL / f"{name}.png")
     matte = opencv("alphamat/output_mattes/plant_result.png").convert("L")
     yield "plant", opencv("alphamat/input_images/plant.jpg"), matte.point(lambda v: 255 if v >= 128 else 0)
 
@@ -126,6 +128,7 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--seeds", type=int, default=1)
     parser.add_argument("--real", action="store_true", help="the real photographs too")
+    parser.add_argument("--real-only", action="store_true", help="the real photographs alone (no rendered packshots)")
     args = parser.parse_args()
     import django
 
@@ -135,6 +138,10 @@ def main() -> None:
     from catalog import masks
     from generation import productshots
 
+    if args.real_only:
+        real_table()
+        matte_table()
+        return
     scores: dict[str, list[float]] = {}
     worst: dict[str, tuple[float, str]] = {}
     seconds, unsure = [], {}

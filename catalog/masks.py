@@ -136,6 +136,7 @@ def automatic(image: Image.Image) -> Image.Image:
     seed[shadow & product] = cv2.GC_BGD
     seed[border] = cv2.GC_BGD
     bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+    cv2.setRNGSeed(0)  # GrabCut seeds its colour models with k-means: the same photo always gives the same mask
     try:
         cv2.grabCut(np.asarray(small, dtype=np.uint8)[:, :, ::-1].copy(), seed, None, bgd, fgd, 5, cv2.GC_INIT_WITH_MASK)
     except cv2.error:  # too little variety for its colour models (a flat image): keep what stood out, if anything
@@ -267,6 +268,7 @@ def from_hints(image: Image.Image, *, box=None, add=(), remove=(), start: Image.
             cv2.circle(seed, (int(x * scale), int(y * scale)), radius, int(label), -1)
     if np.isin(seed, (cv2.GC_FGD, cv2.GC_PR_FGD)).any() and np.isin(seed, (cv2.GC_BGD, cv2.GC_PR_BGD)).any():
         bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+        cv2.setRNGSeed(0)  # the same hints on the same photo always give the same mask
         try:
             cv2.grabCut(np.asarray(small, dtype=np.uint8)[:, :, ::-1].copy(), seed, None, bgd, fgd, HINT_ITERATIONS,
                         cv2.GC_INIT_WITH_MASK)
@@ -282,11 +284,35 @@ def from_hints(image: Image.Image, *, box=None, add=(), remove=(), start: Image.
 
 
 UNSURE_BELOW = 0.5  # a found mask under this confidence is shown as unsure, and a box is asked for
+WEAK_EDGE_CONTRAST = 12.0  # CIELAB distance between the two sides of a mask's edge under which nothing is seen there
+WEAK_EDGE_SHARE = (0.10, 0.20)  # share of the edge seen as nothing: from sure (product edges) to unsure (a cut)
+
+
+def weak_edge_share(lab: np.ndarray, kept: np.ndarray) -> float:
+    """The share of a mask's edge (frame edges aside) across which the photo does not change: a product's outline
+    shows against its surroundings nearly everywhere; a mask that cuts through a shaded side or a smooth surface
+    runs along nothing. Each side is the local mean colour 1-5 px from the edge (CIELAB)."""
+    import cv2
+
+    inside_distance = cv2.distanceTransform(kept.astype(np.uint8), cv2.DIST_L2, 5)
+    outside_distance = cv2.distanceTransform((~kept).astype(np.uint8), cv2.DIST_L2, 5)
+
+    def side(distance):
+        weight = ((distance > 1) & (distance <= 5)).astype(np.float64)
+        return cv2.GaussianBlur(lab * weight[..., None], (0, 0), 3) / np.maximum(cv2.GaussianBlur(weight, (0, 0), 3), 1e-6)[..., None]
+
+    edge = kept & (inside_distance <= 1.5)
+    edge[0], edge[-1], edge[:, 0], edge[:, -1] = False, False, False, False
+    if not edge.any():
+        return 0.0
+    step = np.linalg.norm(side(inside_distance)[edge] - side(outside_distance)[edge], axis=-1)
+    return float((step < WEAK_EDGE_CONTRAST).mean())
 
 
 def confidence(image: Image.Image, mask: Image.Image) -> float:
     """How much a found mask looks like one product (0-1): its share of the photo, its pieces, how solid it is (a
-    rim or a strand is not a product), how much of the frame's edge it touches, and how its edge stands out."""
+    rim or a strand is not a product), how much of the frame's edge it touches, how its edge stands out on the
+    whole, and how much of its edge runs where the photo shows no edge at all (a product cut in two)."""
     import cv2
 
     scale = min(1.0, WORK_SIZE / max(mask.size))
@@ -308,7 +334,8 @@ def confidence(image: Image.Image, mask: Image.Image) -> float:
     inside = kept & ~cv2.erode(kept.astype(np.uint8), ring).astype(bool)
     outside = cv2.dilate(kept.astype(np.uint8), ring).astype(bool) & ~kept
     contrast = float(np.linalg.norm(lab[inside].mean(0) - lab[outside].mean(0))) if inside.any() and outside.any() else 0.0
-    score = (area * min(1.0, solidity / 0.6) * pieces ** -0.5 * max(0.0, 1.0 - 2.5 * edge) * min(1.0, contrast / 25.0))
+    seen = np.interp(weak_edge_share(lab, kept), WEAK_EDGE_SHARE, [1.0, 0.0])
+    score = (area * min(1.0, solidity / 0.6) * pieces ** -0.5 * max(0.0, 1.0 - 2.5 * edge) * min(1.0, contrast / 25.0) * seen)
     return round(float(score), 3)
 
 

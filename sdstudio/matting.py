@@ -1,6 +1,6 @@
 """Soft product edges: an 8-bit matte from a binary mask and its photo, and the product's own colours at that edge.
 
-Pure (numpy, OpenCV): catalog stores the matte with each scene job, the scene
+Pure (numpy, OpenCV, pymatting): catalog stores the matte with each scene job, the scene
 composite uses it. A binary mask is right inside the product and outside it;
 only a band around its edge is uncertain (a trimap). In that band the alpha is
 the mask filtered with the photo as guide (He, Sun and Tang's guided filter,
@@ -9,10 +9,10 @@ photo's own edge, hair and half-covered pixels. A cut-out's alpha is its matte
 as it is.
 
 The colours in the band are a mix, ``I = a F + (1 - a) B``, of the product's
-``F`` and the old background's ``B``: with ``B`` estimated from the nearest
-background pixels, ``F`` is solved for; where the alpha is too small for that
-to be stable, the nearest solid product colour is used. Composited with its
-matte over a new scene, the edge then carries no old background.
+``F`` and the old background's ``B``: pymatting's foreground estimation solves
+for ``F`` (smooth, and pulled towards the photo where the alpha is high).
+Composited with its matte over a new scene, the edge then carries no old
+background.
 """
 from __future__ import annotations
 
@@ -22,7 +22,6 @@ from PIL import Image
 BAND_FRACTION = 0.006  # half-width of the uncertain band: 3 px at 512, 6 px at 1000 (at least 2)
 WINDOW_FRACTION = 0.008  # the guided filter's window radius: 4 px at 512
 GUIDE_EPS = 1e-4  # the guided filter's regularisation (intensities in 0-1): lower follows the photo's edges more
-SOLVE_FROM = 0.15  # below this alpha the product's colour is the nearest solid one, not solved for
 
 
 def smooth_surface(values: np.ndarray, where: np.ndarray) -> np.ndarray:
@@ -113,37 +112,16 @@ def _band_filter(guide: np.ndarray, hard: np.ndarray, band: np.ndarray, size: tu
     return soft
 
 
-def _nearest(values: np.ndarray, where: np.ndarray, radius: int) -> np.ndarray:
-    """At every pixel, the local mean colour of ``values`` over ``where`` at the nearest pixel of ``where``."""
-    import cv2
-
-    weight = where.astype(np.float64)
-    sigma = max(1.0, radius / 1.5)
-    local = cv2.GaussianBlur(values * weight[..., None], (0, 0), sigma) / np.maximum(
-        cv2.GaussianBlur(weight, (0, 0), sigma), 1e-6)[..., None]
-    _, labels = cv2.distanceTransformWithLabels((~where).astype(np.uint8), cv2.DIST_L2, 5, labelType=cv2.DIST_LABEL_PIXEL)
-    ys, xs = np.nonzero(where)
-    if not len(ys):
-        return values
-    index = np.zeros(labels.max() + 1, dtype=np.int64)
-    # labels number the zero pixels of the input (the pixels of ``where``) in scan order
-    index[labels[ys, xs]] = ys * where.shape[1] + xs
-    flat = local.reshape(-1, local.shape[-1])
-    return flat[index[labels]].reshape(values.shape)
-
-
 def foreground(photo: Image.Image, matte_image: Image.Image) -> Image.Image:
-    """The product's own colours (RGB): the photo where the matte is 255, the old background taken out in the band."""
+    """The product's own colours (RGB): the photo where the matte is 255; elsewhere the foreground colour ``F`` of
+    ``I = a F + (1 - a) B`` estimated by pymatting's multi-level solver (Germer et al., "Fast Multi-Level Foreground
+    Estimation"), smooth and free of the old background, so resampling and blending at the edge bring none along."""
+    from pymatting import estimate_foreground_ml
+
     rgb = np.asarray(photo.convert("RGB"), dtype=np.float64) / 255.0
     alpha = np.asarray(matte_image.convert("L"), dtype=np.float64) / 255.0
-    band = (alpha > 0) & (alpha < 1)
-    if not band.any() or alpha_of(photo) is not None:  # a cut-out's colours are its own (PNG alpha is straight)
+    if not ((alpha > 0) & (alpha < 1)).any() or alpha_of(photo) is not None:  # a cut-out's colours are its own
         return photo.convert("RGB")
-    radius = band_radius(matte_image.size)
-    scene = _nearest(rgb, alpha == 0, radius)
-    solid = _nearest(rgb, alpha == 1, radius) if (alpha == 1).any() else rgb
-    a = alpha[..., None]
-    solved = np.clip((rgb - (1.0 - a) * scene) / np.maximum(a, 1e-3), 0.0, 1.0)
-    trust = np.clip((a - SOLVE_FROM) / (0.5 - SOLVE_FROM), 0.0, 1.0)
-    colours = np.where(band[..., None], trust * solved + (1.0 - trust) * solid, rgb)
+    estimated = np.clip(estimate_foreground_ml(rgb, alpha), 0.0, 1.0)
+    colours = np.where((alpha == 1.0)[..., None], rgb, estimated)
     return Image.fromarray(np.rint(colours * 255).astype(np.uint8), "RGB")
