@@ -299,7 +299,8 @@ def weak_edge_share(lab: np.ndarray, kept: np.ndarray) -> float:
 
     def side(distance):
         weight = ((distance > 1) & (distance <= 5)).astype(np.float64)
-        return cv2.GaussianBlur(lab * weight[..., None], (0, 0), 3) / np.maximum(cv2.GaussianBlur(weight, (0, 0), 3), 1e-6)[..., None]
+        total = cv2.GaussianBlur(lab * weight[..., None], (0, 0), 3)
+        return total / np.maximum(cv2.GaussianBlur(weight, (0, 0), 3), 1e-6)[..., None]
 
     edge = kept & (inside_distance <= 1.5)
     edge[0], edge[-1], edge[:, 0], edge[:, -1] = False, False, False, False

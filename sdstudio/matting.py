@@ -1,7 +1,7 @@
 """Soft product edges: an 8-bit matte from a binary mask and its photo, and the product's own colours at that edge.
 
-Pure (numpy, OpenCV, pymatting): catalog stores the matte with each scene job, the scene
-composite uses it. A binary mask is right inside the product and outside it;
+Pure (numpy, OpenCV, pymatting): catalog stores the matte with each scene job,
+the scene composite uses it. A binary mask is right inside the product and outside it;
 only a band around its edge is uncertain (a trimap). In that band the alpha is
 the mask filtered with the photo as guide (He, Sun and Tang's guided filter,
 the edge-aware smoothing used for matting refinement), so it follows the
