@@ -32,6 +32,7 @@ Run it on the machine that will serve the model:
     .venv/bin/python bench/adherence.py --full              # guidance 1.0, 4.0, 7.5, 12.0 at 30 steps; 15 and 50 steps at 7.5
     .venv/bin/python bench/adherence.py --size 256 --seeds 4   # a quicker look
     .venv/bin/python bench/adherence.py --parts natural        # the hand-written prompts only
+    .venv/bin/python bench/adherence.py --parts natural --prompts bench/data/natural_prompts_heldout.csv
     .venv/bin/python bench/adherence.py --parts scene          # scenes around kept products only
     .venv/bin/python bench/adherence.py --parts scene --inpaint default,none   # its inpainting UNet against its own
 """
@@ -203,11 +204,11 @@ def ghost(a: np.ndarray, placed_mask: np.ndarray) -> bool:
 NATURAL_PROMPTS = ROOT / "bench" / "data" / "natural_prompts.csv"
 
 
-def natural_prompts() -> list[dict[str, str]]:
+def natural_prompts(path: Path = NATURAL_PROMPTS) -> list[dict[str, str]]:
     """The hand-written prompts, each with the colour, kind and surface (or none) a person expects to see."""
     from generation import productshots
 
-    with NATURAL_PROMPTS.open(newline="", encoding="utf-8") as handle:
+    with path.open(newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     for row in rows:  # labels are the renderer's names: a typo here would score as a miss
         assert row["colour"] in productshots.COLOURS and row["kind"] in productshots.KINDS, row
@@ -246,6 +247,10 @@ def main() -> int:
     parser.add_argument("--save", type=Path, default=None, help="Write a contact sheet per setting into this folder.")
     parser.add_argument("--parts", default="grammar,natural,scene",
                         help="grammar (the captions' grammar), natural (hand-written prompts), scene (surfaces around kept products)")
+    parser.add_argument("--prompts", type=Path, default=NATURAL_PROMPTS,
+                        help="The natural part's prompts (CSV: prompt,colour,kind,surface); bench/data/ also has "
+                             "natural_prompts_heldout.csv (written after the everyday phrasings, never trained on) and "
+                             "readme_prompts.csv (the README's and smoke_test's examples)")
     parser.add_argument("--inpaint", default="default",
                         help="Scenes with each of these inpainting UNets, side by side (comma-separated): default (the "
                              "configured one, on the embedded model its own), none (the model's own UNet), or a folder")
@@ -292,7 +297,7 @@ def main() -> int:
         cases = []
     if "natural" in parts:
         cases += [["natural", row["colour"], row["kind"], row["surface"], seed, row["prompt"]]
-                  for row in natural_prompts() for seed in range(args.seeds)]
+                  for row in natural_prompts(args.prompts) for seed in range(args.seeds)]
     scene_cases = []
     if "scene" in parts:
         for label, colour, photo, photo_mask in scene_sources(args.size, args.seeds):
@@ -302,7 +307,8 @@ def main() -> int:
                     scene_cases.append([label, colour, surface, seed, photo, photo_mask,
                                         f"{colour} {kind_word} on a {phrases[surface]}" if "demo" not in label
                                         else f"{kind_word} on a {phrases[surface]}"])
-    print(f"model {loaded.model_label} on {loaded.device}, {args.size}x{args.size}, euler_a, {args.seeds} seeds per item", flush=True)
+    print(f"model {loaded.model_label} on {loaded.device}, {args.size}x{args.size}, euler_a, {args.seeds} seeds per item"
+          + (f"; natural prompts from {args.prompts.name}" if "natural" in parts else ""), flush=True)
     summary = []
     all_cases = cases
     for steps, guidance, inpaint in settings:

@@ -214,13 +214,19 @@ def dataset(indices: range, *, seed: int, size: int = 64, caption_noise: float =
     ``focus``/``focus_weight``: colours whose name is also a surface's ("white" product, "white background")
     drawn ``focus_weight`` times as often on the other surfaces, so the model learns the word's two roles apart.
     """
-    combos = combinations(focus, focus_weight)
-    random.Random(seed).shuffle(combos)
-    shots = [render(*combos[i % len(combos)], seed=seed * 1_000_003 + i, size=size) for i in indices]
+    combos = labels(indices, seed=seed, focus=focus, focus_weight=focus_weight)
+    shots = [render(*combo, seed=seed * 1_000_003 + i, size=size) for i, combo in zip(indices, combos)]
     if caption_noise:
         shots = [replace(shot, caption=noisy_caption(shot, random.Random(f"caption-noise/{seed}/{i}"), caption_noise))
                  for i, shot in zip(indices, shots)]
     return shots
+
+
+def labels(indices: range, *, seed: int, focus: tuple[str, ...] = (), focus_weight: int = 1) -> list[tuple[str, str, str]]:
+    """The (kind, colour, surface) of ``dataset``'s shots, without drawing them."""
+    combos = combinations(focus, focus_weight)
+    random.Random(seed).shuffle(combos)
+    return [combos[i % len(combos)] for i in indices]
 
 
 def noisy_caption(shot: Shot, rng: random.Random, noise: float) -> str:
@@ -232,12 +238,14 @@ def noisy_caption(shot: Shot, rng: random.Random, noise: float) -> str:
 
 def vocabulary_text() -> list[str]:
     """Every phrase the captions can hold, for the tokenizer's merges."""
+    from generation import phrasing
+
     words = list(PREFIXES) + list(ADJECTIVES) + list(SUFFIXES) + list(COLOURS) + EXTRA_WORDS + ["on a", "grey", "gray"]
     for phrases in KINDS.values():
         words += phrases
     for phrases, _ in SURFACES.values():
         words += phrases
-    return [w for w in words if w]
+    return [w for w in words if w] + phrasing.words()  # the everyday phrasings the text encoder learned since v3
 
 
 WORD = re.compile(r"[^\W_]+")
@@ -260,6 +268,12 @@ def unknown_words(text: str) -> list[str]:
 
 def vocabulary_summary() -> dict[str, list[str]]:
     """What the job form lists under the prompt: the product kinds, colours and surfaces the embedded model draws."""
-    return {"kinds": [phrase for phrases in KINDS.values() for phrase in phrases],
-            "colours": list(COLOURS),
-            "surfaces": [phrase for phrases, _ in SURFACES.values() for phrase in phrases]}
+    from generation import phrasing
+
+    def unique(*groups) -> list[str]:
+        return list(dict.fromkeys(p for group in groups for phrases in group for p in phrases))
+
+    return {"kinds": unique(KINDS.values(), phrasing.KINDS.values()),
+            "colours": unique(phrasing.COLOURS.values()),
+            "surfaces": unique((phrases for phrases, _ in SURFACES.values()),
+                               (on + against for on, against in phrasing.SURFACES.values()))}

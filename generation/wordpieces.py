@@ -32,6 +32,12 @@ def bytes_to_unicode() -> dict[int, str]:
     return dict(zip(printable, (chr(c) for c in codes)))
 
 
+def token_text(token: str) -> str:
+    """The text a vocabulary entry stands for ("trainers</w>" -> "trainers")."""
+    table = {c: b for b, c in bytes_to_unicode().items()}
+    return bytes(table[c] for c in token.removesuffix("</w>")).decode("utf-8", errors="replace")
+
+
 def words_of(text: str) -> list[str]:
     table = bytes_to_unicode()
     return ["".join(table[b] for b in piece.encode("utf-8")) for piece in PATTERN.findall(" ".join(text.lower().split()))]

@@ -153,10 +153,10 @@ def test_the_prompt_says_which_words_the_embedded_model_does_not_know(page, live
     for width, suffix in ((1280, ""), (390, "-phone")):
         page.set_viewport_size({"width": width, "height": 900})
         page.goto(f"{live_server.url}/jobs/new/")
-        page.fill("#id_prompt", "red water bottle on a concrete shelf, studio lighting")
+        page.fill("#id_prompt", "red water bottle on a granite shelf by the sea, studio lighting")
         page.wait_for_function("() => document.getElementById('token-count-prompt').textContent.includes('not known')")
         counter = page.inner_text("#token-count-prompt")
-        assert counter.endswith("not known to the embedded model: concrete, shelf"), counter
+        assert counter.endswith("not known to the embedded model: granite, by, sea"), counter
         page.click("#model-words summary")
         assert "wooden table" in page.inner_text("#model-words")
         assert page.evaluate("document.documentElement.scrollWidth") <= width  # nothing wider than the screen

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import random
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -21,7 +22,7 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
-from generation import productshots
+from generation import phrasing, productshots, wordpieces
 from generation.inference import embedded
 
 logger = logging.getLogger(__name__)
@@ -62,6 +63,12 @@ class TrainingConfig:
     # kept latents alone tell where the product is (the rendered shots stand it low in the frame, where a scene puts
     # it where the person asks). May change on resume, like the noise offset.
     placement: float = 0.0
+    # Everyday phrasing: only the text encoder learns, UNet frozen. Each shot is said in the caption grammar to the
+    # --init-from model's own text encoder (the teacher), and in everyday words (generation.phrasing) to the one being
+    # trained, which learns to make the UNet predict from it what the teacher's caption makes it predict
+    # (distillation). The UNet, and so the inpainting UNet fine-tuned from it, keep the weights they were trained with.
+    phrasing: bool = False
+    phrasing_share: float = 0.7  # the other captions are the grammar's own, so the model keeps reading them as before
 
 
 @dataclass
@@ -203,19 +210,25 @@ def train(
     workdir.mkdir(parents=True, exist_ok=True)
     components = embedded.build_components("demo")
     unet, text_encoder, tokenizer = components["unet"], components["text_encoder"], components["tokenizer"]
-    parent = None
+    if config.inpainting and config.phrasing:
+        raise ValueError("--phrasing teaches the shared text encoder, --inpainting trains a UNet with it frozen: one at a time.")
+    parent = teacher = None
+    if config.inpainting or config.phrasing:
+        parent = _start_from(Path(config.init_from or embedded.TRAINED_DIR), unet, text_encoder, tokenizer)
     if config.inpainting:
-        parent = _start_from(Path(config.init_from or embedded.TRAINED_DIR), unet, text_encoder)
         unet = components["unet"] = widen_for_inpainting(unet)
+    if config.phrasing:
+        teacher = _teacher(Path(config.init_from or embedded.TRAINED_DIR), device)
+        shot_labels = productshots.labels(range(config.shots), seed=config.seed, focus=focus_colours(config),
+                                          focus_weight=config.focus_weight)
     latents, captions, product_masks = shot_latents(workdir, config, on_encode)
     noise_scheduler = DDPMScheduler.from_config(embedded.SD15_SCHEDULER_CONFIG)
     alphas = noise_scheduler.alphas_cumprod
     snr = alphas / (1 - alphas)
 
-    unet.to(device).train()
+    unet.to(device).train(not config.phrasing)
     text_encoder.to(device).train(not config.inpainting)
-    text_encoder.requires_grad_(not config.inpainting)
-    params = list(unet.parameters()) + ([] if config.inpainting else list(text_encoder.parameters()))
+    params = trained_parameters(config, unet, text_encoder)
     optimizer = torch.optim.AdamW(params, lr=config.learning_rate, weight_decay=1e-2)
     ema = [p.detach().clone() for p in params]
     state = TrainingState()
@@ -235,10 +248,11 @@ def train(
     elif parent is not None:
         state = parent
     elif config.init_from:
-        state = _start_from(Path(config.init_from), unet, text_encoder)
+        state = _start_from(Path(config.init_from), unet, text_encoder, tokenizer)
         ema = [p.detach().clone() for p in params]
 
-    note = ("inpainting (9 channels), " if config.inpainting else "") + (f"placement {config.placement:g}, " if config.placement else "")
+    note = ("inpainting (9 channels), " if config.inpainting else "") + ("phrasing (text encoder only), " if config.phrasing else "")
+    note += f"placement {config.placement:g}, " if config.placement else ""
     note += ("bf16-autocast" if autocast_bf16 else "fp32") + f", noise offset {config.noise_offset:g}"
     if config.caption_noise:
         note += f", caption noise {config.caption_noise:g}"
@@ -262,6 +276,10 @@ def train(
         x0 = torch.where(flip[:, None, None, None], x0.flip(-1), x0)
         ids = token_cache[index].clone()
         drop = torch.rand(config.batch_size, generator=g) < config.caption_dropout
+        if teacher is not None:
+            said, taught = phrasing_captions([shot_labels[i] for i in index.tolist()], config, step)
+            ids, teacher_ids = _tokens(tokenizer, taught), _tokens(teacher[1], said)
+            teacher_ids[drop] = _tokens(teacher[1], [""])
         ids[drop] = empty
         noise = torch.randn(x0.shape, generator=g)
         if config.noise_offset:
@@ -281,7 +299,11 @@ def train(
         with torch.autocast(device_type=device.split(":")[0], dtype=torch.bfloat16, enabled=autocast_bf16):
             hidden = text_encoder(ids.to(device))[0]
             prediction = unet(noisy.to(device), t.to(device), encoder_hidden_states=hidden).sample
-        per_sample = F.mse_loss(prediction.float(), noise.to(device), reduction="none").mean(dim=(1, 2, 3))
+            target = noise.to(device)
+            if teacher is not None:  # what the frozen UNet predicts from the grammar's caption of the same shot
+                with torch.no_grad():
+                    target = unet(noisy.to(device), t.to(device), encoder_hidden_states=teacher[0](teacher_ids.to(device))[0]).sample
+        per_sample = F.mse_loss(prediction.float(), target.float(), reduction="none").mean(dim=(1, 2, 3))
         # Min-SNR weighting (Hang et al. 2023): less weight on the easy, low-noise timesteps.
         weight = torch.clamp(snr[t], max=config.min_snr_gamma) / snr[t]
         loss = (per_sample * weight.to(device)).mean()
@@ -308,14 +330,83 @@ def train(
     return state
 
 
-def _start_from(folder: Path, unet, text_encoder) -> TrainingState:
-    """Load a saved model's UNet and text encoder (fine-tuning) and carry its training history on."""
+def trained_parameters(config: TrainingConfig, unet, text_encoder) -> list:
+    """What this run trains: the UNet (not with --phrasing) and the text encoder (not with --inpainting)."""
+    unet.requires_grad_(not config.phrasing)
+    text_encoder.requires_grad_(not config.inpainting)
+    return ([] if config.phrasing else list(unet.parameters())) + ([] if config.inpainting else list(text_encoder.parameters()))
+
+
+def phrasing_captions(shots: list[tuple[str, str, str]], config: TrainingConfig, step: int) -> tuple[list[str], list[str]]:
+    """(the teacher's captions, the student's) for shots' (kind, colour, surface): each said in the caption grammar to
+    the teacher and, ``phrasing_share`` of the time, in everyday words to the student (else the same grammar caption).
+
+    The caption noise names another colour, and apart another surface, in both. An everyday caption leaves the
+    surface unsaid one time in ten; the teacher is then told the shot's own surface.
+    """
+    said, taught = [], []
+    for j, (kind, colour, surface) in enumerate(shots):
+        rng = random.Random(f"phrasing/{config.seed}/{step}/{j}")
+        if rng.random() < config.caption_noise:
+            colour = rng.choice([c for c in productshots.COLOURS if c != colour])
+        named = rng.choice([s for s in productshots.SURFACES if s != surface]) if rng.random() < config.caption_noise else surface
+        if rng.random() < config.phrasing_share:
+            unsaid = rng.random() < 0.1
+            taught.append(phrasing.caption(kind, colour, None if unsaid else named, rng))
+            said.append(productshots.caption_for(kind, colour, surface if unsaid else named, rng))
+        else:
+            said.append(productshots.caption_for(kind, colour, named, rng))
+            taught.append(said[-1])
+    return said, taught
+
+
+def _tokens(tokenizer, captions: list[str]) -> torch.Tensor:
+    return tokenizer(captions, padding="max_length", max_length=tokenizer.model_max_length, truncation=True,
+                     return_tensors="pt").input_ids
+
+
+def _teacher(folder: Path, device: str):
+    """The saved model's own text encoder (frozen) and tokenizer: what --phrasing learns from."""
+    from transformers import CLIPTextModel, CLIPTokenizer
+
+    encoder = CLIPTextModel.from_pretrained(folder / "text_encoder").float().to(device).eval().requires_grad_(False)
+    return encoder, CLIPTokenizer.from_pretrained(folder / "tokenizer", model_max_length=77)
+
+
+def carry_vocabulary(weights: torch.Tensor, old_tokenizer, tokenizer) -> torch.Tensor:
+    """Token embeddings for ``tokenizer``'s vocabulary from ``weights`` learned with ``old_tokenizer``'s.
+
+    A token both know keeps its row; a new one (a word the captions did not hold before) starts as the mean of the
+    rows the old tokenizer spelled it with, byte by byte, so the model first reads it as it read it before."""
+    old, new = old_tokenizer.get_vocab(), tokenizer.get_vocab()
+    table = torch.empty(len(new), weights.shape[1], dtype=weights.dtype)
+    for token, i in new.items():
+        if token in old:
+            table[i] = weights[old[token]]
+        else:
+            spelled = old_tokenizer(wordpieces.token_text(token), add_special_tokens=False).input_ids
+            table[i] = weights[spelled].mean(dim=0)
+    return table
+
+
+def _start_from(folder: Path, unet, text_encoder, tokenizer=None) -> TrainingState:
+    """Load a saved model's UNet and text encoder (fine-tuning) and carry its training history on.
+
+    When ``tokenizer``'s vocabulary is not the saved model's (the captions grew new words), the token embeddings are
+    carried over word by word (``carry_vocabulary``)."""
     from safetensors.torch import load_file
+    from transformers import CLIPTokenizer
 
     if not (folder / "unet").is_dir():
         raise ValueError(f"--init-from {folder}: not a diffusers folder with a unet/ (e.g. {embedded.TRAINED_DIR}).")
     unet.load_state_dict({k: v.float() for k, v in load_file(folder / "unet" / "diffusion_pytorch_model.safetensors").items()})
-    text_encoder.load_state_dict({k: v.float() for k, v in load_file(folder / "text_encoder" / "model.safetensors").items()})
+    text = {k: v.float() for k, v in load_file(folder / "text_encoder" / "model.safetensors").items()}
+    key = next(k for k in text if k.endswith("token_embedding.weight"))
+    if tokenizer is not None and (folder / "tokenizer").is_dir():
+        old = CLIPTokenizer.from_pretrained(folder / "tokenizer")
+        if old.get_vocab() != tokenizer.get_vocab():
+            text[key] = carry_vocabulary(text[key], old, tokenizer)
+    text_encoder.load_state_dict(text)
     history = json.loads((folder / "training.json").read_text()) if (folder / "training.json").exists() else {}
     steps = int(history.get("steps", 0))
     parents = list(history.get("parents", [])) + ([{"steps": steps, "config": history["config"]}] if "config" in history else [])
@@ -340,7 +431,7 @@ def export_checkpoint(workdir: Path, output: Path) -> TrainingState:
     components["unet"].load_state_dict(saved["unet"])
     components["text_encoder"].load_state_dict(saved["text_encoder"])
     config = TrainingConfig(**saved["config"])
-    params = list(components["unet"].parameters()) + ([] if config.inpainting else list(components["text_encoder"].parameters()))
+    params = trained_parameters(config, components["unet"], components["text_encoder"])
     state = TrainingState(**saved["state"])
     export(components, saved["ema"], params, output, state, config)
     return state

@@ -205,3 +205,93 @@ def test_placement_moves_and_scales_each_shot_with_its_mask_and_repeats_the_edge
     # moved up and down by up to a quarter of the frame, and scaled
     assert min(centres) < 20 and max(centres) > 26 and len({int(m.sum()) for m in masks}) > 10
     assert torch.allclose(noisy, scheduler.add_noise(moved, noise, t))
+
+
+def test_everyday_captions_say_the_shot_in_many_shapes_with_words_the_tokenizer_holds_whole(tmp_path):
+    from transformers import CLIPTokenizer
+
+    from generation import phrasing
+    from generation.wordpieces import write_tokenizer_files
+
+    write_tokenizer_files(tmp_path, productshots.vocabulary_text())
+    tokenizer = CLIPTokenizer.from_pretrained(tmp_path, model_max_length=77)
+    rng, shapes = __import__("random").Random(3), {"surface first": 0, "upper case": 0, "plural": 0, "unsaid": 0}
+    for i in range(600):
+        kind, colour = list(productshots.KINDS)[i % 6], list(productshots.COLOURS)[i % 8]
+        surface = None if i % 10 == 0 else list(productshots.SURFACES)[i % 6]
+        text = phrasing.caption(kind, colour, surface, rng)
+        lower = text.lower()
+        # it names the kind, the colour and (when asked) the surface with one of their phrases
+        assert any(re.search(rf"\b{re.escape(p)}", lower) for p in phrasing.KINDS[kind]), text
+        assert any(re.search(rf"\b{re.escape(c)}\b", lower) for c in phrasing.COLOURS[colour]), text
+        if surface:
+            on, against = phrasing.SURFACES[surface]
+            assert any(re.search(rf"\b{re.escape(p)}\b", lower) for p in on + against), text
+        # every word is one token: the text encoder reads words, not bytes
+        pieces = tokenizer.convert_ids_to_tokens(tokenizer(text).input_ids)[1:-1]
+        assert all(p.endswith("</w>") for p in pieces), (text, pieces)
+        assert not productshots.unknown_words(text)
+        shapes["surface first"] += lower.startswith("on ") or " on it" in lower  # "wooden table with a mug on it"
+        shapes["upper case"] += text.isupper()
+        shapes["plural"] += any(phrasing.plural(p) in lower for p in phrasing.KINDS[kind] if phrasing.plural(p) != p)
+        shapes["unsaid"] += surface is None
+    assert all(n >= 20 for n in shapes.values()), shapes
+
+
+def test_new_words_start_from_how_the_old_vocabulary_spelled_them(tmp_path):
+    from transformers import CLIPTokenizer
+
+    from generation import phrasing
+    from generation.wordpieces import write_tokenizer_files
+
+    grammar = productshots.vocabulary_text()[:-len(phrasing.words())]  # the vocabulary before the everyday words
+    write_tokenizer_files(tmp_path / "old", grammar)
+    write_tokenizer_files(tmp_path / "new", productshots.vocabulary_text())
+    old = CLIPTokenizer.from_pretrained(tmp_path / "old")
+    new = CLIPTokenizer.from_pretrained(tmp_path / "new")
+    weights = torch.randn(len(old), 8)
+    table = training.carry_vocabulary(weights, old, new)
+    assert table.shape == (len(new), 8) and len(new) > len(old)
+    for word in ("headphones</w>", "wooden</w>", "<|endoftext|>", "a"):
+        assert torch.equal(table[new.convert_tokens_to_ids(word)], weights[old.convert_tokens_to_ids(word)])
+    spelled = old("trainers", add_special_tokens=False).input_ids
+    assert len(spelled) > 1  # the old vocabulary had no such word
+    assert torch.allclose(table[new.convert_tokens_to_ids("trainers</w>")], weights[spelled].mean(dim=0))
+
+
+@pytest.mark.django_db
+def test_phrasing_trains_the_text_encoder_alone_against_the_models_own_reading_of_the_grammar(tmp_path):
+    from transformers import CLIPTextModel, CLIPTokenizer
+
+    from generation.inference import embedded
+
+    def run(name, *options):
+        call_command("train_embedded_model", *TINY, "--phrasing", *options, "--workdir", str(tmp_path / f"w-{name}"),
+                     "--out", str(tmp_path / name), "--loss-plot", str(tmp_path / "loss.png"))
+        return tmp_path / name
+
+    # Told only the grammar's captions, the student is the teacher: nothing to learn, the loss is exactly 0.
+    same = json.loads((run("same", "--steps", "2", "--phrasing-share", "0") / "training.json").read_text())
+    history = json.loads((embedded.TRAINED_DIR / "training.json").read_text())
+    assert same["losses"][history["steps"]:] == [0.0, 0.0]
+    # Told everyday phrasings it learns: the UNet is the shipped one bit for bit, the text encoder moved.
+    straight = run("straight", "--steps", "2", "--phrasing-share", "1", "--caption-noise", "0.3")
+    record = json.loads((straight / "training.json").read_text())
+    assert all(loss > 0 for loss in record["losses"][history["steps"]:])
+    assert "phrasing (text encoder only)" in record["runs"][-1][1]
+    parent = load_file(embedded.TRAINED_DIR / "unet" / "diffusion_pytorch_model.safetensors")
+    assert all(torch.equal(weights(straight)[k], parent[k]) for k in parent)
+    taught = CLIPTextModel.from_pretrained(straight / "text_encoder")
+    before = CLIPTextModel.from_pretrained(embedded.TRAINED_DIR / "text_encoder")
+    tokenizer = CLIPTokenizer.from_pretrained(straight / "tokenizer")
+    ids = tokenizer(["green trainers on a concrete floor"], padding="max_length", max_length=77, return_tensors="pt").input_ids
+    assert not productshots.unknown_words("green trainers on a concrete floor")
+    assert ids[0, 2] == tokenizer.convert_tokens_to_ids("trainers</w>")
+    positions = before.state_dict()["embeddings.position_embedding.weight"]
+    assert not torch.equal(taught.state_dict()["embeddings.position_embedding.weight"], positions)
+    # stopped and resumed, it takes the same path
+    run("resumed", "--steps", "1", "--phrasing-share", "1", "--caption-noise", "0.3")
+    resumed = run("resumed", "--steps", "2", "--phrasing-share", "1", "--caption-noise", "0.3")
+    assert json.loads((resumed / "training.json").read_text())["losses"] == record["losses"]
+    with pytest.raises(Exception, match="one at a time"):
+        run("both", "--steps", "1", "--inpainting")
