@@ -69,6 +69,10 @@ class TrainingConfig:
     # (distillation). The UNet, and so the inpainting UNet fine-tuned from it, keep the weights they were trained with.
     phrasing: bool = False
     phrasing_share: float = 0.7  # the other captions are the grammar's own, so the model keeps reading them as before
+    # What --phrasing learns from: "teacher" (the UNet's prediction from the grammar's caption, above) or "shots" (the
+    # shots themselves, diffusers' own objective through the frozen UNet, as textual inversion learns a word): the
+    # teacher cannot teach what the model never drew well, the shots can.
+    phrasing_target: str = "teacher"
 
 
 @dataclass
@@ -210,6 +214,8 @@ def train(
     workdir.mkdir(parents=True, exist_ok=True)
     components = embedded.build_components("demo")
     unet, text_encoder, tokenizer = components["unet"], components["text_encoder"], components["tokenizer"]
+    if config.phrasing_target not in ("teacher", "shots"):
+        raise ValueError(f"--phrasing-target is teacher or shots (got {config.phrasing_target!r}).")
     if config.inpainting and config.phrasing:
         raise ValueError("--phrasing teaches the shared text encoder, --inpainting trains a UNet with it frozen: one at a time.")
     parent = teacher = None
@@ -300,7 +306,7 @@ def train(
             hidden = text_encoder(ids.to(device))[0]
             prediction = unet(noisy.to(device), t.to(device), encoder_hidden_states=hidden).sample
             target = noise.to(device)
-            if teacher is not None:  # what the frozen UNet predicts from the grammar's caption of the same shot
+            if teacher is not None and config.phrasing_target == "teacher":  # what the frozen UNet predicts from the grammar's caption of the same shot
                 with torch.no_grad():
                     target = unet(noisy.to(device), t.to(device), encoder_hidden_states=teacher[0](teacher_ids.to(device))[0]).sample
         per_sample = F.mse_loss(prediction.float(), target.float(), reduction="none").mean(dim=(1, 2, 3))

@@ -293,5 +293,12 @@ def test_phrasing_trains_the_text_encoder_alone_against_the_models_own_reading_o
     run("resumed", "--steps", "1", "--phrasing-share", "1", "--caption-noise", "0.3")
     resumed = run("resumed", "--steps", "2", "--phrasing-share", "1", "--caption-noise", "0.3")
     assert json.loads((resumed / "training.json").read_text())["losses"] == record["losses"]
+    # Learning from the shots instead, the same grammar captions give a loss: the shots' own noise, not the teacher's
+    # reading, is the target, so the text encoder can learn what the teacher never drew well.
+    shots = json.loads((run("shots", "--steps", "1", "--phrasing-share", "0", "--phrasing-target", "shots")
+                        / "training.json").read_text())
+    assert shots["losses"][-1] > 0
     with pytest.raises(Exception, match="one at a time"):
         run("both", "--steps", "1", "--inpainting")
+    with pytest.raises(Exception, match="teacher or shots"):
+        run("other", "--steps", "1", "--phrasing-target", "pixels")
