@@ -102,9 +102,9 @@ class JobForm(forms.Form):
     @property
     def model_words(self) -> dict[str, list[str]] | None:
         """On the embedded model, the words it draws (it was trained on a small caption grammar); None on SD v1.5."""
-        from generation import modelinfo, productshots
+        from generation import modelinfo, vocabulary
 
-        return productshots.vocabulary_summary() if modelinfo.is_embedded() else None
+        return vocabulary.vocabulary_summary() if modelinfo.is_embedded() else None
 
     @property
     def photo_modes(self) -> str:

@@ -9,9 +9,7 @@ mask of the product's pixels.
 """
 from __future__ import annotations
 
-import functools
 import random
-import re
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -236,44 +234,11 @@ def noisy_caption(shot: Shot, rng: random.Random, noise: float) -> str:
     return caption_for(shot.kind, colour, surface, rng)
 
 
-def vocabulary_text() -> list[str]:
-    """Every phrase the captions can hold, for the tokenizer's merges."""
-    from generation import phrasing
-
+def grammar_words() -> list[str]:
+    """Every phrase the caption grammar can hold (the vocabulary the embedded model was first trained on)."""
     words = list(PREFIXES) + list(ADJECTIVES) + list(SUFFIXES) + list(COLOURS) + EXTRA_WORDS + ["on a", "grey", "gray"]
     for phrases in KINDS.values():
         words += phrases
     for phrases, _ in SURFACES.values():
         words += phrases
-    return [w for w in words if w] + phrasing.words()  # the everyday phrasings the text encoder learned since v3
-
-
-WORD = re.compile(r"[^\W_]+")
-
-
-@functools.lru_cache(maxsize=1)
-def understood_words() -> frozenset[str]:
-    """The words of the captions, lower case: all the embedded model was trained to read."""
-    return frozenset(WORD.findall(" ".join(vocabulary_text()).lower()))
-
-
-def unknown_words(text: str) -> list[str]:
-    """The prompt's words the embedded model never saw in a caption (each once, in the prompt's order; numbers aside)."""
-    known, seen = understood_words(), []
-    for word in WORD.findall(text.lower()):
-        if word not in known and not word.isdigit() and word not in seen:
-            seen.append(word)
-    return seen
-
-
-def vocabulary_summary() -> dict[str, list[str]]:
-    """What the job form lists under the prompt: the product kinds, colours and surfaces the embedded model draws."""
-    from generation import phrasing
-
-    def unique(*groups) -> list[str]:
-        return list(dict.fromkeys(p for group in groups for phrases in group for p in phrases))
-
-    return {"kinds": unique(KINDS.values(), phrasing.KINDS.values()),
-            "colours": unique(phrasing.COLOURS.values()),
-            "surfaces": unique((phrases for phrases, _ in SURFACES.values()),
-                               (on + against for on, against in phrasing.SURFACES.values()))}
+    return [w for w in words if w]

@@ -71,7 +71,7 @@ def count(text: str) -> dict:
     ignored = text[encoding.offsets[LIMIT][0]:].strip() if total > LIMIT else ""
     result = {"count": total, "limit": LIMIT, "over": total > LIMIT, "ignored": ignored, "available": True}
     if modelinfo.is_embedded():  # trained on the captions' words only: the others are as good as absent
-        from generation import productshots
+        from generation import vocabulary
 
-        result["unknown"] = productshots.unknown_words(text or "")
+        result["unknown"] = vocabulary.unknown_words(text or "")
     return result

@@ -235,7 +235,7 @@ def build_components(size: str = "tiny") -> dict:
     spec = SIZES[size]
     with tempfile.TemporaryDirectory() as tmp:
         if size == "demo":
-            from generation.productshots import vocabulary_text
+            from generation.vocabulary import vocabulary_text
 
             vocab_size = write_tokenizer_files(Path(tmp), vocabulary_text())
         else:

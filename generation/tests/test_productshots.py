@@ -8,7 +8,7 @@ import numpy as np
 from PIL import Image
 
 from conftest import ROOT
-from generation import productshots
+from generation import productshots, vocabulary
 from generation.wordpieces import write_tokenizer_files
 
 
@@ -86,7 +86,7 @@ def test_the_benchmark_sees_a_second_product_but_not_the_scene_or_its_shadow():
 def test_the_vocabulary_makes_the_briefs_prompt_whole_words(tmp_path):
     from transformers import CLIPTokenizer
 
-    write_tokenizer_files(tmp_path, productshots.vocabulary_text())
+    write_tokenizer_files(tmp_path, vocabulary.vocabulary_text())
     tokenizer = CLIPTokenizer.from_pretrained(tmp_path, model_max_length=77)
     prompt = ("ultra-realistic product shot of sleek black wireless headphones on a minimalist gray background, "
               "studio lighting, sharp focus, professional e-commerce photography")

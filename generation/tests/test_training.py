@@ -9,7 +9,7 @@ import torch
 from django.core.management import call_command
 from safetensors.torch import load_file
 
-from generation import productshots
+from generation import productshots, vocabulary
 from generation.inference import training
 
 
@@ -213,7 +213,7 @@ def test_everyday_captions_say_the_shot_in_many_shapes_with_words_the_tokenizer_
     from generation import phrasing
     from generation.wordpieces import write_tokenizer_files
 
-    write_tokenizer_files(tmp_path, productshots.vocabulary_text())
+    write_tokenizer_files(tmp_path, vocabulary.vocabulary_text())
     tokenizer = CLIPTokenizer.from_pretrained(tmp_path, model_max_length=77)
     rng, shapes = __import__("random").Random(3), {"surface first": 0, "upper case": 0, "plural": 0, "unsaid": 0}
     for i in range(600):
@@ -230,7 +230,7 @@ def test_everyday_captions_say_the_shot_in_many_shapes_with_words_the_tokenizer_
         # every word is one token: the text encoder reads words, not bytes
         pieces = tokenizer.convert_ids_to_tokens(tokenizer(text).input_ids)[1:-1]
         assert all(p.endswith("</w>") for p in pieces), (text, pieces)
-        assert not productshots.unknown_words(text)
+        assert not vocabulary.unknown_words(text)
         shapes["surface first"] += lower.startswith("on ") or " on it" in lower  # "wooden table with a mug on it"
         shapes["upper case"] += text.isupper()
         shapes["plural"] += any(phrasing.plural(p) in lower for p in phrasing.KINDS[kind] if phrasing.plural(p) != p)
@@ -244,9 +244,9 @@ def test_new_words_start_from_how_the_old_vocabulary_spelled_them(tmp_path):
     from generation import phrasing
     from generation.wordpieces import write_tokenizer_files
 
-    grammar = productshots.vocabulary_text()[:-len(phrasing.words())]  # the vocabulary before the everyday words
+    grammar = productshots.grammar_words()  # the vocabulary before the everyday words
     write_tokenizer_files(tmp_path / "old", grammar)
-    write_tokenizer_files(tmp_path / "new", productshots.vocabulary_text())
+    write_tokenizer_files(tmp_path / "new", vocabulary.vocabulary_text())
     old = CLIPTokenizer.from_pretrained(tmp_path / "old")
     new = CLIPTokenizer.from_pretrained(tmp_path / "new")
     weights = torch.randn(len(old), 8)
@@ -285,7 +285,7 @@ def test_phrasing_trains_the_text_encoder_alone_against_the_models_own_reading_o
     before = CLIPTextModel.from_pretrained(embedded.TRAINED_DIR / "text_encoder")
     tokenizer = CLIPTokenizer.from_pretrained(straight / "tokenizer")
     ids = tokenizer(["green trainers on a concrete floor"], padding="max_length", max_length=77, return_tensors="pt").input_ids
-    assert not productshots.unknown_words("green trainers on a concrete floor")
+    assert not vocabulary.unknown_words("green trainers on a concrete floor")
     assert ids[0, 2] == tokenizer.convert_tokens_to_ids("trainers</w>")
     positions = before.state_dict()["embeddings.position_embedding.weight"]
     assert not torch.equal(taught.state_dict()["embeddings.position_embedding.weight"], positions)

@@ -194,11 +194,11 @@ def test_the_token_counter_reads_a_slow_tokenizers_files_as_clip_does(tmp_path, 
     """SD v1.5 ships vocab.json + merges.txt: the counter builds CLIP's pipeline from them (checked against transformers)."""
     from transformers import CLIPTokenizer
 
-    from generation import productshots, tokencount, wordpieces
+    from generation import tokencount, vocabulary, wordpieces
 
     folder = tmp_path / "model" / "tokenizer"
     folder.mkdir(parents=True)
-    wordpieces.write_tokenizer_files(folder, productshots.vocabulary_text())
+    wordpieces.write_tokenizer_files(folder, vocabulary.vocabulary_text())
     (tmp_path / "model" / "model_index.json").write_text("{}")
     settings.SDSTUDIO_MODEL = str(tmp_path / "model")
     slow = CLIPTokenizer(str(folder / "vocab.json"), str(folder / "merges.txt"))
