@@ -121,6 +121,12 @@ def where(surface: str, rng: random.Random) -> tuple[str, str]:
     return f"{rng.choice(ON if place in on else AGAINST)} {place}", place
 
 
+def backdrop(colour: str) -> str:
+    """The surface a shot of a ``colour`` product is on when its prompt names none: a packshot's white backdrop, gray
+    for a white product (one it stands out against). What the text encoder learns to read into "black headphones"."""
+    return "gray" if colour == "white" else "white"
+
+
 def caption(kind: str, colour: str, surface: str | None, rng: random.Random) -> str:
     """One everyday phrasing of a shot; ``surface`` None leaves the surface unsaid ("photo of a blue water bottle")."""
     thing, shape = product(kind, colour, rng), 0.0

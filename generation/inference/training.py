@@ -343,12 +343,17 @@ def trained_parameters(config: TrainingConfig, unet, text_encoder) -> list:
     return ([] if config.phrasing else list(unet.parameters())) + ([] if config.inpainting else list(text_encoder.parameters()))
 
 
+UNSAID_SHARE = 0.8  # of the everyday captions of shots on their backdrop: about one everyday caption in eleven
+
+
 def phrasing_captions(shots: list[tuple[str, str, str]], config: TrainingConfig, step: int) -> tuple[list[str], list[str]]:
     """(the teacher's captions, the student's) for shots' (kind, colour, surface): each said in the caption grammar to
     the teacher and, ``phrasing_share`` of the time, in everyday words to the student (else the same grammar caption).
 
-    The caption noise names another colour, and apart another surface, in both. An everyday caption leaves the
-    surface unsaid one time in ten; the teacher is then told the shot's own surface.
+    The caption noise names another colour, and apart another surface, in both. An everyday caption of a shot on its
+    colour's studio backdrop (``phrasing.backdrop``: white, gray for white products) leaves the surface unsaid
+    ``UNSAID_SHARE`` of the time, so a prompt that names no surface ("sleek black wireless headphones") is read as on
+    that backdrop, as a shop's packshot is, and not as the mean of every surface (a dark, muddled one).
     """
     said, taught = [], []
     for j, (kind, colour, surface) in enumerate(shots):
@@ -357,9 +362,9 @@ def phrasing_captions(shots: list[tuple[str, str, str]], config: TrainingConfig,
             colour = rng.choice([c for c in productshots.COLOURS if c != colour])
         named = rng.choice([s for s in productshots.SURFACES if s != surface]) if rng.random() < config.caption_noise else surface
         if rng.random() < config.phrasing_share:
-            unsaid = rng.random() < 0.1
+            unsaid = named == surface == phrasing.backdrop(colour) and rng.random() < UNSAID_SHARE
             taught.append(phrasing.caption(kind, colour, None if unsaid else named, rng))
-            said.append(productshots.caption_for(kind, colour, surface if unsaid else named, rng))
+            said.append(productshots.caption_for(kind, colour, named, rng))
         else:
             said.append(productshots.caption_for(kind, colour, named, rng))
             taught.append(said[-1])

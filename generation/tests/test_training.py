@@ -238,6 +238,32 @@ def test_everyday_captions_say_the_shot_in_many_shapes_with_words_the_tokenizer_
     assert all(n >= 20 for n in shapes.values()), shapes
 
 
+def test_a_prompt_without_a_surface_is_taught_as_the_studio_backdrop():
+    from generation import phrasing
+
+    config = training.TrainingConfig(phrasing=True, caption_noise=0.3)
+    shots = [(kind, colour, surface) for kind in productshots.KINDS for colour in productshots.COLOURS
+             for surface in productshots.SURFACES]
+    colours = {p for phrases in phrasing.COLOURS.values() for p in phrases}
+    places = [p for on, against in phrasing.SURFACES.values() for p in on + against if p not in colours]
+    names_a_surface = re.compile(rf"\b(?:{'|'.join(map(re.escape, places))})\b|\bon it\b"
+                                 rf"|(?:\b(?:on|against|over|of)(?: top of)?(?: an?| the)?|[,;|:-]) (?:{'|'.join(colours)})\b")
+    unsaid = everyday_captions = 0
+    for step in range(4):
+        said, taught = training.phrasing_captions(shots, config, step)
+        for (kind, colour, surface), grammar, everyday in zip(shots, said, taught):
+            everyday_captions += grammar != everyday
+            if names_a_surface.search(everyday.lower()):
+                continue
+            unsaid += 1
+            # the teacher reads the shot's own backdrop: white, and gray behind a white product
+            product, place = grammar.split(" on a ")
+            named = "white" if "white" in place else "gray"
+            assert named == ("gray" if " white " in f" {product} " else "white"), (grammar, everyday)
+            assert surface == named, (surface, grammar, everyday)
+    assert 0.05 * everyday_captions < unsaid < 0.15 * everyday_captions, (unsaid, everyday_captions)
+
+
 def test_new_words_start_from_how_the_old_vocabulary_spelled_them(tmp_path):
     from transformers import CLIPTokenizer
 
