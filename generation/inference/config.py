@@ -18,7 +18,7 @@ class ConfigurationError(Exception):
 
 
 SD15_HUB_ID = "stable-diffusion-v1-5/stable-diffusion-v1-5"
-DEMO_NAME = "sdstudio-embedded-products-v4"
+DEMO_NAME = "sdstudio-embedded-products-v5"
 RANDOM_NAME = "sdstudio-embedded-sd15-v1"
 FULL_NAME = "sdstudio-random-sd15-full-v1"
 # The demo model's inpainting UNet (embedded.TRAINED_INPAINT_DIR): scene jobs on the demo model paint with it.

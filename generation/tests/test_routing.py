@@ -37,7 +37,7 @@ def test_two_workers_of_two_models_each_run_only_their_models_jobs(redis_conn, c
         output, _ = worker.communicate(timeout=300)
         assert worker.returncode == 0, output
     # then every job ran once, on a worker of its model, and none failed
-    for jobs, label in ((default_jobs, "sdstudio-embedded-products-v4"), (random_jobs, "sdstudio-embedded-sd15-v1")):
+    for jobs, label in ((default_jobs, "sdstudio-embedded-products-v5"), (random_jobs, "sdstudio-embedded-sd15-v1")):
         for job in jobs:
             job.refresh_from_db()
             assert job.status == "succeeded" and job.attempts == 1, (job.pk, job.status, job.error)

@@ -62,6 +62,13 @@ def test_focus_draws_a_colour_more_often_on_the_surfaces_of_other_names():
 TINY = ["--shots", "8", "--batch-size", "2", "--warmup-steps", "1", "--checkpoint-every", "2", "--threads", "2"]
 
 
+def train_tiny(folder, name, *options):
+    """The training command on TINY's few shots, into ``folder``/``name`` (its workdir beside): the saved model's folder."""
+    call_command("train_embedded_model", *TINY, *options, "--workdir", str(folder / f"w-{name}"),
+                 "--out", str(folder / name), "--loss-plot", str(folder / "loss.png"))
+    return folder / name
+
+
 def weights(folder):
     return load_file(folder / "unet" / "diffusion_pytorch_model.safetensors")
 
@@ -152,9 +159,7 @@ def test_the_inpainting_unet_starts_as_the_model_with_five_zero_channels_and_res
     from generation.inference import embedded
 
     def run(name, *options):
-        call_command("train_embedded_model", *TINY, "--inpainting", *options, "--workdir", str(tmp_path / f"w-{name}"),
-                     "--out", str(tmp_path / name), "--loss-plot", str(tmp_path / "loss.png"))
-        return tmp_path / name
+        return train_tiny(tmp_path, name, "--inpainting", *options)
 
     parent = load_file(embedded.TRAINED_DIR / "unet" / "diffusion_pytorch_model.safetensors")
     history = json.loads((embedded.TRAINED_DIR / "training.json").read_text())
@@ -292,9 +297,7 @@ def test_phrasing_trains_the_text_encoder_alone_against_the_models_own_reading_o
     from generation.inference import embedded
 
     def run(name, *options):
-        call_command("train_embedded_model", *TINY, "--phrasing", *options, "--workdir", str(tmp_path / f"w-{name}"),
-                     "--out", str(tmp_path / name), "--loss-plot", str(tmp_path / "loss.png"))
-        return tmp_path / name
+        return train_tiny(tmp_path, name, "--phrasing", *options)
 
     # Told only the grammar's captions, the student is the teacher: nothing to learn, the loss is exactly 0.
     same = json.loads((run("same", "--steps", "2", "--phrasing-share", "0") / "training.json").read_text())

@@ -54,7 +54,7 @@ def test_jobs_run_on_a_real_worker_with_parameters_in_the_png(burst_worker, redi
         assert job.output_sha256 == pixels_sha256(image)
         assert job.attempts == 1 and job.thumbnail
         assert job.inference_seconds > 0 and job.seconds_per_step > 0 and job.queue_wait_seconds >= 0
-        assert job.environment["model"] == "sdstudio-embedded-products-v4"
+        assert job.environment["model"] == "sdstudio-embedded-products-v5"
         # the device is the host's (SDSTUDIO_DEVICE=auto: CUDA where there is one); the generator is always on the CPU
         assert job.environment["generator_device"] == "cpu" and job.environment["device"] == DEVICE
         assert job.progress_step == job.progress_total > 0
@@ -64,7 +64,7 @@ def test_jobs_run_on_a_real_worker_with_parameters_in_the_png(burst_worker, redi
     assert i2i.progress_total == 2  # 4 steps x strength 0.6
     assert i2i.fidelity_ssim is not None and i2i.fidelity_phash_distance is not None
     # the worker loaded the pipeline once at start; no job paid a load
-    assert f"ready: sdstudio-embedded-products-v4 on {DEVICE}" in log
+    assert f"ready: sdstudio-embedded-products-v5 on {DEVICE}" in log
     assert "requires torchvision" not in log  # transformers' fallback to its PIL image processor is not news
     assert t2i.load_seconds == 0 and i2i.load_seconds == 0
 
@@ -114,4 +114,4 @@ def test_a_job_for_another_model_waits_for_its_worker_instead_of_failing(burst_w
     burst_worker()
     job.refresh_from_db()
     assert job.status == Status.FAILED
-    assert "serves 'sdstudio-embedded-products-v4'" in job.error and "SDSTUDIO_MODEL" in job.error
+    assert "serves 'sdstudio-embedded-products-v5'" in job.error and "SDSTUDIO_MODEL" in job.error
