@@ -64,6 +64,7 @@ class Shot:
     caption: str
     image: Image.Image  # RGB
     mask: Image.Image  # L, 255 = product
+    background: Image.Image | None = None  # RGB: the same shot without its product (the surface and its contact shadow)
 
 
 def caption_for(kind: str, colour: str, surface: str, rng: random.Random) -> str:
@@ -173,6 +174,7 @@ def render(kind: str, colour: str, surface: str, *, seed: int, size: int = 64, c
     shadow = Image.new("L", (RENDER, RENDER), 0)
     ImageDraw.Draw(shadow).ellipse((box[0] - w * 0.05, bottom - h * 0.06, box[2] + w * 0.1, bottom + h * 0.08), fill=rng.randint(90, 150))
     canvas.paste((12, 12, 14), (0, 0), shadow.filter(ImageFilter.GaussianBlur(RENDER / 40)))
+    background = canvas.resize((size, size), Image.Resampling.LANCZOS)
     # The product on its own layer: its alpha is the mask.
     layer = Image.new("RGB", (RENDER, RENDER), (0, 0, 0))
     silhouette = Image.new("RGB", (RENDER, RENDER), (0, 0, 0))
@@ -189,7 +191,7 @@ def render(kind: str, colour: str, surface: str, *, seed: int, size: int = 64, c
     image = canvas.resize((size, size), Image.Resampling.LANCZOS)
     mask = alpha.resize((size, size), Image.Resampling.BOX).point(lambda v: 255 if v >= 128 else 0)
     text = caption_for(kind, colour, surface, rng) if caption else ""
-    return Shot(kind=kind, colour=colour, surface=surface, caption=text, image=image, mask=mask)
+    return Shot(kind=kind, colour=colour, surface=surface, caption=text, image=image, mask=mask, background=background)
 
 
 def combinations(focus: tuple[str, ...] = (), weight: int = 1) -> list[tuple[str, str, str]]:

@@ -22,7 +22,7 @@ DEMO_NAME = "sdstudio-embedded-products-v5"
 RANDOM_NAME = "sdstudio-embedded-sd15-v1"
 FULL_NAME = "sdstudio-random-sd15-full-v1"
 # The demo model's inpainting UNet (embedded.TRAINED_INPAINT_DIR): scene jobs on the demo model paint with it.
-DEMO_INPAINT_NAME = "sdstudio-embedded-inpainting-v1"
+DEMO_INPAINT_NAME = "sdstudio-embedded-inpainting-v2"
 # SDSTUDIO_INPAINT_MODEL=none: scenes inpaint with the model's own UNet (how scenes on the demo model ran before it).
 OWN_UNET = "none"
 # SDSTUDIO_MODEL values that select an embedded model instead of a Hub id or a folder -> (size, name).

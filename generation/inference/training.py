@@ -63,6 +63,12 @@ class TrainingConfig:
     # kept latents alone tell where the product is (the rendered shots stand it low in the frame, where a scene puts
     # it where the person asks). May change on resume, like the noise offset.
     placement: float = 0.0
+    # Inpainting: what the repainted region around a kept product is trained to become. "shot": the shot itself, whose
+    # product reaches 1-3 cells past the kept (shrunk) region, so the model learns to draw more product there; a scene
+    # then shows it as a shifted outline beside the real product (a ghost). "surface": the same shot rendered without
+    # its product (the surface and the contact shadow), so around a kept product only the surface is drawn; the
+    # scene's composite puts the product's own pixels over the kept region's margin.
+    surround: str = "shot"
     # Everyday phrasing: only the text encoder learns, UNet frozen. Each shot is said in the caption grammar to the
     # --init-from model's own text encoder (the teacher), and in everyday words (generation.phrasing) to the one being
     # trained, which learns to make the UNet predict from it what the teacher's caption makes it predict
@@ -86,10 +92,11 @@ class TrainingState:
 
 
 def shot_latents(workdir: Path, config: TrainingConfig,
-                 progress: Callable[[int, int], None] | None = None) -> tuple[torch.Tensor, list[str], torch.Tensor]:
+                 progress: Callable[[int, int], None] | None = None) -> tuple[torch.Tensor, list[str], torch.Tensor, torch.Tensor]:
     """Render ``config.shots`` shots at the latent size (64 px for 512 px images) and cache them as latents.
 
-    Returned with their captions and the products' masks at the same size (bool, True = product).
+    Returned with their captions, the products' masks at the same size (bool, True = product) and the latents of the
+    same shots without their products.
 
     The linear VAE encodes an image as its 8x-smaller copy times LINEAR_LATENT_SCALE
     (measured: mean absolute difference 0.03 on [-1, 1] against encoding the 512 px
@@ -101,28 +108,32 @@ def shot_latents(workdir: Path, config: TrainingConfig,
     cache = workdir / f"latents-seed{config.seed}-n{config.shots}{variant}.pt"
     if cache.exists():
         saved = torch.load(cache)
-        if "masks" in saved:  # caches made before the inpainting model held no masks: drawn again
+        if "backgrounds" in saved:  # caches made before the surface-only renders: drawn again
             if progress:
                 progress(len(saved["captions"]), config.shots)
-            return saved["latents"], saved["captions"], saved["masks"]
+            return saved["latents"], saved["captions"], saved["masks"], saved["backgrounds"]
     import numpy as np
 
-    latents, captions, masks = [], [], []
+    def as_latents(images) -> torch.Tensor:
+        rgb = torch.from_numpy(np.stack([np.asarray(i, dtype=np.float32) for i in images])).permute(0, 3, 1, 2) / 127.5 - 1.0
+        return torch.cat([rgb * embedded.LINEAR_LATENT_SCALE, torch.zeros_like(rgb[:, :1])], dim=1)
+
+    latents, captions, masks, backgrounds = [], [], [], []
     chunk = 256
     for start in range(0, config.shots, chunk):
         shots = productshots.dataset(range(start, min(config.shots, start + chunk)), seed=config.seed, size=64,
                                      caption_noise=config.caption_noise, focus=focus_colours(config),
                                      focus_weight=config.focus_weight)
-        rgb = torch.from_numpy(np.stack([np.asarray(s.image, dtype=np.float32) for s in shots])).permute(0, 3, 1, 2) / 127.5 - 1.0
-        latents.append(torch.cat([rgb * embedded.LINEAR_LATENT_SCALE, torch.zeros_like(rgb[:, :1])], dim=1))
+        latents.append(as_latents(s.image for s in shots))
+        backgrounds.append(as_latents(s.background for s in shots))
         captions += [s.caption for s in shots]
         masks.append(torch.from_numpy(np.stack([np.asarray(s.mask) >= 128 for s in shots]))[:, None])
         if progress:
             progress(len(captions), config.shots)
-    result, mask = torch.cat(latents).to(torch.float16), torch.cat(masks)
+    result, mask, surface = torch.cat(latents).to(torch.float16), torch.cat(masks), torch.cat(backgrounds).to(torch.float16)
     workdir.mkdir(parents=True, exist_ok=True)
-    torch.save({"latents": result, "captions": captions, "masks": mask}, cache)
-    return result, captions, mask
+    torch.save({"latents": result, "captions": captions, "masks": mask, "backgrounds": surface}, cache)
+    return result, captions, mask, surface
 
 
 def focus_colours(config: TrainingConfig) -> tuple[str, ...]:
@@ -154,6 +165,14 @@ def repaint_masks(products: torch.Tensor, g: torch.Generator) -> torch.Tensor:
             masks[i].zero_()
             masks[i, :, y0:y1, x0:x1] = 1
     return masks
+
+
+def surround_with_surface(x0: torch.Tensor, surface: torch.Tensor, products: torch.Tensor, repaint: torch.Tensor) -> torch.Tensor:
+    """The shots whose kept region lies inside their product, with the surface alone (``surface``: the same shots
+    without their products) wherever they are repainted; the others (a random rectangle, everything) unchanged."""
+    kept = 1 - repaint
+    around_product = (kept.sum(dim=(1, 2, 3)) > 0) & ((kept * (1 - products)).sum(dim=(1, 2, 3)) == 0)
+    return torch.where(around_product[:, None, None, None], x0 * kept + surface * repaint, x0)
 
 
 def _moved(x0, products, noise, noise_scheduler, t, share: float, g: torch.Generator):
@@ -216,6 +235,8 @@ def train(
     unet, text_encoder, tokenizer = components["unet"], components["text_encoder"], components["tokenizer"]
     if config.phrasing_target not in ("teacher", "shots"):
         raise ValueError(f"--phrasing-target is teacher or shots (got {config.phrasing_target!r}).")
+    if config.surround not in ("shot", "surface"):
+        raise ValueError(f"--surround is shot or surface (got {config.surround!r}).")
     if config.inpainting and config.phrasing:
         raise ValueError("--phrasing teaches the shared text encoder, --inpainting trains a UNet with it frozen: one at a time.")
     parent = teacher = None
@@ -227,7 +248,7 @@ def train(
         teacher = _teacher(Path(config.init_from or embedded.TRAINED_DIR), device)
         shot_labels = productshots.labels(range(config.shots), seed=config.seed, focus=focus_colours(config),
                                           focus_weight=config.focus_weight)
-    latents, captions, product_masks = shot_latents(workdir, config, on_encode)
+    latents, captions, product_masks, backgrounds = shot_latents(workdir, config, on_encode)
     noise_scheduler = DDPMScheduler.from_config(embedded.SD15_SCHEDULER_CONFIG)
     alphas = noise_scheduler.alphas_cumprod
     snr = alphas / (1 - alphas)
@@ -259,6 +280,7 @@ def train(
 
     note = ("inpainting (9 channels), " if config.inpainting else "") + ("phrasing (text encoder only), " if config.phrasing else "")
     note += f"placement {config.placement:g}, " if config.placement else ""
+    note += "surface around the kept product, " if config.inpainting and config.surround == "surface" else ""
     note += ("bf16-autocast" if autocast_bf16 else "fp32") + f", noise offset {config.noise_offset:g}"
     if config.caption_noise:
         note += f", caption noise {config.caption_noise:g}"
@@ -295,9 +317,17 @@ def train(
         if config.inpainting:
             products = product_masks[index].float()
             products = torch.where(flip[:, None, None, None], products.flip(-1), products)
+            surface = backgrounds[index].float()
+            surface = torch.where(flip[:, None, None, None], surface.flip(-1), surface)
             if config.placement:
-                x0, products, noisy = _moved(x0, products, noise, noise_scheduler, t, config.placement, g)
+                both, products, _ = _moved(torch.cat([x0, surface], dim=1), products, noise.repeat(1, 2, 1, 1),
+                                           noise_scheduler, t, config.placement, g)
+                x0, surface = both.chunk(2, dim=1)
+                noisy = noise_scheduler.add_noise(x0, noise, t)
             repaint = repaint_masks(products, g)
+            if config.surround == "surface":
+                x0 = surround_with_surface(x0, surface, products, repaint)
+                noisy = noise_scheduler.add_noise(x0, noise, t)
             noisy = torch.cat([noisy, repaint, x0 * (1 - repaint)], dim=1)
         for group in optimizer.param_groups:
             group["lr"] = _lr(config, local)

@@ -342,8 +342,8 @@ def test_a_dedicated_inpainting_checkpoint_brings_its_unet_and_shares_the_rest(t
 def test_scenes_on_the_demo_model_paint_with_its_inpainting_unet_unless_told_otherwise():
     from generation.inference.config import InferenceConfig
 
-    assert InferenceConfig().inpaint_label == "sdstudio-embedded-inpainting-v1"
-    assert InferenceConfig(model="embedded").inpaint_label == "sdstudio-embedded-inpainting-v1"
+    assert InferenceConfig().inpaint_label == "sdstudio-embedded-inpainting-v2"
+    assert InferenceConfig(model="embedded").inpaint_label == "sdstudio-embedded-inpainting-v2"
     assert InferenceConfig(inpaint_model=" none ").inpaint_label == ""  # the model's own UNet, as scenes ran before
     assert InferenceConfig(model="embedded-random").inpaint_label == ""  # its own UNet is random and 4-channel
     assert InferenceConfig(model="stable-diffusion-v1-5/stable-diffusion-v1-5").inpaint_label == ""
@@ -371,7 +371,7 @@ def test_a_scene_job_on_the_embedded_model_runs_its_9_channel_inpainting_unet_in
         assert job.status == "succeeded", job.error
     # one UNet call per step (both guidance branches in one batch)
     assert Counter(record.read_text().splitlines()) == {"scene 9": steps, "text2img 4": steps}
-    assert scene_job.environment["inpaint_model"] == "sdstudio-embedded-inpainting-v1"
+    assert scene_job.environment["inpaint_model"] == "sdstudio-embedded-inpainting-v2"
     assert "inpaint_model" not in text_job.environment
     assert scene_job.product_max_pixel_diff == 0
 

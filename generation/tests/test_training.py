@@ -152,6 +152,32 @@ def test_repaint_masks_keep_the_products_interior_or_repaint_a_rectangle_or_ever
     assert torch.equal(masks, again)
 
 
+def test_around_a_kept_product_the_surface_alone_is_the_target():
+    import numpy as np
+
+    shot = productshots.render("bottle", "red", "wood", seed=5)
+    image, background = np.asarray(shot.image, dtype=np.int16), np.asarray(shot.background, dtype=np.int16)
+    product = np.asarray(shot.mask) >= 128
+    # the render without its product: the same surface and shadow far from the product, not the product on it
+    far = ~np.asarray(shot.mask.filter(__import__("PIL.ImageFilter").ImageFilter.MaxFilter(5))).astype(bool)
+    assert np.abs(image - background)[far].max() <= 2
+    assert np.abs(image - background)[product].mean() > 40
+
+    products = torch.zeros(400, 1, 32, 32)
+    products[:, :, 8:24, 10:22] = 1
+    repaint = training.repaint_masks(products, torch.Generator().manual_seed(0))
+    x0, surface = torch.full((400, 4, 32, 32), 0.7), torch.full((400, 4, 32, 32), -0.3)
+    out = training.surround_with_surface(x0, surface, products, repaint)
+    for i in range(400):
+        kept = repaint[i, 0] == 0
+        if kept.any() and bool(products[i, 0][kept].all()):  # a kept product: the surface all around it
+            assert torch.all(out[i][:, kept] == 0.7) and torch.all(out[i][:, ~kept] == -0.3)
+        else:  # a rectangle, or everything, repainted: the shot as it is
+            assert torch.equal(out[i], x0[i])
+    around = [bool((repaint[i, 0] == 0).any()) and bool(products[i, 0][repaint[i, 0] == 0].all()) for i in range(400)]
+    assert 250 <= sum(around) <= 310  # 70% of the masks keep the product
+
+
 @pytest.mark.django_db
 def test_the_inpainting_unet_starts_as_the_model_with_five_zero_channels_and_resumes_on_the_same_path(tmp_path):
     from diffusers import UNet2DConditionModel
@@ -184,6 +210,13 @@ def test_the_inpainting_unet_starts_as_the_model_with_five_zero_channels_and_res
     wa, wb = weights(straight), weights(resumed)
     assert all(torch.equal(wa[k], wb[k]) for k in wa)
     assert wa["conv_in.weight"][:, 4:].abs().sum() > 0  # it learns to read the mask and the kept pixels
+    # taught the surface around the kept product: the same batches, another target, another loss
+    surface = json.loads((run("surface", "--steps", "2", "--surround", "surface") / "training.json").read_text())
+    assert "surface around the kept product" in surface["runs"][-1][1]
+    assert surface["losses"][:history["steps"]] == a["losses"][:history["steps"]]
+    assert surface["losses"][history["steps"]:] != a["losses"][history["steps"]:]
+    with pytest.raises(Exception, match="shot or surface"):
+        run("other", "--steps", "1", "--surround", "pixels")
 
 
 def test_placement_moves_and_scales_each_shot_with_its_mask_and_repeats_the_edges():
