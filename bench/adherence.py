@@ -35,6 +35,7 @@ Run it on the machine that will serve the model:
     .venv/bin/python bench/adherence.py --parts natural --prompts bench/data/natural_prompts_heldout.csv
     .venv/bin/python bench/adherence.py --parts scene          # scenes around kept products only
     .venv/bin/python bench/adherence.py --parts scene --inpaint default,none   # its inpainting UNet against its own
+    .venv/bin/python bench/adherence.py --parts scene --real --seeds 2   # and around real photos' products (opencv-doc)
 """
 from __future__ import annotations
 
@@ -160,9 +161,14 @@ GHOST_AREA = 0.1  # a blob this share of the product's area, or larger, is a gho
 GHOST_STANDS_OUT = 40.0  # grey levels (largest channel) from every border colour: not the scene
 
 
-def scene_sources(size: int, seeds: int):
-    """(label, photo, mask, colour name or None) of the scene part: a rendered shot of each kind on white, and the
-    demo photo with its automatic mask."""
+# The real photographs of bench/real_masks (bench/masks.py reads them) and what a shop would call their product.
+REAL_PRODUCTS = {"coffee": "coffee cup", "apple": "apple", "orange": "orange", "butterfly": "butterfly",
+                 "notebook": "notebook", "squirrel": "squirrel", "plant": "potted plant"}
+
+
+def scene_sources(size: int, seeds: int, real: bool = False):
+    """(label, colour name or None, photo, mask) of the scene part: a rendered shot of each kind on white, the demo
+    photo with its automatic mask and, with ``real``, the real photographs with their true masks."""
     from PIL import Image
 
     from catalog import masks
@@ -174,7 +180,13 @@ def scene_sources(size: int, seeds: int):
         shot = productshots.render(kind, colours[i % len(colours)], "white", seed=i, size=size, caption=False)
         yield kind, colours[i % len(colours)], shot.image, shot.mask
     demo = Image.open(DEMO_PHOTO).convert("RGB")
-    yield "headphones (demo photo)", "black", demo, masks.find_product(demo)[0]
+    yield "headphones (demo photo)", None, demo, masks.find_product(demo)[0]
+    if real:
+        sys.path.insert(0, str(ROOT / "bench"))
+        from masks import real_photos
+
+        for name, photo, true_mask in real_photos():
+            yield f"{REAL_PRODUCTS[name]} (real photo)", None, photo, true_mask.convert("L")
 
 
 def ghost(a: np.ndarray, placed_mask: np.ndarray) -> bool:
@@ -251,6 +263,8 @@ def main() -> int:
                         help="The natural part's prompts (CSV: prompt,colour,kind,surface); bench/data/ also has "
                              "natural_prompts_heldout.csv (written after the everyday phrasings, never trained on) and "
                              "readme_prompts.csv (the README's and smoke_test's examples)")
+    parser.add_argument("--real", action="store_true", help="Scenes around the real photographs' products too "
+                        "(bench/real_masks: their true masks; apt-get install opencv-doc)")
     parser.add_argument("--inpaint", default="default",
                         help="Scenes with each of these inpainting UNets, side by side (comma-separated): default (the "
                              "configured one, on the embedded model its own), none (the model's own UNet), or a folder")
@@ -300,12 +314,12 @@ def main() -> int:
                   for row in natural_prompts(args.prompts) for seed in range(args.seeds)]
     scene_cases = []
     if "scene" in parts:
-        for label, colour, photo, photo_mask in scene_sources(args.size, args.seeds):
+        for label, colour, photo, photo_mask in scene_sources(args.size, args.seeds, args.real):
             for surface in surfaces:
                 for seed in range(args.seeds):
                     kind_word = label.split(" (")[0]
                     scene_cases.append([label, colour, surface, seed, photo, photo_mask,
-                                        f"{colour} {kind_word} on a {phrases[surface]}" if "demo" not in label
+                                        f"{colour} {kind_word} on a {phrases[surface]}" if colour
                                         else f"{kind_word} on a {phrases[surface]}"])
     print(f"model {loaded.model_label} on {loaded.device}, {args.size}x{args.size}, euler_a, {args.seeds} seeds per item"
           + (f"; natural prompts from {args.prompts.name}" if "natural" in parts else ""), flush=True)

@@ -64,7 +64,7 @@ class Shot:
     caption: str
     image: Image.Image  # RGB
     mask: Image.Image  # L, 255 = product
-    background: Image.Image | None = None  # RGB: the same shot without its product (the surface and its contact shadow)
+    background: Image.Image  # RGB: the same shot without its product (the surface and its contact shadow)
 
 
 def caption_for(kind: str, colour: str, surface: str, rng: random.Random) -> str:

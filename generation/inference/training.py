@@ -319,16 +319,14 @@ def train(
             products = torch.where(flip[:, None, None, None], products.flip(-1), products)
             surface = backgrounds[index].float()
             surface = torch.where(flip[:, None, None, None], surface.flip(-1), surface)
-            if config.placement:
+            if config.placement:  # the shots and their product-free renders moved alike
                 both, products, _ = _moved(torch.cat([x0, surface], dim=1), products, noise.repeat(1, 2, 1, 1),
                                            noise_scheduler, t, config.placement, g)
                 x0, surface = both.chunk(2, dim=1)
-                noisy = noise_scheduler.add_noise(x0, noise, t)
             repaint = repaint_masks(products, g)
             if config.surround == "surface":
                 x0 = surround_with_surface(x0, surface, products, repaint)
-                noisy = noise_scheduler.add_noise(x0, noise, t)
-            noisy = torch.cat([noisy, repaint, x0 * (1 - repaint)], dim=1)
+            noisy = torch.cat([noise_scheduler.add_noise(x0, noise, t), repaint, x0 * (1 - repaint)], dim=1)
         for group in optimizer.param_groups:
             group["lr"] = _lr(config, local)
         # bf16 autocast: about 25% faster on CPUs with AVX512-BF16 (and on GPUs); the weights stay fp32.

@@ -154,12 +154,13 @@ def test_repaint_masks_keep_the_products_interior_or_repaint_a_rectangle_or_ever
 
 def test_around_a_kept_product_the_surface_alone_is_the_target():
     import numpy as np
+    from PIL import ImageFilter
 
     shot = productshots.render("bottle", "red", "wood", seed=5)
     image, background = np.asarray(shot.image, dtype=np.int16), np.asarray(shot.background, dtype=np.int16)
     product = np.asarray(shot.mask) >= 128
     # the render without its product: the same surface and shadow far from the product, not the product on it
-    far = ~np.asarray(shot.mask.filter(__import__("PIL.ImageFilter").ImageFilter.MaxFilter(5))).astype(bool)
+    far = ~np.asarray(shot.mask.filter(ImageFilter.MaxFilter(5))).astype(bool)
     assert np.abs(image - background)[far].max() <= 2
     assert np.abs(image - background)[product].mean() > 40
 
