@@ -355,6 +355,9 @@ def main() -> int:
                     hits.setdefault(("natural kind", kind), []).append(classify_kind(mask, templates) == kind)
                     if surface:
                         hits.setdefault(("natural surface", surface), []).append(classify_surface(a) == surface)
+                    if args.save:
+                        print(f"    {case[-1]!r} seed {case[4]}: colour {classify_colour(a, mask, productshots.COLOURS)}, "
+                              f"kind {classify_kind(mask, templates)}, surface {classify_surface(a)}")
                 sheet.append(result.image.resize((96, 96)))
         scene_defaults = {name: P.BY_NAME[name].default for name in modes.get("scene").parameters}
         first_seed = {}  # (label, surface) -> the first seed's scene, for the products x surfaces sheet

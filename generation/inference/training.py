@@ -79,6 +79,10 @@ class TrainingConfig:
     # shots themselves, diffusers' own objective through the frozen UNet, as textual inversion learns a word): the
     # teacher cannot teach what the model never drew well, the shots can.
     phrasing_target: str = "teacher"
+    # What --phrasing trains: "text" (the text encoder, above) or "unet" (the UNet, with --phrasing-target shots: the
+    # text encoder frozen, so what it reads of everyday words stays as it is, and the UNet learns from the shots to draw
+    # what those readings say; a distillation cannot teach the UNet a kind or a surface it never drew well).
+    phrasing_trains: str = "text"
 
 
 @dataclass
@@ -237,13 +241,26 @@ def train(
         raise ValueError(f"--phrasing-target is teacher or shots (got {config.phrasing_target!r}).")
     if config.surround not in ("shot", "surface"):
         raise ValueError(f"--surround is shot or surface (got {config.surround!r}).")
+    if config.phrasing_trains not in ("text", "unet"):
+        raise ValueError(f"--phrasing-trains is text or unet (got {config.phrasing_trains!r}).")
+    if config.phrasing_trains == "unet" and not (config.phrasing and config.phrasing_target == "shots"):
+        raise ValueError("--phrasing-trains unet learns from the shots: give it with --phrasing --phrasing-target shots.")
     if config.inpainting and config.phrasing:
         raise ValueError("--phrasing teaches the shared text encoder, --inpainting trains a UNet with it frozen: one at a time.")
     parent = teacher = None
+    init = Path(config.init_from or embedded.TRAINED_DIR)
+    # --inpainting from an inpainting UNet's folder (9 channels, no text encoder): it trains on from that UNet, with
+    # the shipped model's text encoder, which every scene reads.
+    wide = config.inpainting and _in_channels(init) == 9
     if config.inpainting or config.phrasing:
-        parent = _start_from(Path(config.init_from or embedded.TRAINED_DIR), unet, text_encoder, tokenizer)
+        parent = _start_from(embedded.TRAINED_DIR if wide else init, unet, text_encoder, tokenizer)
     if config.inpainting:
         unet = components["unet"] = widen_for_inpainting(unet)
+    if wide:
+        from safetensors.torch import load_file
+
+        unet.load_state_dict({k: v.float() for k, v in load_file(init / "unet" / "diffusion_pytorch_model.safetensors").items()})
+        parent = _history(init)
     if config.phrasing:
         teacher = _teacher(Path(config.init_from or embedded.TRAINED_DIR), device)
         shot_labels = productshots.labels(range(config.shots), seed=config.seed, focus=focus_colours(config),
@@ -253,8 +270,8 @@ def train(
     alphas = noise_scheduler.alphas_cumprod
     snr = alphas / (1 - alphas)
 
-    unet.to(device).train(not config.phrasing)
-    text_encoder.to(device).train(not config.inpainting)
+    unet.to(device).train(_unet_learns(config))
+    text_encoder.to(device).train(_text_learns(config))
     params = trained_parameters(config, unet, text_encoder)
     optimizer = torch.optim.AdamW(params, lr=config.learning_rate, weight_decay=1e-2)
     ema = [p.detach().clone() for p in params]
@@ -278,7 +295,8 @@ def train(
         state = _start_from(Path(config.init_from), unet, text_encoder, tokenizer)
         ema = [p.detach().clone() for p in params]
 
-    note = ("inpainting (9 channels), " if config.inpainting else "") + ("phrasing (text encoder only), " if config.phrasing else "")
+    note = ("inpainting (9 channels), " if config.inpainting else "")
+    note += (f"phrasing ({'UNet' if config.phrasing_trains == 'unet' else 'text encoder'} only), " if config.phrasing else "")
     note += f"placement {config.placement:g}, " if config.placement else ""
     note += "surface around the kept product, " if config.inpainting and config.surround == "surface" else ""
     note += ("bf16-autocast" if autocast_bf16 else "fp32") + f", noise offset {config.noise_offset:g}"
@@ -364,11 +382,20 @@ def train(
     return state
 
 
+def _unet_learns(config: TrainingConfig) -> bool:
+    return not config.phrasing or config.phrasing_trains == "unet"
+
+
+def _text_learns(config: TrainingConfig) -> bool:
+    return not config.inpainting and not (config.phrasing and config.phrasing_trains == "unet")
+
+
 def trained_parameters(config: TrainingConfig, unet, text_encoder) -> list:
-    """What this run trains: the UNet (not with --phrasing) and the text encoder (not with --inpainting)."""
-    unet.requires_grad_(not config.phrasing)
-    text_encoder.requires_grad_(not config.inpainting)
-    return ([] if config.phrasing else list(unet.parameters())) + ([] if config.inpainting else list(text_encoder.parameters()))
+    """What this run trains: the UNet (not with --phrasing, unless --phrasing-trains unet) and the text encoder (not
+    with --inpainting nor --phrasing-trains unet)."""
+    unet.requires_grad_(_unet_learns(config))
+    text_encoder.requires_grad_(_text_learns(config))
+    return (list(unet.parameters()) if _unet_learns(config) else []) + (list(text_encoder.parameters()) if _text_learns(config) else [])
 
 
 UNSAID_SHARE = 0.8  # of the everyday captions of shots on their backdrop: about one everyday caption in eleven
@@ -446,6 +473,16 @@ def _start_from(folder: Path, unet, text_encoder, tokenizer=None) -> TrainingSta
         if old.get_vocab() != tokenizer.get_vocab():
             text[key] = carry_vocabulary(text[key], old, tokenizer)
     text_encoder.load_state_dict(text)
+    return _history(folder)
+
+
+def _in_channels(folder: Path) -> int:
+    config = folder / "unet" / "config.json"
+    return int(json.loads(config.read_text()).get("in_channels", 4)) if config.exists() else 4
+
+
+def _history(folder: Path) -> TrainingState:
+    """A saved model's training history (training.json), carried on by a fine-tuning of it."""
     history = json.loads((folder / "training.json").read_text()) if (folder / "training.json").exists() else {}
     steps = int(history.get("steps", 0))
     parents = list(history.get("parents", [])) + ([{"steps": steps, "config": history["config"]}] if "config" in history else [])

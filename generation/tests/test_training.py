@@ -218,6 +218,11 @@ def test_the_inpainting_unet_starts_as_the_model_with_five_zero_channels_and_res
     assert surface["losses"][history["steps"]:] != a["losses"][history["steps"]:]
     with pytest.raises(Exception, match="shot or surface"):
         run("other", "--steps", "1", "--surround", "pixels")
+    # Fine-tuned from a saved inpainting UNet (9 channels), it trains on from that UNet and carries its history on.
+    again = run("again", "--steps", "1", "--learning-rate", "0", "--init-from", str(straight))
+    assert all(torch.equal(weights(again)[k], wa[k]) for k in wa)
+    again_record = json.loads((again / "training.json").read_text())
+    assert again_record["losses"][:len(a["losses"])] == a["losses"] and again_record["steps"] == history["steps"] + 3
 
 
 def test_placement_moves_and_scales_each_shot_with_its_mask_and_repeats_the_edges():
@@ -365,3 +370,27 @@ def test_phrasing_trains_the_text_encoder_alone_against_the_models_own_reading_o
         run("both", "--steps", "1", "--inpainting")
     with pytest.raises(Exception, match="teacher or shots"):
         run("other", "--steps", "1", "--phrasing-target", "pixels")
+
+
+@pytest.mark.django_db
+def test_phrasing_can_train_the_unet_from_the_shots_with_the_text_encoder_frozen(tmp_path):
+    from generation.inference import embedded
+
+    def run(name, *options):
+        return train_tiny(tmp_path, name, "--phrasing", *options)
+
+    unet = run("unet", "--steps", "2", "--phrasing-share", "1", "--caption-noise", "0.3", "--phrasing-target", "shots",
+               "--phrasing-trains", "unet")
+    record = json.loads((unet / "training.json").read_text())
+    assert "phrasing (UNet only)" in record["runs"][-1][1]
+    # The text encoder, which the inpainting UNet reads too, is the shipped one bit for bit; the UNet moved.
+    parent_text = load_file(embedded.TRAINED_DIR / "text_encoder" / "model.safetensors")
+    text = load_file(unet / "text_encoder" / "model.safetensors")
+    assert all(torch.equal(text[k], parent_text[k]) for k in parent_text)
+    parent = load_file(embedded.TRAINED_DIR / "unet" / "diffusion_pytorch_model.safetensors")
+    assert any(not torch.equal(weights(unet)[k], parent[k]) for k in parent)
+    # A UNet cannot be distilled from itself: it learns from the shots, and says so when asked otherwise.
+    with pytest.raises(Exception, match="--phrasing-target shots"):
+        run("teacher", "--steps", "1", "--phrasing-trains", "unet")
+    with pytest.raises(Exception, match="text or unet"):
+        run("other", "--steps", "1", "--phrasing-target", "shots", "--phrasing-trains", "vae")
