@@ -256,7 +256,7 @@ def main() -> int:
     parser.add_argument("--full", action="store_true", help="guidance 1.0, 4.0, 7.5, 12.0 at 30 steps, and steps 15, 50 at 7.5")
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--threads", type=int, default=0)
-    parser.add_argument("--save", type=Path, default=None, help="Write a contact sheet per setting into this folder.")
+    parser.add_argument("--save", type=Path, default=None, help="Write a contact sheet per setting into this folder, and print what each image was read as.")
     parser.add_argument("--parts", default="grammar,natural,scene",
                         help="grammar (the captions' grammar), natural (hand-written prompts), scene (surfaces around kept products)")
     parser.add_argument("--prompts", type=Path, default=NATURAL_PROMPTS,
