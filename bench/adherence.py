@@ -351,13 +351,13 @@ def main() -> int:
                 elif test == "surface":
                     hits.setdefault(("surface", surface), []).append(classify_surface(a) == surface)
                 else:  # a hand-written prompt: its colour, kind and (where it names one) surface
-                    hits.setdefault(("natural colour", colour), []).append(classify_colour(a, mask, productshots.COLOURS) == colour)
-                    hits.setdefault(("natural kind", kind), []).append(classify_kind(mask, templates) == kind)
+                    drawn = (classify_colour(a, mask, productshots.COLOURS), classify_kind(mask, templates), classify_surface(a))
+                    hits.setdefault(("natural colour", colour), []).append(drawn[0] == colour)
+                    hits.setdefault(("natural kind", kind), []).append(drawn[1] == kind)
                     if surface:
-                        hits.setdefault(("natural surface", surface), []).append(classify_surface(a) == surface)
+                        hits.setdefault(("natural surface", surface), []).append(drawn[2] == surface)
                     if args.save:
-                        print(f"    {case[-1]!r} seed {case[4]}: colour {classify_colour(a, mask, productshots.COLOURS)}, "
-                              f"kind {classify_kind(mask, templates)}, surface {classify_surface(a)}")
+                        print(f"    {case[-1]!r} seed {case[4]}: colour {drawn[0]}, kind {drawn[1]}, surface {drawn[2]}")
                 sheet.append(result.image.resize((96, 96)))
         scene_defaults = {name: P.BY_NAME[name].default for name in modes.get("scene").parameters}
         first_seed = {}  # (label, surface) -> the first seed's scene, for the products x surfaces sheet
