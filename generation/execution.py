@@ -110,6 +110,8 @@ class PipelineCalls:
 
 
 pipeline_calls = PipelineCalls()
+# The job's environment key for the caption the embedded model was given in place of the prompt (generation.reading).
+READ_AS = "prompt read as"
 POSTPROCESS_HOLD_SECONDS = 0.05  # the gap between two calls is ~10 ms; alone in the queue, start soon
 _postprocessor: PostProcessor | None = None
 
@@ -345,6 +347,8 @@ def finish_job(job: GenerationJob, spec, result, environment: dict, *, load_seco
         extra["rerun_psnr"] = comparison.psnr
     if result.safety is not None:
         extra["nsfw_flagged"], extra["nsfw_score"] = result.safety.flagged, result.safety.score
+    if result.model_prompt and result.model_prompt != spec.prompt:  # the embedded model read it into its captions
+        environment = {**environment, READ_AS: result.model_prompt}
     params = job.parameters()
     png = pngmeta.encode_png(result.image, params, extra={"job": job.pk, "environment": environment})
     png, extra["content_credentials"] = sign_output(job, png, params, environment)

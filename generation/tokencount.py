@@ -62,7 +62,8 @@ def _load(folder: str):
 
 def count(text: str) -> dict:
     """{"count", "limit", "over", "ignored"}: how many tokens the prompt takes, and the text CLIP will not read; on the
-    embedded model also "unknown", the words it was never trained on."""
+    embedded model also "unknown", the words it was never trained on, and on the trained one "read_as", the caption
+    it is given in place of the prompt ("" when it is given the prompt as typed: generation.reading)."""
     folder = tokenizer_folder()
     if folder is None or not folder.is_dir():
         return {"count": None, "limit": LIMIT, "over": False, "ignored": "", "available": False}
@@ -74,4 +75,9 @@ def count(text: str) -> dict:
         from generation import vocabulary
 
         result["unknown"] = vocabulary.unknown_words(text or "")
+    if modelinfo.embedded_size() == "demo":  # the trained one reads everyday prompts into its captions
+        from generation import reading
+
+        read_as = reading.model_prompt(text or "")
+        result["read_as"] = read_as if read_as != (text or "") else ""
     return result

@@ -47,6 +47,15 @@ class LoadedModel:
     _fingerprint: dict | None = field(default=None, repr=False)
     _views: dict = field(default_factory=dict, repr=False)
 
+    def model_prompt(self, prompt: str) -> str:
+        """What the model is given for a prompt: the trained embedded model reads everyday prompts into its caption
+        grammar (generation.reading); every other model gets the prompt as typed."""
+        if self.config.embedded_size != "demo":
+            return prompt
+        from generation import reading
+
+        return reading.model_prompt(prompt)
+
     def environment(self, mode, *, edge_guidance: bool = False) -> dict:
         """The fingerprint, plus the extra models a job of this mode (a generation.modes.Mode, or its name) used."""
         environment = {**self.fingerprint(), **modes.get(mode).environment(self)}

@@ -41,6 +41,7 @@ class RunResult:
     prepared: modes.Prepared | None = None  # what the mode prepared for the call (scene: the placed product)
     control_image: Image.Image | None = None  # edge guidance: the Canny map the ControlNet saw
     safety: Any = None  # safety.Verdict when the model's safety checker ran on the image
+    model_prompt: str = ""  # the prompt as the model was given it (LoadedModel.model_prompt)
 
     @property
     def seconds_per_step(self) -> float:
@@ -79,6 +80,7 @@ def run_batch(specs: list[JobSpec], loaded: LoadedModel, on_step: StepCallback |
     def per_image(values: list):
         return values[0] if single else values
 
+    prompts = [loaded.model_prompt(spec.prompt) for spec in specs]
     negatives = [spec.negative_prompt or "" for spec in specs]
     prepared = [mode.prepare(spec) for spec in specs]
     hook = mode.step_hook(pipe, specs, prepared, [make_generator(spec.seed) for spec in specs])
@@ -93,7 +95,7 @@ def run_batch(specs: list[JobSpec], loaded: LoadedModel, on_step: StepCallback |
         return callback_kwargs
 
     kwargs = dict(
-        prompt=per_image([spec.prompt for spec in specs]),
+        prompt=per_image(prompts),
         negative_prompt=(negatives[0] or None) if single else (negatives if any(negatives) else None),
         num_inference_steps=first.num_inference_steps,
         guidance_scale=first.guidance_scale,
@@ -118,8 +120,9 @@ def run_batch(specs: list[JobSpec], loaded: LoadedModel, on_step: StepCallback |
     # The safety checker judges the image as delivered (after the product is put back) and never alters it.
     verdicts = loaded.safety(images) if loaded.safety is not None else [None] * len(images)
     return [
-        RunResult(image=image, inference_seconds=elapsed, steps_run=steps_run, prepared=p, control_image=control, safety=verdict)
-        for image, p, control, verdict in zip(images, prepared, controls, verdicts)
+        RunResult(image=image, inference_seconds=elapsed, steps_run=steps_run, prepared=p, control_image=control, safety=verdict,
+                  model_prompt=prompt)
+        for image, p, control, verdict, prompt in zip(images, prepared, controls, verdicts, prompts)
     ]
 
 

@@ -218,6 +218,10 @@ def test_the_embedded_model_names_the_words_it_does_not_know(merch_client, setti
     for known in ("product shot of sleek black wireless headphones on a minimalist gray background, studio lighting",
                   "Green trainers on a concrete floor", "wooden table with a red mug on it"):  # a shop's own phrasing
         assert merch_client.get(reverse("generation:prompt_tokens"), {"text": known}).json()["unknown"] == [], known
+    # and says what caption the trained model is given for a shop's sentence (none for one in its grammar already)
+    read = merch_client.get(reverse("generation:prompt_tokens"), {"text": "Green trainers on a concrete floor"}).json()
+    assert read["read_as"] == "product shot of green sneaker on a gray background, studio lighting"
+    assert merch_client.get(reverse("generation:prompt_tokens"), {"text": "product shot of red mug on a wooden table"}).json()["read_as"] == ""
     # SD v1.5 (a model folder of its own) reads any word: no list, no unknown words
     (tmp_path / "sd15" / "tokenizer").mkdir(parents=True)
     settings.SDSTUDIO_MODEL = str(tmp_path / "sd15")

@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 
 from generation import services
+from generation.experiments import STUDY_PROMPT
 from generation.models import GenerationJob, Status
 from generation.tests.factories import queue_job
 from sdstudio.images import pixels_sha256
@@ -36,7 +37,7 @@ def read_output(job: GenerationJob) -> tuple[Image.Image, dict]:
 def test_jobs_run_on_a_real_worker_with_parameters_in_the_png(burst_worker, redis_conn, photo):
     # given a text2img job and an img2img job, queued through the service
     t2i = queue_job(scheduler="ddim", negative_prompt="blurry")
-    i2i = queue_job(mode="img2img", source_photo=photo, strength=0.6, num_inference_steps=4)
+    i2i = queue_job(mode="img2img", source_photo=photo, strength=0.6, num_inference_steps=4, prompt=STUDY_PROMPT)
     # then Redis carries the job's primary key only, as JSON
     raw = redis_conn.hget(f"rq:job:{services.rq_job_id(t2i)}", "data")
     func, instance, args, kwargs = json.loads(zlib.decompress(raw))  # JSON, not pickle
@@ -58,6 +59,12 @@ def test_jobs_run_on_a_real_worker_with_parameters_in_the_png(burst_worker, redi
         # the device is the host's (SDSTUDIO_DEVICE=auto: CUDA where there is one); the generator is always on the CPU
         assert job.environment["generator_device"] == "cpu" and job.environment["device"] == DEVICE
         assert job.progress_step == job.progress_total > 0
+    # the embedded model read the everyday prompt into its caption grammar, and the job says so (page, PNG); the
+    # brief's prompt is in that grammar already and was given as typed
+    caption = "product shot of black wireless headphones on a white background, studio lighting"
+    assert t2i.prompt == "sleek black wireless headphones" and t2i.environment["prompt read as"] == caption
+    assert json.loads(read_output(t2i)[1]["sdstudio"])["environment"]["prompt read as"] == caption
+    assert "prompt read as" not in i2i.environment
     assert "Negative prompt: blurry" in read_output(t2i)[1]["parameters"]
     assert "Sampler: DDIM" in read_output(t2i)[1]["parameters"]
     assert "Denoising strength: 0.6" in read_output(i2i)[1]["parameters"]

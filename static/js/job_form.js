@@ -110,6 +110,9 @@
             counter.textContent += interpolate(gettext(" · not known to the embedded model: %(words)s"),
                                                { words: unknown.slice(0, 12).join(", ") + (unknown.length > 12 ? "…" : "") }, true);
           }
+          if (name === "prompt" && data.read_as) {
+            counter.textContent += interpolate(gettext(" · the embedded model reads it as “%(caption)s”"), { caption: data.read_as }, true);
+          }
           counter.classList.toggle("over", data.over);
           counter.classList.toggle("unknown", unknown.length > 0);
         })
