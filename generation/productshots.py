@@ -195,12 +195,15 @@ def render(kind: str, colour: str, surface: str, *, seed: int, size: int = 64, c
 
 
 def combinations(focus: tuple[str, ...] = (), weight: int = 1) -> list[tuple[str, str, str]]:
-    """Every kind x colour x surface; those of a ``focus`` colour on a surface of another name ``weight`` times."""
-    unknown = [c for c in focus if c not in COLOURS]
+    """Every kind x colour x surface, some ``weight`` times: a ``focus`` colour's on a surface of another name, and
+    every shot on a ``focus`` surface that names no colour (wood, marble, gray)."""
+    surfaces_only = [s for s in SURFACES if s not in COLOURS]
+    unknown = [c for c in focus if c not in COLOURS and c not in surfaces_only]
     if unknown:
-        raise ValueError(f"Unknown colour {unknown[0]!r}; one of {', '.join(COLOURS)}.")
+        raise ValueError(f"Unknown colour {unknown[0]!r}; one of {', '.join(COLOURS)}, or a surface: "
+                         f"{', '.join(surfaces_only)}.")
     return [(k, c, s) for k in KINDS for c in COLOURS for s in SURFACES
-            for _ in range(weight if c in focus and s != c else 1)]
+            for _ in range(weight if (c in focus and s != c) or (s in focus and s in surfaces_only) else 1)]
 
 
 def dataset(indices: range, *, seed: int, size: int = 64, caption_noise: float = 0.0, focus: tuple[str, ...] = (),

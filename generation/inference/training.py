@@ -53,6 +53,7 @@ class TrainingConfig:
     init_from: str = ""
     # Colours (comma-separated) drawn --focus-weight times as often on surfaces of another name: "white" names a
     # product colour and a background, and guidance pushed a gray background towards white behind white products.
+    # A surface that names no colour (wood, marble, gray) here: every shot on it, --focus-weight times as often.
     focus: str = ""
     focus_weight: int = 1
     # The inpainting UNet (9 input channels: noisy latents, the repaint mask, the kept pixels' latents), as SD's

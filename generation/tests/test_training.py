@@ -51,6 +51,9 @@ def test_focus_draws_a_colour_more_often_on_the_surfaces_of_other_names():
     assert len(plain) == 288 and len(focused) == 288 + 6 * 5 * 2
     assert focused.count(("mug", "white", "gray")) == 3 and focused.count(("mug", "white", "white")) == 1
     assert focused.count(("mug", "red", "gray")) == 1
+    # a surface that names no colour: every shot on it, whatever its colour
+    wood = productshots.combinations(("wood",), 2)
+    assert len(wood) == 288 + 6 * 8 and wood.count(("mug", "red", "wood")) == 2 and wood.count(("mug", "red", "gray")) == 1
     shots = productshots.dataset(range(348), seed=5, size=16, focus=("white",), focus_weight=3)
     # one pass over the focused cycle: a quarter of its shots are white products away from white (90 of 348)
     assert sum(s.colour == "white" and s.surface != "white" for s in shots) == 90
