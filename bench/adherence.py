@@ -278,7 +278,7 @@ def main() -> int:
                              "natural_prompts_heldout.csv (written after the everyday phrasings, never trained on) and "
                              "readme_prompts.csv (the README's and smoke_test's examples)")
     parser.add_argument("--seen", type=Path, default=None,
-                        help="A person's reading of the natural part's images (CSV: prompt,seed,size,steps,guidance,kind_seen; "
+                        help="A person's reading of the natural part's images (CSV: model,prompt,seed,size,steps,guidance,kind_seen; "
                              "'none' where no product can be told), to check the kind reader against: "
                              "bench/data/natural_prompts_seen_v5.csv holds v5's at 512x512, 30 steps, guidance 7.5, 8 seeds")
     parser.add_argument("--real", action="store_true", help="Scenes around the real photographs' products too "
@@ -343,7 +343,7 @@ def main() -> int:
     if args.seen:
         with args.seen.open(newline="", encoding="utf-8") as handle:
             seen = {(row["prompt"], int(row["seed"]), int(row["size"]), int(row["steps"]), float(row["guidance"])): row["kind_seen"]
-                    for row in csv.DictReader(handle)}
+                    for row in csv.DictReader(handle) if row["model"] == loaded.model_label}
     print(f"model {loaded.model_label} on {loaded.device}, {args.size}x{args.size}, euler_a, {args.seeds} seeds per item"
           + (f"; natural prompts from {args.prompts.name}" if "natural" in parts else ""), flush=True)
     summary = []
