@@ -60,10 +60,11 @@ def _load(folder: str):
     return tokenizer
 
 
-def count(text: str) -> dict:
+def count(text: str, mode: str | None = None) -> dict:
     """{"count", "limit", "over", "ignored"}: how many tokens the prompt takes, and the text CLIP will not read; on the
     embedded model also "unknown", the words it was never trained on, and on the trained one "read_as", the caption
-    it is given in place of the prompt ("" when it is given the prompt as typed: generation.reading)."""
+    it is given in place of the prompt ("" when it is given the prompt as typed: generation.reading; a ``mode`` that
+    does not read prompts, the scene, never has one)."""
     folder = tokenizer_folder()
     if folder is None or not folder.is_dir():
         return {"count": None, "limit": LIMIT, "over": False, "ignored": "", "available": False}
@@ -76,8 +77,8 @@ def count(text: str) -> dict:
 
         result["unknown"] = vocabulary.unknown_words(text or "")
     if modelinfo.embedded_size() == "demo":  # the trained one reads everyday prompts into its captions
-        from generation import reading
+        from generation import modes, reading
 
-        read_as = reading.model_prompt(text or "")
+        read_as = reading.model_prompt(text or "") if (modes.get(mode).reads_prompt if mode else True) else ""
         result["read_as"] = read_as if read_as != (text or "") else ""
     return result

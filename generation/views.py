@@ -146,7 +146,8 @@ def prompt_tokens(request: HttpRequest) -> JsonResponse:
     from generation import tokencount
 
     text = request.GET.get("text", "")[: P.PROMPT_MAX]
-    return JsonResponse(tokencount.count(text))
+    mode = request.GET.get("mode", "")
+    return JsonResponse(tokencount.count(text, mode=mode if mode in modes.names() else None))
 
 
 @login_required

@@ -41,6 +41,8 @@ class Mode:
     parameters: ClassVar[tuple[str, ...]] = ()
     uses_photo: ClassVar[bool] = False  # starts from one of the product's photos
     uses_mask: ClassVar[bool] = False  # keeps the product's pixels through its mask (the job stores its own copy)
+    # The trained embedded model is given its reading of the prompt (generation.reading), not the prompt as typed.
+    reads_prompt: ClassVar[bool] = True
     actions: ClassVar[tuple[Action, ...]] = (Action("c2pa.created", TRAINED),)
     # How the source photo relates to the output in the manifest (parentOf, componentOf); "" without a photo.
     ingredient_relationship: ClassVar[str] = ""

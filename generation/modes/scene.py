@@ -16,6 +16,9 @@ class Scene(Mode):
                   "controlnet_conditioning_scale")
     uses_photo = True
     uses_mask = True
+    # Given the grammar's caption, which names the product, the inpainting UNet drew more product around the kept one:
+    # ghosts in 36.6% of the bench's scenes against 26.2% with the prompt as typed (surface 91.7% against 87.8%).
+    reads_prompt = False
     # C2PA 2: a new canvas is created and the product photo placed on it (a componentOf ingredient).
     actions = (Action("c2pa.created", TRAINED), Action("c2pa.placed", COMPOSITE, names_source=True))
     ingredient_relationship = "componentOf"

@@ -374,6 +374,9 @@ def test_a_scene_job_on_the_embedded_model_runs_its_9_channel_inpainting_unet_in
     assert scene_job.environment["inpaint_model"] == "sdstudio-embedded-inpainting-v2"
     assert "inpaint_model" not in text_job.environment
     assert scene_job.product_max_pixel_diff == 0
+    # the text-to-image job was given the model's reading of its sentence; the scene its prompt as typed
+    assert text_job.environment["prompt read as"] == "product shot of red ceramic mug on a white background, studio lighting"
+    assert "prompt read as" not in scene_job.environment
 
 
 def test_with_a_9_channel_unet_the_kept_regions_latents_are_the_photos_noised_to_the_next_step(loaded):

@@ -222,6 +222,10 @@ def test_the_embedded_model_names_the_words_it_does_not_know(merch_client, setti
     read = merch_client.get(reverse("generation:prompt_tokens"), {"text": "Green trainers on a concrete floor"}).json()
     assert read["read_as"] == "product shot of green sneaker on a gray background, studio lighting"
     assert merch_client.get(reverse("generation:prompt_tokens"), {"text": "product shot of red mug on a wooden table"}).json()["read_as"] == ""
+    # a scene is given its prompt as typed; an unknown mode is no reason for a 400 on a counter
+    for mode, read_as in (("scene", ""), ("img2img", read["read_as"]), ("nonsense", read["read_as"])):
+        got = merch_client.get(reverse("generation:prompt_tokens"), {"text": "Green trainers on a concrete floor", "mode": mode})
+        assert got.status_code == 200 and got.json()["read_as"] == read_as, mode
     # SD v1.5 (a model folder of its own) reads any word: no list, no unknown words
     (tmp_path / "sd15" / "tokenizer").mkdir(parents=True)
     settings.SDSTUDIO_MODEL = str(tmp_path / "sd15")

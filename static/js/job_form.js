@@ -98,7 +98,8 @@
     field.insertAdjacentElement("afterend", counter);
     var timer = null;
     function update() {
-      fetch(form.dataset.tokensUrl + "?text=" + encodeURIComponent(field.value), { credentials: "same-origin" })
+      var mode = form.elements.mode ? form.elements.mode.value : "";
+      fetch(form.dataset.tokensUrl + "?text=" + encodeURIComponent(field.value) + "&mode=" + encodeURIComponent(mode), { credentials: "same-origin" })
         .then(function (r) { return r.json(); })
         .then(function (data) {
           if (!data.available) { counter.textContent = ""; return; }
@@ -119,6 +120,9 @@
         .catch(function () { counter.textContent = ""; });
     }
     field.addEventListener("input", function () { window.clearTimeout(timer); timer = window.setTimeout(update, 250); });
+    if (name === "prompt") {  // a scene is given the prompt as typed: what the counter says follows the mode
+      Array.prototype.forEach.call(form.querySelectorAll("input[name=mode]"), function (radio) { radio.addEventListener("change", update); });
+    }
     update();
   });
 
