@@ -11,7 +11,8 @@ of or coloured ("a grey table", "a concrete shelf", "on white"), and hands the m
 grammar it was trained on. The job keeps the prompt as typed; what the model was given is stored beside it.
 
 A prompt already in the caption grammar (the lab brief's study prompts) is given as typed; so is one that
-names no kind, or more than one kind, colour or surface ("a red and white mug"): those are not guessed at.
+names no kind, or more than one kind, colour or surface ("a red and white mug"), or a surface right after a word the
+model never read ("a granite shelf"): those are not guessed at.
 Only the trained embedded model reads prompts this way; SD v1.5 and every other model get the prompt as typed.
 """
 from __future__ import annotations
@@ -20,7 +21,7 @@ import functools
 import re
 from dataclasses import dataclass
 
-from generation import phrasing, productshots
+from generation import phrasing, productshots, vocabulary
 
 # A surface named by what it is made of or its colour, and a noun ("a grey table", "a concrete shelf", "a white
 # desk"): the renderer's surface. "dark" and wood words only before a noun ("a dark desk"); the rest alone too
@@ -88,8 +89,8 @@ def _grammar() -> re.Pattern:
                       f"{either(kinds)} on a {either(surfaces)}{either(productshots.SUFFIXES)}")
 
 
-def _find(text: str, table: dict[str, str], taken: set[int], alone: frozenset[str] = frozenset()) -> list[str]:
-    """The table's names of the phrases in ``text``, longest phrase first, each character read once."""
+def _find(text: str, table: dict[str, str], taken: set[int], alone: frozenset[str] = frozenset()) -> list[tuple[int, str]]:
+    """(where, the table's name) of the phrases in ``text``, longest phrase first, each character read once."""
     found = []
     for phrase in sorted(table, key=len, reverse=True):
         for match in re.finditer(r"(?<![\w-])" + re.escape(phrase) + r"(?![\w-])", text):
@@ -102,7 +103,7 @@ def _find(text: str, table: dict[str, str], taken: set[int], alone: frozenset[st
                     continue
             taken.update(span)
             found.append((match.start(), table[phrase]))
-    return [name for _, name in sorted(found)]
+    return sorted(found)
 
 
 def read(prompt: str) -> Reading | None:
@@ -112,10 +113,16 @@ def read(prompt: str) -> Reading | None:
     taken: set[int] = set()
     alone = frozenset(w for w in SURFACE_WORDS if w not in NOT_ALONE)
     # The kind first ("desk lamp" is no desk), then the surface ("white marble" is no white product), then colours.
-    found_kinds = set(_find(text, kinds, taken))
-    found_surfaces = set(_find(text, surfaces, taken, alone))
-    found_colours = set(_find(text, colours, taken))
+    found_kinds = {name for _, name in _find(text, kinds, taken)}
+    surface_spans = _find(text, surfaces, taken, alone)
+    found_surfaces = {name for _, name in surface_spans}
+    found_colours = {name for _, name in _find(text, colours, taken)}
     if len(found_kinds) != 1 or len(found_colours) > 1 or len(found_surfaces) > 1:
+        return None
+    # A word the model never read just before the surface probably says what it is ("a granite shelf"): not a guess.
+    known = vocabulary.understood_words()
+    if any((before := text[:start].split()) and before[-1] not in known and before[-1] not in ALONE_AFTER
+           for start, _ in surface_spans):
         return None
     colour = next(iter(found_colours), None)
     if found_surfaces:

@@ -35,6 +35,7 @@ def test_everyday_prompts_are_read_into_the_caption_grammar(prompt, caption):
     "a mug next to a bottle",  # two kinds
     "red mug on a wooden table against a blue wall",  # two surfaces
     "sunset over the mountains",  # no product the model knows
+    "red water bottle on a granite shelf by the sea",  # a shelf of a material it never read: not a wooden one
     "",
 ])
 def test_prompts_it_cannot_read_for_sure_are_given_as_typed(prompt):
@@ -46,13 +47,16 @@ def test_the_benchs_hand_written_prompts_are_read_as_a_person_means_them(name):
     # given the prompts a shop would type, each labelled by hand with what a person expects to see
     with (DATA / name).open(newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
-    misread = []
+    misread, typed = [], []
     for row in rows:
         found = reading.read(row["prompt"])
-        if found is None or (found.kind, found.colour) != (row["kind"], row["colour"]) or (
+        if found is None:  # not guessed at: given as typed
+            typed.append(row["prompt"])
+        elif (found.kind, found.colour) != (row["kind"], row["colour"]) or (
                 row["surface"] and found.surface != row["surface"]) or (not row["surface"] and found.surface_said):
             misread.append((row["prompt"], found))
-    assert len(rows) >= 5 and not misread, misread
+    # then none is read as something else, and all but one in twenty are read
+    assert len(rows) >= 5 and not misread and len(typed) <= len(rows) // 20, (misread, typed)
 
 
 @pytest.mark.parametrize("model, reads", [("", True), ("embedded", True), ("embedded-random", False),
