@@ -40,6 +40,7 @@ SURFACE_NOUNS = ("table", "desk", "shelf", "floor", "wall", "bench", "counter", 
                  "background", "board", "tabletop", "worktop")
 ALONE_AFTER = ("on", "against", "over", ",", ";", ":", "|", "-")
 NOT_ALONE = ("dark", "wooden", "rustic", "rustic wooden", "light wooden", "dark wooden")
+ALONE = frozenset(w for w in SURFACE_WORDS if w not in NOT_ALONE)
 
 
 @dataclass(frozen=True)
@@ -57,12 +58,21 @@ class Reading:
                 f"{productshots.SURFACES[self.surface][0][0]}, studio lighting")
 
 
+Phrases = tuple[tuple[str, str, re.Pattern], ...]  # (phrase, name, its pattern), the longest phrase first
+
+
 def _table(pairs) -> dict[str, str]:
     return {phrase.lower(): name for phrase, name in pairs}
 
 
+def _compiled(table: dict[str, str]) -> Phrases:
+    """Compiled once: the tables hold more phrases than ``re`` caches, and the job form reads on every keystroke."""
+    return tuple((phrase, table[phrase], re.compile(r"(?<![\w-])" + re.escape(phrase) + r"(?![\w-])"))
+                 for phrase in sorted(table, key=len, reverse=True))
+
+
 @functools.lru_cache(maxsize=1)
-def _tables() -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+def _tables() -> tuple[Phrases, Phrases, Phrases]:
     kinds = _table((p, k) for k, ps in phrasing.KINDS.items() for p in ps)
     kinds.update(_table((p, k) for k, ps in productshots.KINDS.items() for p in ps))
     kinds.update({phrasing.plural(p): k for p, k in list(kinds.items())})
@@ -74,7 +84,7 @@ def _tables() -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
             surfaces.setdefault(f"{word} {noun}", surface)
         if word not in NOT_ALONE:
             surfaces.setdefault(word, surface)
-    return kinds, colours, surfaces
+    return _compiled(kinds), _compiled(colours), _compiled(surfaces)
 
 
 @functools.lru_cache(maxsize=1)
@@ -89,11 +99,12 @@ def _grammar() -> re.Pattern:
                       f"{either(kinds)} on a {either(surfaces)}{either(productshots.SUFFIXES)}")
 
 
-def _find(text: str, table: dict[str, str], taken: set[int], alone: frozenset[str] = frozenset()) -> list[tuple[int, str]]:
-    """(where, the table's name) of the phrases in ``text``, longest phrase first, each character read once."""
+def _find(text: str, phrases: Phrases, taken: set[int], alone: frozenset[str] = frozenset()) -> list[tuple[int, str]]:
+    """(where, name) of the phrases in ``text``, longest phrase first, each character read once; a phrase in ``alone``
+    only after one of ALONE_AFTER."""
     found = []
-    for phrase in sorted(table, key=len, reverse=True):
-        for match in re.finditer(r"(?<![\w-])" + re.escape(phrase) + r"(?![\w-])", text):
+    for phrase, name, pattern in phrases:
+        for match in pattern.finditer(text):
             span = range(match.start(), match.end())
             if taken.intersection(span):
                 continue
@@ -102,7 +113,7 @@ def _find(text: str, table: dict[str, str], taken: set[int], alone: frozenset[st
                 if not before or before[-1] not in ALONE_AFTER:
                     continue
             taken.update(span)
-            found.append((match.start(), table[phrase]))
+            found.append((match.start(), name))
     return sorted(found)
 
 
@@ -111,10 +122,9 @@ def read(prompt: str) -> Reading | None:
     text = " ".join(re.sub(r"([,;:|]|\s-\s)", r" \1 ", prompt.lower()).split())
     kinds, colours, surfaces = _tables()
     taken: set[int] = set()
-    alone = frozenset(w for w in SURFACE_WORDS if w not in NOT_ALONE)
     # The kind first ("desk lamp" is no desk), then the surface ("white marble" is no white product), then colours.
     found_kinds = {name for _, name in _find(text, kinds, taken)}
-    surface_spans = _find(text, surfaces, taken, alone)
+    surface_spans = _find(text, surfaces, taken, ALONE)
     found_surfaces = {name for _, name in surface_spans}
     found_colours = {name for _, name in _find(text, colours, taken)}
     if len(found_kinds) != 1 or len(found_colours) > 1 or len(found_surfaces) > 1:
@@ -136,3 +146,11 @@ def model_prompt(prompt: str) -> str:
         return prompt
     reading = read(prompt)
     return reading.caption if reading else prompt
+
+
+def given(prompt: str, *, embedded_size: str | None, mode) -> str:
+    """What a model is given for ``prompt`` in ``mode`` (a generation.modes.Mode or its name): the reading on the trained
+    embedded model (``embedded_size`` "demo") in a mode that reads prompts; the prompt as typed everywhere else."""
+    from generation import modes
+
+    return model_prompt(prompt) if embedded_size == "demo" and modes.get(mode).reads_prompt else prompt

@@ -77,8 +77,8 @@ def count(text: str, mode: str | None = None) -> dict:
 
         result["unknown"] = vocabulary.unknown_words(text or "")
     if modelinfo.embedded_size() == "demo":  # the trained one reads everyday prompts into its captions
-        from generation import modes, reading
+        from generation import reading
 
-        read_as = reading.model_prompt(text or "") if (modes.get(mode).reads_prompt if mode else True) else ""
+        read_as = reading.given(text or "", embedded_size="demo", mode=mode or "text2img")
         result["read_as"] = read_as if read_as != (text or "") else ""
     return result

@@ -47,14 +47,11 @@ class LoadedModel:
     _fingerprint: dict | None = field(default=None, repr=False)
     _views: dict = field(default_factory=dict, repr=False)
 
-    def model_prompt(self, prompt: str) -> str:
-        """What the model is given for a prompt: the trained embedded model reads everyday prompts into its caption
-        grammar (generation.reading); every other model gets the prompt as typed."""
-        if self.config.embedded_size != "demo":
-            return prompt
+    def model_prompt(self, prompt: str, mode) -> str:
+        """What the model is given for a prompt in a mode (generation.reading.given)."""
         from generation import reading
 
-        return reading.model_prompt(prompt)
+        return reading.given(prompt, embedded_size=self.config.embedded_size, mode=mode)
 
     def environment(self, mode, *, edge_guidance: bool = False) -> dict:
         """The fingerprint, plus the extra models a job of this mode (a generation.modes.Mode, or its name) used."""

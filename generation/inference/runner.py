@@ -80,7 +80,7 @@ def run_batch(specs: list[JobSpec], loaded: LoadedModel, on_step: StepCallback |
     def per_image(values: list):
         return values[0] if single else values
 
-    prompts = [loaded.model_prompt(spec.prompt) if mode.reads_prompt else spec.prompt for spec in specs]
+    prompts = [loaded.model_prompt(spec.prompt, mode) for spec in specs]
     negatives = [spec.negative_prompt or "" for spec in specs]
     prepared = [mode.prepare(spec) for spec in specs]
     hook = mode.step_hook(pipe, specs, prepared, [make_generator(spec.seed) for spec in specs])

@@ -70,5 +70,6 @@ def test_only_the_trained_embedded_model_is_given_its_reading(model, reads):
     loaded = LoadedModel(text2img=None, img2img=None, scheduler_config={}, model_label="", model_id="", device="cpu",
                          dtype=torch.float32, load_seconds=0.0, config=InferenceConfig(model=model))
     prompt = "Green trainers on a concrete floor"
-    assert loaded.model_prompt(prompt) == (reading.model_prompt(prompt) if reads else prompt)
+    assert loaded.model_prompt(prompt, "text2img") == (reading.model_prompt(prompt) if reads else prompt)
+    assert loaded.model_prompt(prompt, "scene") == prompt  # a scene is given its prompt as typed
     assert reading.model_prompt(prompt) != prompt
