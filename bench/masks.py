@@ -13,7 +13,9 @@ share >= 0.9) and the seconds per photo.
 
 On the real photographs: the automatic mask's IoU and whether it was flagged unsure (catalog.masks.confidence),
 and the box-assisted IoU: GrabCut from the box a person would drag (the true mask's bounding box plus 4% of the
-photo on each side), with the seconds each took. Then the soft edges (sdstudio.matting): the matte's error
+photo on each side), with the seconds each took. Then clicks after the box, placed where a person would click
+(interactive segmentation's usual protocol): the IoU after 3 and after up to 10 clicks, the clicks needed to reach
+0.90 and 0.95 (NoC), the editor's session against a click that refines the last answer with one point. Then the soft edges (sdstudio.matting): the matte's error
 (SAD and MSE, alpha in 0-1) against alphamat's ground-truth matte of its plant, and for every real photo the
 share of the edge band that still carries the old background once composited over a flat dark and light scene
 (bench/edgecheck.py), binary mask against matte, from the automatic mask and from the true one.
@@ -88,6 +90,69 @@ def real_table() -> None:
           f"{'':>7} {np.mean(box_scores):>8.3f}   (unsure column of the mean row: photos under 0.80 not flagged)")
 
 
+MAX_CLICKS = 10
+
+
+def next_click(found: np.ndarray, truth: np.ndarray) -> tuple[tuple[int, int], bool]:
+    """Where a person clicks next, as interactive segmentation is benchmarked (Xu et al. 2016, NoC): in the larger of
+    the missed or wrongly kept regions, at its point farthest from that region's edge; (point, on the product?)."""
+    import cv2
+
+    best = (-1.0, (0, 0), True)
+    for region, on_product in ((truth & ~found, True), (found & ~truth, False)):
+        distance = cv2.distanceTransform(np.pad(region, 1).astype(np.uint8), cv2.DIST_L2, 5)[1:-1, 1:-1]
+        if distance.max() > best[0]:
+            y, x = np.unravel_index(distance.argmax(), distance.shape)
+            best = (float(distance.max()), (int(x), int(y)), on_product)
+    return best[1], best[2]
+
+
+def clicks(photo, truth, session: bool) -> tuple[list[float], list[float]]:
+    """IoU after the box and after each click (up to MAX_CLICKS, until 0.95), and the seconds each click took.
+    ``session``: the editor sends the box and every point with the point just clicked (catalog.masks.from_hints'
+    ``focus``); otherwise each click refines the last answer with that one point (the editor before)."""
+    from catalog import masks
+
+    true = np.asarray(truth.convert("L")) >= 128
+    box = box_around(truth)
+    found = masks.from_hints(photo, box=box)
+    ious, seconds, add, remove = [masks.iou(found, truth)], [], [], []
+    while ious[-1] < 0.95 and len(ious) <= MAX_CLICKS:
+        point, on_product = next_click(np.asarray(found) >= 128, true)
+        (add if on_product else remove).append(point)
+        started = time.perf_counter()
+        if session:
+            found = masks.from_hints(photo, box=box, add=add, remove=remove, start=found, focus=point)
+        else:
+            found = masks.from_hints(photo, add=[point] if on_product else [], remove=[] if on_product else [point], start=found)
+        seconds.append(time.perf_counter() - started)
+        ious.append(masks.iou(found, truth))
+    return ious, seconds
+
+
+def clicks_table() -> None:
+    def needed(ious, target):
+        return next((str(i) for i, v in enumerate(ious) if v >= target), f">{MAX_CLICKS}")
+
+    print(f"\nbox, then clicks where a person would click (the larger error region's centre), up to {MAX_CLICKS}: the "
+          "editor's session (box and every point, the mask changes near the click) against one point refining the last answer")
+    print(f"{'photo':<10} {'box':>6} | {'session: 3 clicks':>17} {'10':>6} {'NoC90':>6} {'NoC95':>6} {'s/click':>7} | "
+          f"{'one point: 3 clicks':>19} {'10':>6} {'NoC90':>6} {'NoC95':>6}")
+    totals = {True: [], False: []}
+    for name, photo, truth in real_photos():
+        row = {}
+        for session in (True, False):
+            ious, seconds = clicks(photo, truth, session)
+            row[session] = (ious, seconds)
+            totals[session].append(ious[min(3, len(ious) - 1)])
+        (s_ious, s_seconds), (o_ious, _) = row[True], row[False]
+        print(f"{name:<10} {s_ious[0]:>6.3f} | {s_ious[min(3, len(s_ious) - 1)]:>17.3f} {s_ious[-1]:>6.3f} {needed(s_ious, 0.90):>6} "
+              f"{needed(s_ious, 0.95):>6} {max(s_seconds, default=0):>7.2f} | {o_ious[min(3, len(o_ious) - 1)]:>19.3f} "
+              f"{o_ious[-1]:>6.3f} {needed(o_ious, 0.90):>6} {needed(o_ious, 0.95):>6}")
+    print(f"{'mean':<10} {'':>6} | {np.mean(totals[True]):>17.3f} {'':>6} {'':>6} {'':>6} {'':>7} | {np.mean(totals[False]):>19.3f}"
+          "   (after 3 clicks, or fewer where 0.95 came first; s/click: the slowest)")
+
+
 def matte_table() -> None:
     import edgecheck
     from PIL import Image
@@ -140,6 +205,7 @@ def main() -> None:
 
     if args.real_only:
         real_table()
+        clicks_table()
         matte_table()
         return
     scores: dict[str, list[float]] = {}
@@ -177,6 +243,7 @@ def main() -> None:
     print(f"seconds per photo: median {np.median(seconds):.3f}")
     if args.real:
         real_table()
+        clicks_table()
         matte_table()
 
 

@@ -171,11 +171,12 @@ def photo_set_mask(*, photo: ProductPhoto, data: bytes, user=None) -> ProductPho
     return _save_mask(photo, masks.decode(data, (photo.width, photo.height)), MaskSource.DRAWN, user)
 
 
-def mask_from_hints(*, photo: ProductPhoto, box=None, add=(), remove=(), start=None):
+def mask_from_hints(*, photo: ProductPhoto, box=None, add=(), remove=(), start=None, focus=None):
     """The mask GrabCut finds from a person's hints on the photo (catalog.masks.from_hints), checked; not stored.
 
     ``box`` is x0,y0,x1,y1 and the points x,y in the photo's pixels; without a box the points refine ``start`` (a
-    mask image; default: the photo's own mask). ValidationError with a sentence for a box or point that is wrong.
+    mask image; default: the photo's own mask). ``focus`` (x,y, one of the points: the one just clicked) keeps
+    ``start`` as it is away from it. ValidationError with a sentence for a box or point that is wrong.
     """
     from sdstudio.images import open_image
 
@@ -184,9 +185,12 @@ def mask_from_hints(*, photo: ProductPhoto, box=None, add=(), remove=(), start=N
     add, remove = masks.parse_points(add, size), masks.parse_points(remove, size)
     if box is None and not add and not remove:
         raise ValidationError(gettext("Give a box around the product, or points on the product (+) or on the scene (-)."), code="no_hint")
-    if box is None and start is None:
+    focus = masks.parse_points([focus], size)[0] if focus not in (None, "") else None
+    if focus is not None and focus not in add + remove:
+        raise ValidationError(gettext("The point just clicked must be one of the points given."), code="focus_not_a_point")
+    if (box is None or focus is not None) and start is None:
         start = photo_mask_image(photo)
-    found = masks.from_hints(open_image(photo.image), box=box, add=add, remove=remove, start=start)
+    found = masks.from_hints(open_image(photo.image), box=box, add=add, remove=remove, start=start, focus=focus)
     return masks.check(found, size)
 
 

@@ -159,8 +159,9 @@ def photo_mask(request: HttpRequest, sku: str, pk: int) -> HttpResponse:
 def photo_mask_hints(request: HttpRequest, sku: str, pk: int) -> HttpResponse:
     """The mask found from the editor's hints, as a PNG to check before saving (nothing is stored).
 
-    The body: ``box`` (x0,y0,x1,y1), ``add`` and ``remove`` (x,y each, repeatable), in the photo's pixels, and
-    ``mask`` (the editor's current mask, a PNG) for points that refine it. 400 with a sentence for a bad hint.
+    The body: ``box`` (x0,y0,x1,y1), ``add`` and ``remove`` (x,y each, repeatable), in the photo's pixels, all the
+    hints since the box was dragged; ``mask`` (the editor's current mask, a PNG) and ``focus`` (the point just
+    clicked): only the mask near it changes. 400 with a sentence for a bad hint.
     """
     photo = get_object_or_404(ProductPhoto.objects.select_related("product"), product__sku=sku, pk=pk)
     if not request.user.has_perm("catalog.change_productphoto"):
@@ -168,12 +169,13 @@ def photo_mask_hints(request: HttpRequest, sku: str, pk: int) -> HttpResponse:
     start = None
     upload = request.FILES.get("mask")
     try:
-        if upload is not None and not request.POST.get("box"):
+        if upload is not None and (request.POST.get("focus") or not request.POST.get("box")):
             if upload.size > 8 * 1024 * 1024:
                 raise ValidationError(gettext("The mask file is over 8 MB; send an 8-bit PNG at the photo's size."))
             start = masks.decode(upload.read(), (photo.width, photo.height))
         mask = services.mask_from_hints(photo=photo, box=request.POST.get("box") or None, add=request.POST.getlist("add"),
-                                        remove=request.POST.getlist("remove"), start=start)
+                                        remove=request.POST.getlist("remove"), start=start,
+                                        focus=request.POST.get("focus") or None)
     except ValidationError as exc:
         return JsonResponse({"error": " ".join(exc.messages)}, status=400)
     response = HttpResponse(masks.png(mask), content_type="image/png")

@@ -116,6 +116,44 @@ def test_a_box_then_points_find_the_cup_and_saucer_on_the_photo_page(db, coffee,
     assert coffee.mask_source == "automatic" and coffee.mask.name == before
 
 
+TABLE_IN_THE_BOX = (456, 342)  # table the box takes in, right of the saucer
+
+
+def true_mask() -> np.ndarray:
+    from pathlib import Path
+
+    return np.asarray(Image.open(Path(__file__).resolve().parents[2] / "bench/real_masks/coffee.png").convert("L")) >= 128
+
+
+def iou(a: np.ndarray, b: np.ndarray) -> float:
+    return float((a & b).sum() / (a | b).sum())
+
+
+def test_a_click_in_the_editor_changes_the_mask_only_near_it_and_every_hint_of_the_session_holds(db, coffee, client, merchandiser):
+    truth = true_mask()
+    client.force_login(merchandiser)
+    url = reverse("catalog:photo_mask_hints", args=[coffee.product.sku, coffee.pk])
+    box = ",".join(map(str, CUP_AND_SAUCER))
+    boxed = client.post(url, {"box": box}).content
+    first = kept(boxed)
+    assert first[TABLE_IN_THE_BOX[1], TABLE_IN_THE_BOX[0]] and iou(first, truth) < 0.93
+    # the editor sends the whole session (the box, every point) with the mask shown and the point just clicked
+    point = ",".join(map(str, TABLE_IN_THE_BOX))
+    answer = client.post(url, {"box": box, "remove": [point, "20,380"], "add": ["300,60"], "focus": point,
+                               "mask": io.BytesIO(boxed)})
+    assert answer.status_code == 200, answer.content
+    second = kept(answer.content)
+    assert not second[TABLE_IN_THE_BOX[1], TABLE_IN_THE_BOX[0]] and iou(second, truth) > 0.95
+    assert second[60, 300] and not second[380, 20]  # every point of the session, as the person put it
+    # away from the click (a fifth of the photo's longest side) nothing moved
+    y, x = np.ogrid[0:400, 0:600]
+    far = (x - TABLE_IN_THE_BOX[0]) ** 2 + (y - TABLE_IN_THE_BOX[1]) ** 2 > 120 ** 2
+    assert (second[far] == first[far]).all() and (second != first).sum() > 1000
+    # the point just clicked must be one of the session's
+    refused = client.post(url, {"box": box, "remove": [point], "focus": "10,10", "mask": io.BytesIO(boxed)})
+    assert refused.status_code == 400 and "must be one of the points given" in refused.json()["error"]
+
+
 @pytest.mark.parametrize("fields, sentence", [
     ({"box": "0,0,700,300"}, "reaches outside the photo, which is 600x400 px"),
     ({"box": "100,100,102,300"}, "The box is empty"),
@@ -182,6 +220,22 @@ def test_a_merchandiser_drags_a_box_around_the_product_and_saves_it(page, live_s
         page.wait_for_function("() => document.getElementById('mask-status').textContent.startsWith('Found')")
         shot(page, name)
         assert page.evaluate("document.documentElement.scrollWidth") <= width + 10
+    # two clicks on the table the box took in: the second request carries the box and both points
+    page.check("input[name=mask-tool][value=remove]")
+    status = "document.getElementById('mask-status').textContent"
+    for count, (x, y) in enumerate((TABLE_IN_THE_BOX, (440, 385)), start=1):
+        page.evaluate(f"{status} = ''")
+        page.mouse.click(box["x"] + x * scale, box["y"] + y * scale)
+        page.wait_for_function(f"() => {status}.startsWith('Found')")
+        assert page.evaluate(status).startswith(f"Found with {count} point")
+    # undo puts back the first click's mask and its session: the next click sends two points, not three
+    page.click("#mask-undo")
+    page.evaluate(f"{status} = ''")
+    page.mouse.click(box["x"] + 440 * scale, box["y"] + 385 * scale)
+    page.wait_for_function(f"() => {status}.startsWith('Found')")
+    assert page.evaluate(status).startswith("Found with 2 points")
+    alpha = "document.getElementById('mask-canvas').getContext('2d').getImageData(%d, %d, 1, 1).data[3]"
+    assert page.evaluate(alpha % TABLE_IN_THE_BOX) == 0 and page.evaluate(alpha % (300, 150)) == 255
     page.click("#mask-save")
     page.wait_for_function("() => document.getElementById('mask-status').textContent.startsWith('Saved')")
     coffee.refresh_from_db()

@@ -13,6 +13,10 @@
   var undoButton = document.getElementById("mask-undo");
   var brush = document.getElementById("mask-brush");
   var undoStack = [];
+  // The hints since the box was dragged (or since the mask was last replaced): each request sends all of them, so
+  // every earlier point stays a constraint; an undo restores them with the pixels.
+  var session = { box: null, add: [], remove: [] };
+  function copySession(from) { return { box: from.box, add: from.add.slice(), remove: from.remove.slice() }; }
   var drawing = false;
   var last = null;
   var dirty = false;
@@ -24,14 +28,14 @@
   }
 
   function remember() {
-    undoStack.push(ctx.getImageData(0, 0, canvas.width, canvas.height));
+    undoStack.push({ pixels: ctx.getImageData(0, 0, canvas.width, canvas.height), session: copySession(session) });
     if (undoStack.length > 30) { undoStack.shift(); }
     if (undoButton) { undoButton.disabled = false; }
   }
 
   function undo() {
     var previous = undoStack.pop();
-    if (previous) { ctx.putImageData(previous, 0, 0); dirty = true; say("Undone."); }
+    if (previous) { ctx.putImageData(previous.pixels, 0, 0); session = previous.session; dirty = true; say("Undone."); }
     if (undoButton) { undoButton.disabled = undoStack.length === 0; }
   }
 
@@ -116,15 +120,18 @@
     return token ? token.value : "";
   }
 
-  // Ask the server to find the product from the hints; the answer replaces the canvas (one undo step).
-  function hint(fields, withMask) {
+  // Ask the server to find the product from the hints; the answer replaces the canvas (one undo step) and the
+  // hints become ``next`` (the session they belong to).
+  function hint(fields, withMask, next) {
     if (busy) { return; }
     busy = true;
     root.dataset.finding = "1";
     say(gettext("Finding the product…"));
     function send(blob) {
       var body = new FormData();
-      Object.keys(fields).forEach(function (key) { body.append(key, fields[key]); });
+      Object.keys(fields).forEach(function (key) {
+        [].concat(fields[key]).forEach(function (value) { body.append(key, value); });
+      });
       if (blob) { body.append("mask", blob, "mask.png"); }
       fetch(root.dataset.hintsUrl, { method: "POST", body: body, credentials: "same-origin", headers: { "X-CSRFToken": csrf() } })
         .then(function (response) {
@@ -133,9 +140,13 @@
         })
         .then(function (png) {
           var url = URL.createObjectURL(png);
-          load(url, true, function () { URL.revokeObjectURL(url); });
+          load(url, true, function () { URL.revokeObjectURL(url); session = next; });
           dirty = true;
-          say(gettext("Found: check the pink pixels, refine with Add or Remove, then save."));
+          var count = next.add.length + next.remove.length;
+          say(count ? interpolate(ngettext("Found with %(count)s point: only the mask near it changed; Undo takes it back.",
+                                           "Found with %(count)s points: only the mask near the last one changed; Undo takes it back.", count),
+                                  { count: count }, true)
+                    : gettext("Found: check the pink pixels, refine with Add or Remove, then save."));
         })
         .catch(function (error) { say(error.message, true); })
         .then(function () { busy = false; root.dataset.finding = "0"; });
@@ -159,9 +170,12 @@
     var where = point(event);
     var current = tool();
     if (current === "add" || current === "remove") {
-      var fields = {};
-      fields[current] = Math.round(where.x) + "," + Math.round(where.y);
-      hint(fields, true);
+      var clicked = Math.round(where.x) + "," + Math.round(where.y);
+      var next = copySession(session);
+      next[current].push(clicked);
+      var fields = { add: next.add, remove: next.remove, focus: clicked };
+      if (next.box) { fields.box = next.box; }
+      hint(fields, true, next);
       return;
     }
     canvas.setPointerCapture(event.pointerId);
@@ -183,7 +197,7 @@
       var to = point(event);
       var box = [Math.min(boxStart.x, to.x), Math.min(boxStart.y, to.y), Math.max(boxStart.x, to.x), Math.max(boxStart.y, to.y)]
         .map(function (v, i) { return Math.round(Math.max(0, Math.min(i % 2 ? canvas.height : canvas.width, v))); });
-      hint({ box: box.join(",") }, false);
+      hint({ box: box.join(",") }, false, { box: box.join(","), add: [], remove: [] });
     }
     boxStart = null;
     drawing = false;
@@ -198,12 +212,13 @@
   });
   document.getElementById("mask-automatic").addEventListener("click", function () {
     say(gettext("Finding the product…"));
-    load(root.dataset.maskUrl + "?automatic=1", true);
+    load(root.dataset.maskUrl + "?automatic=1", true, function () { session = { box: null, add: [], remove: [] }; });
     dirty = true;
     say(gettext("Automatic mask loaded: check it, then save."));
   });
   document.getElementById("mask-clear").addEventListener("click", function () {
     remember();
+    session = { box: null, add: [], remove: [] };
     ctx.clearRect(0, 0, canvas.width, canvas.height);
     dirty = true;
   });
