@@ -52,6 +52,24 @@ def test_no_halo_and_no_old_background_around_a_real_photos_product(coffee, grey
     assert now["exact"] == 1.0 and before["exact"] == 1.0
 
 
+def test_an_edge_the_photos_frame_cut_carries_no_old_background_and_a_real_edge_does():
+    # a black box on a blue cloth, running off the photo's top: its top edge has no cloth beside it
+    photo = np.zeros((200, 300, 3), np.uint8)
+    photo[:] = (40, 60, 150)
+    truth = np.zeros((200, 300), bool)
+    truth[:120, 60:240] = True
+    rng = np.random.default_rng(0)
+    photo[truth] = np.clip(rng.normal(30, 12, (truth.sum(), 3)), 0, 255)  # a cloth-bound cover's grain
+    image, mask = Image.fromarray(photo), Image.fromarray((truth * 255).astype(np.uint8))
+    clean = edgecheck.composite_scores(image, mask, mask, "matte")
+    assert clean["old dark"] <= 0.01 and clean["old light"] <= 0.01
+    # the same box cut 4 px too wide on its left, right and bottom: cloth there, and it is seen
+    wide = np.zeros_like(truth)
+    wide[:124, 56:244] = True
+    sloppy = edgecheck.composite_scores(image, mask, Image.fromarray((wide * 255).astype(np.uint8)), "matte")
+    assert sloppy["old light"] >= 0.2
+
+
 def _packshot():
     shot = productshots.render("bottle", "blue", "white", seed=1, size=256, caption=False)  # stands on a soft shadow
     return shot.image, shot.mask
