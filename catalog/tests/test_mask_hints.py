@@ -228,8 +228,15 @@ def test_a_merchandiser_drags_a_box_around_the_product_and_saves_it(page, live_s
         page.mouse.click(box["x"] + x * scale, box["y"] + y * scale)
         page.wait_for_function(f"() => {status}.startsWith('Found')")
         assert page.evaluate(status).startswith(f"Found with {count} point")
+    assert page.locator(".mask-point.remove").count() == 2  # each point marked where it was clicked
+    shot(page, "phone-mask-editor-clicks")
+    page.set_viewport_size({"width": 1280, "height": 900})
+    shot(page, "mask-editor-clicks")
+    box = page.locator("#mask-canvas").bounding_box()
+    scale = box["width"] / coffee.width
     # undo puts back the first click's mask and its session: the next click sends two points, not three
     page.click("#mask-undo")
+    assert page.locator(".mask-point.remove").count() == 1
     page.evaluate(f"{status} = ''")
     page.mouse.click(box["x"] + 440 * scale, box["y"] + 385 * scale)
     page.wait_for_function(f"() => {status}.startsWith('Found')")

@@ -17,6 +17,31 @@
   // every earlier point stays a constraint; an undo restores them with the pixels.
   var session = { box: null, add: [], remove: [] };
   function copySession(from) { return { box: from.box, add: from.add.slice(), remove: from.remove.slice() }; }
+  // The session's points, marked on the photo (+ green on the product, - red on the scene).
+  function showPoints() {
+    Array.prototype.forEach.call(root.querySelectorAll(".mask-point"), function (marker) { marker.remove(); });
+    ["add", "remove"].forEach(function (kind) {
+      session[kind].forEach(function (value) {
+        var xy = value.split(",");
+        var marker = document.createElement("span");
+        marker.className = "mask-point " + kind;
+        marker.textContent = kind === "add" ? "+" : "\u2212";
+        marker.style.left = (100 * Number(xy[0]) / canvas.width) + "%";
+        marker.style.top = (100 * Number(xy[1]) / canvas.height) + "%";
+        canvas.parentElement.appendChild(marker);
+      });
+    });
+  }
+  function setSession(next) {
+    session = next;
+    showPoints();
+    if (session.box) {
+      var corners = session.box.split(",").map(Number);
+      showBox({ x: corners[0], y: corners[1] }, { x: corners[2], y: corners[3] });
+    } else if (boxOutline) {
+      boxOutline.hidden = true;
+    }
+  }
   var drawing = false;
   var last = null;
   var dirty = false;
@@ -35,7 +60,7 @@
 
   function undo() {
     var previous = undoStack.pop();
-    if (previous) { ctx.putImageData(previous.pixels, 0, 0); session = previous.session; dirty = true; say("Undone."); }
+    if (previous) { ctx.putImageData(previous.pixels, 0, 0); setSession(previous.session); dirty = true; say("Undone."); }
     if (undoButton) { undoButton.disabled = undoStack.length === 0; }
   }
 
@@ -140,7 +165,7 @@
         })
         .then(function (png) {
           var url = URL.createObjectURL(png);
-          load(url, true, function () { URL.revokeObjectURL(url); session = next; });
+          load(url, true, function () { URL.revokeObjectURL(url); setSession(next); });
           dirty = true;
           var count = next.add.length + next.remove.length;
           say(count ? interpolate(ngettext("Found with %(count)s point: only the mask near it changed; Undo takes it back.",
@@ -148,20 +173,19 @@
                                   { count: count }, true)
                     : gettext("Found: check the pink pixels, refine with Add or Remove, then save."));
         })
-        .catch(function (error) { say(error.message, true); })
+        .catch(function (error) { say(error.message, true); setSession(session); })
         .then(function () { busy = false; root.dataset.finding = "0"; });
     }
     if (withMask) { currentMaskBlob(send); } else { send(null); }
   }
 
+  // The box outline, in percent of the photo so it stays on the product whatever the page's width.
   function showBox(from, to) {
     if (!boxOutline) { boxOutline = document.createElement("div"); boxOutline.className = "mask-box"; boxOutline.id = "mask-box"; stage.appendChild(boxOutline); }
-    var rect = canvas.getBoundingClientRect();
-    var sx = rect.width / canvas.width, sy = rect.height / canvas.height;
-    boxOutline.style.left = Math.min(from.x, to.x) * sx + "px";
-    boxOutline.style.top = Math.min(from.y, to.y) * sy + "px";
-    boxOutline.style.width = Math.abs(to.x - from.x) * sx + "px";
-    boxOutline.style.height = Math.abs(to.y - from.y) * sy + "px";
+    boxOutline.style.left = 100 * Math.min(from.x, to.x) / canvas.width + "%";
+    boxOutline.style.top = 100 * Math.min(from.y, to.y) / canvas.height + "%";
+    boxOutline.style.width = 100 * Math.abs(to.x - from.x) / canvas.width + "%";
+    boxOutline.style.height = 100 * Math.abs(to.y - from.y) / canvas.height + "%";
     boxOutline.hidden = false;
   }
 
@@ -212,13 +236,13 @@
   });
   document.getElementById("mask-automatic").addEventListener("click", function () {
     say(gettext("Finding the product…"));
-    load(root.dataset.maskUrl + "?automatic=1", true, function () { session = { box: null, add: [], remove: [] }; });
+    load(root.dataset.maskUrl + "?automatic=1", true, function () { setSession({ box: null, add: [], remove: [] }); });
     dirty = true;
     say(gettext("Automatic mask loaded: check it, then save."));
   });
   document.getElementById("mask-clear").addEventListener("click", function () {
     remember();
-    session = { box: null, add: [], remove: [] };
+    setSession({ box: null, add: [], remove: [] });
     ctx.clearRect(0, 0, canvas.width, canvas.height);
     dirty = true;
   });
