@@ -230,6 +230,19 @@ def ghost(a: np.ndarray, placed_mask: np.ndarray) -> bool:
 NATURAL_PROMPTS = ROOT / "bench" / "data" / "natural_prompts.csv"
 
 
+def placement(option: str) -> dict:
+    """The scenes' product_anchor and product_y from ``anchor:y`` (nothing: the scene mode's defaults)."""
+    if not option:
+        return {}
+    anchor, y = option.split(":")
+    return {"product_anchor": anchor, "product_y": float(y)}
+
+
+def scene_negative(option: str, label: str) -> str:
+    """The scene's negative prompt: ``option`` as given, or with 'kind' the product's own kind ('headphones')."""
+    return label.split(" (")[0] if option == "kind" else option
+
+
 def natural_prompts(path: Path = NATURAL_PROMPTS) -> list[dict[str, str]]:
     """The hand-written prompts, each with the colour, kind and surface (or none) a person expects to see."""
     from generation import productshots
@@ -286,6 +299,10 @@ def main() -> int:
     parser.add_argument("--inpaint", default="default",
                         help="Scenes with each of these inpainting UNets, side by side (comma-separated): default (the "
                              "configured one, on the embedded model its own), none (the model's own UNet), or a folder")
+    parser.add_argument("--scene-negative", default="", help="A negative prompt for the scenes; 'kind' gives each scene its "
+                        "product's kind (e.g. 'sneaker'): the model is steered away from drawing another")
+    parser.add_argument("--placement", default="", help="The scenes' product anchor and y, e.g. centre:0.55 (how scenes "
+                        "were placed before the anchor) or base:0.8 (the default: each product stands at 0.8 of the height)")
     args = parser.parse_args()
     import django
 
@@ -392,8 +409,10 @@ def main() -> int:
         for start in range(0, len(scene_cases), args.batch):
             chunk = scene_cases[start:start + args.batch]
             specs = [runner.JobSpec(mode="scene", prompt=prompt, seed=1000 + seed, num_inference_steps=steps, guidance_scale=guidance,
-                                    width=args.size, height=args.size, source_image=photo, mask_image=photo_mask, **scene_defaults)
-                     for _, _, _, seed, photo, photo_mask, prompt in chunk]
+                                    width=args.size, height=args.size, source_image=photo, mask_image=photo_mask,
+                                    **{**scene_defaults, **placement(args.placement),
+                                       "negative_prompt": scene_negative(args.scene_negative, label)})
+                     for label, _, _, seed, photo, photo_mask, prompt in chunk]
             for case, result in zip(chunk, runner.run_batch(specs, loaded)):
                 label, colour, surface = case[:3]
                 a = np.asarray(result.image.convert("RGB").resize((128, 128), Image.Resampling.BOX))

@@ -77,7 +77,7 @@ class JobForm(forms.Form):
                                   help_text=gettext_lazy("N jobs with consecutive seeds."))
     FIELD_ORDER = ["mode", "model", "product", "prompt", "negative_prompt", "seed", "num_inference_steps", "guidance_scale",
                    "scheduler", "width", "height", "source_photo", "upload", "strength", "fit", "product_scale", "product_x",
-                   "product_y", "edges", "shadow", "shadow_opacity", "shadow_softness", "light", "controlnet_conditioning_scale", "variants"]
+                   "product_y", "product_anchor", "edges", "shadow", "shadow_opacity", "shadow_softness", "light", "controlnet_conditioning_scale", "variants"]
 
     def __init__(self, *args, product: Product | None = None, **kwargs):
         super().__init__(*args, **kwargs)

@@ -16,7 +16,8 @@ Scheduler = models.TextChoices("Scheduler", [(slug.upper(), (slug, info.label)) 
 # The values of choice parameters as pages show them (the stored value stays the English word).
 CHOICE_WORDS = {"pad": gettext_lazy("pad"), "crop": gettext_lazy("crop"), "stretch": gettext_lazy("stretch"),
                 "matte": gettext_lazy("matte"), "feather": gettext_lazy("feather"), "contact": gettext_lazy("contact"),
-                "keep": gettext_lazy("keep"), "none": gettext_lazy("none")}
+                "keep": gettext_lazy("keep"), "none": gettext_lazy("none"), "base": gettext_lazy("base"),
+                "centre": gettext_lazy("centre")}
 
 
 def range_check(name: str) -> Q:
@@ -152,7 +153,9 @@ class GenerationJob(models.Model):
     product_x = models.FloatField(gettext_lazy("product x"), null=True, blank=True,
                                   help_text=gettext_lazy("scene only: the product's centre, 0 = left, 1 = right."))
     product_y = models.FloatField(gettext_lazy("product y"), null=True, blank=True,
-                                  help_text=gettext_lazy("scene only: the product's centre, 0 = top, 1 = bottom."))
+                                  help_text=gettext_lazy("scene only: where the product stands (its base) or its centre, by its anchor; 0 = top, 1 = bottom."))
+    product_anchor = models.CharField(gettext_lazy("product anchor"), max_length=8, blank=True,
+                                      help_text=gettext_lazy("scene: what product y places (base, centre)."))
     edges = models.CharField(gettext_lazy("edges"), max_length=8, blank=True,
                              help_text=gettext_lazy("scene: the product's edge (matte, feather)."))
     shadow = models.CharField(gettext_lazy("shadow"), max_length=8, blank=True,

@@ -131,8 +131,14 @@ PARAMETERS: tuple[Parameter, ...] = (
               hint=gettext_noop("0.6 suits a packshot")),
     Parameter("product_x", gettext_noop("Product centre (x)"), float, 0.5, minimum=0, maximum=1, per_mode=True, cli="--product-x",
               help=gettext_noop("Scene: 0 = left edge, 0.5 = centred, 1 = right edge.")),
-    Parameter("product_y", gettext_noop("Product centre (y)"), float, 0.55, minimum=0, maximum=1, per_mode=True, cli="--product-y",
-              help=gettext_noop("Scene: 0 = top, 1 = bottom; 0.55 leaves room for the surface it stands on.")),
+    Parameter("product_y", gettext_noop("Product position (y)"), float, 0.8, minimum=0, maximum=1, per_mode=True, cli="--product-y",
+              help=gettext_noop("Scene: 0 = top, 1 = bottom: where the product stands (its base; 0.8 stands it on the "
+                                "surface) or, with the anchor at its centre, where its centre is.")),
+    Parameter("product_anchor", gettext_noop("Product anchor"), str, "base", choices=("base", "centre"), per_mode=True,
+              cli="--product-anchor",
+              help=gettext_noop("Scene: base = the product stands at its y, whatever its shape (as in product photos: a "
+                                "flat shoe and a tall bottle on the same surface); centre = its centre is at its y (how "
+                                "scenes were placed before, kept for their re-runs).")),
     Parameter("edges", gettext_noop("Product edges"), str, "matte", choices=("matte", "feather"), per_mode=True, cli="--edges", a1111="Product edges",
               help=gettext_noop("Scene: matte = the product's soft edge from its photo, the old background taken out of it; "
                    "feather = a hard mask blended outward (how scenes were made before the matte, kept for their re-runs).")),

@@ -85,9 +85,10 @@ def kept_region(mask: Image.Image) -> tuple[float, int]:
 
 
 def place(photo: Image.Image, mask: Image.Image, size: tuple[int, int], *, scale: float, x: float, y: float,
-          edges: str = "matte", shadow: str = "none", opacity: float = 0.5, softness: float = 0.06,
+          anchor: str = "centre", edges: str = "matte", shadow: str = "none", opacity: float = 0.5, softness: float = 0.06,
           light: float = 0.0) -> Placed:
-    """The product (the mask's bounding box) scaled so its longer side is ``scale`` of the canvas, centred at (x, y).
+    """The product (the mask's bounding box) scaled so its longer side is ``scale`` of the canvas, centred at x and,
+    by ``anchor``, standing at y (``base``: its bottom edge there) or centred at y (``centre``).
 
     The aspect ratio is kept; the box is moved inside the canvas where (x, y) would push it over an edge. ``mask``
     is the job's matte (a binary mask is a matte without a soft edge). ``edges`` ``matte`` places the matte and
@@ -106,7 +107,7 @@ def place(photo: Image.Image, mask: Image.Image, size: tuple[int, int], *, scale
     new_w = max(1, min(width, round((bbox[2] - bbox[0]) * factor)))
     new_h = max(1, min(height, round((bbox[3] - bbox[1]) * factor)))
     left = min(max(0, round(x * width - new_w / 2)), width - new_w)
-    top = min(max(0, round(y * height - new_h / 2)), height - new_h)
+    top = min(max(0, round(y * height - (new_h if anchor == "base" else new_h / 2))), height - new_h)
     box = (left, top, left + new_w, top + new_h)
     canvas = Image.new("RGB", size, background_colour(photo_rgb, binary))
 

@@ -12,7 +12,7 @@ PREVIEW_GREY = (200, 200, 200)
 class Scene(Mode):
     name = "scene"
     label = gettext_noop("Product in a new scene")
-    parameters = ("product_scale", "product_x", "product_y", "edges", "shadow", "shadow_opacity", "shadow_softness", "light",
+    parameters = ("product_scale", "product_x", "product_y", "product_anchor", "edges", "shadow", "shadow_opacity", "shadow_softness", "light",
                   "controlnet_conditioning_scale")
     uses_photo = True
     uses_mask = True
@@ -134,5 +134,5 @@ class Scene(Mode):
     @staticmethod
     def _place(photo, mask, spec) -> scene.Placed:
         return scene.place(photo, mask, (spec.width, spec.height), scale=spec.product_scale, x=spec.product_x, y=spec.product_y,
-                           edges=spec.edges or "feather", shadow=spec.shadow or "none", opacity=spec.shadow_opacity or 0.0,
+                           anchor=spec.product_anchor or "centre", edges=spec.edges or "feather", shadow=spec.shadow or "none", opacity=spec.shadow_opacity or 0.0,
                            softness=spec.shadow_softness or 0.06, light=spec.light or 0.0)

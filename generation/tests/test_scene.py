@@ -75,6 +75,22 @@ def test_placement_keeps_the_aspect_ratio_and_the_composite_keeps_every_product_
     assert ring[1] < 120 and ring[0] > 10
 
 
+def test_the_base_anchor_stands_a_flat_and_a_tall_product_on_the_same_line():
+    photo = Image.new("RGB", (400, 400), (230, 230, 230))
+    flat, tall = Image.new("L", (400, 400), 0), Image.new("L", (400, 400), 0)
+    flat.paste(255, (50, 150, 350, 250))  # a shoe: 300x100
+    tall.paste(255, (150, 50, 250, 350))  # a bottle: 100x300
+    for mask, height in ((flat, 85), (tall, 256)):
+        placed = scene.place(photo, mask, (512, 512), scale=0.5, x=0.5, y=0.8, anchor="base")
+        left, top, right, bottom = placed.box
+        # both stand at 0.8 of 512 px (410), whatever their shape; the centre anchor (the default) centres them at y
+        assert (bottom, bottom - top) == (410, height)
+        left, top, right, bottom = scene.place(photo, mask, (512, 512), scale=0.5, x=0.5, y=0.5).box
+        assert abs((top + bottom) / 2 - 256) <= 1
+    # a base below the canvas is moved inside it, as any position is
+    assert scene.place(photo, tall, (512, 512), scale=0.5, x=0.5, y=1.0, anchor="base").box[3] == 512
+
+
 def test_a_product_at_the_edge_is_moved_inside_the_canvas():
     photo = Image.new("RGB", (100, 100), (255, 255, 255))
     mask = Image.new("L", (100, 100), 0)
@@ -266,16 +282,16 @@ def test_a_scene_job_keeps_the_products_pixels_and_reruns_identically(burst_work
                  seed=42, num_inference_steps=12, width=256, height=256, controlnet_conditioning_scale=0.5,
                  product_scale=0.4, product_x=0.3, product_y=0.6)
     job = GenerationJob.objects.get()
-    assert (job.product_scale, job.product_x, job.product_y) == (0.4, 0.3, 0.6)
+    assert (job.product_scale, job.product_x, job.product_y, job.product_anchor) == (0.4, 0.3, 0.6, "base")
     burst_worker()
     job.refresh_from_db()
     assert job.status == "succeeded", job.error
     output = Image.open(job.output.open("rb"))
     placed = scene.place(Image.open(job.source_photo.image.open("rb")), Image.open(job.mask.open("rb")), (256, 256),
-                         scale=0.4, x=0.3, y=0.6)
-    # the product's longer side is 0.4 of the 256 px canvas (102 px), centred at (0.3, 0.6) of it
+                         scale=0.4, x=0.3, y=0.6, anchor="base")
+    # the product's longer side is 0.4 of the 256 px canvas (102 px), centred at x 0.3, standing at y 0.6 (its base)
     left, top, right, bottom = placed.box
-    assert max(right - left, bottom - top) == 102 and abs((left + right) / 2 - 77) <= 1 and abs((top + bottom) / 2 - 154) <= 1
+    assert max(right - left, bottom - top) == 102 and abs((left + right) / 2 - 77) <= 1 and abs(bottom - 154) <= 1
     import cv2
 
     inside = cv2.erode(np.asarray(placed.mask), np.ones((5, 5), np.uint8)) == 255  # the mask eroded by 2 px
@@ -294,6 +310,23 @@ def test_a_scene_job_keeps_the_products_pixels_and_reruns_identically(burst_work
     burst_worker()
     rerun.refresh_from_db()
     assert rerun.status == "succeeded" and rerun.rerun_result == "identical", rerun.error
+
+
+@pytest.mark.django_db
+def test_scenes_made_before_the_anchor_are_marked_centred_so_their_reruns_place_the_product_as_before(photo):
+    import importlib
+
+    from django.apps import apps
+
+    from conftest import finished_job
+
+    before = finished_job(product=photo.product, mode="scene", source_photo=photo, product_scale=0.6, product_x=0.5,
+                          product_y=0.55, product_anchor="")
+    text2img = finished_job(product=photo.product, mode="text2img")
+    importlib.import_module("generation.migrations.0017_product_anchor").placed_as_before(apps, None)
+    before.refresh_from_db()
+    text2img.refresh_from_db()
+    assert (before.product_anchor, text2img.product_anchor) == ("centre", "")
 
 
 @pytest.mark.django_db
